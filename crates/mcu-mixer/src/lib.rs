@@ -10,3 +10,7 @@ pub mod frame;
 pub mod label;
 pub mod layout;
 pub mod scale;
+
+/// A participant of one conference, as the mixer knows it (stable while it is joined).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParticipantId(pub u64);
