@@ -76,9 +76,17 @@ pub struct Yuv {
 
 impl Yuv {
     /// Black.
-    pub const BLACK: Yuv = Yuv { y: 16, u: 128, v: 128 };
+    pub const BLACK: Yuv = Yuv {
+        y: 16,
+        u: 128,
+        v: 128,
+    };
     /// White.
-    pub const WHITE: Yuv = Yuv { y: 235, u: 128, v: 128 };
+    pub const WHITE: Yuv = Yuv {
+        y: 235,
+        u: 128,
+        v: 128,
+    };
 
     /// Converts an sRGB colour (BT.601, limited range).
     pub fn from_rgb(r: u8, g: u8, b: u8) -> Self {
@@ -111,7 +119,9 @@ impl Yuv {
     /// Largest per-component difference to another colour.
     pub fn distance(self, other: Yuv) -> u8 {
         let d = |a: u8, b: u8| a.abs_diff(b);
-        d(self.y, other.y).max(d(self.u, other.u)).max(d(self.v, other.v))
+        d(self.y, other.y)
+            .max(d(self.u, other.u))
+            .max(d(self.v, other.v))
     }
 }
 
@@ -138,9 +148,16 @@ impl<'a> PlaneRef<'a> {
 
     /// A sub-rectangle of this plane.
     pub fn sub(&self, x: usize, y: usize, w: usize, h: usize) -> PlaneRef<'a> {
-        assert!(x + w <= self.width && y + h <= self.height, "sub-plane out of bounds");
+        assert!(
+            x + w <= self.width && y + h <= self.height,
+            "sub-plane out of bounds"
+        );
         let start = y * self.stride + x;
-        let end = if h == 0 { start } else { start + (h - 1) * self.stride + w };
+        let end = if h == 0 {
+            start
+        } else {
+            start + (h - 1) * self.stride + w
+        };
         PlaneRef {
             data: &self.data[start..end],
             stride: self.stride,
@@ -179,9 +196,16 @@ impl<'a> PlaneMut<'a> {
 
     /// A writable sub-rectangle of this plane.
     pub fn sub_mut(&mut self, x: usize, y: usize, w: usize, h: usize) -> PlaneMut<'_> {
-        assert!(x + w <= self.width && y + h <= self.height, "sub-plane out of bounds");
+        assert!(
+            x + w <= self.width && y + h <= self.height,
+            "sub-plane out of bounds"
+        );
         let start = y * self.stride + x;
-        let end = if h == 0 { start } else { start + (h - 1) * self.stride + w };
+        let end = if h == 0 {
+            start
+        } else {
+            start + (h - 1) * self.stride + w
+        };
         PlaneMut {
             data: &mut self.data[start..end],
             stride: self.stride,
@@ -271,7 +295,11 @@ impl I420Frame {
             width,
             height,
             strides: [ys, cs, cs],
-            planes: [vec![16; ys * h], vec![128; cs * h / 2], vec![128; cs * h / 2]],
+            planes: [
+                vec![16; ys * h],
+                vec![128; cs * h / 2],
+                vec![128; cs * h / 2],
+            ],
         })
     }
 
@@ -490,7 +518,11 @@ impl I420Frame {
 }
 
 fn plane_sse(a: PlaneRef<'_>, b: PlaneRef<'_>) -> (f64, usize) {
-    assert_eq!((a.width, a.height), (b.width, b.height), "PSNR of different sizes");
+    assert_eq!(
+        (a.width, a.height),
+        (b.width, b.height),
+        "PSNR of different sizes"
+    );
     let mut se = 0u64;
     for r in 0..a.height {
         for (x, y) in a.row(r).iter().zip(b.row(r)) {

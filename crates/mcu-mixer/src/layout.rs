@@ -148,7 +148,9 @@ pub enum LayoutError {
         index: usize,
     },
     /// Two tiles overlap on the same z level without being marked as a PiP.
-    #[error("layout {name:?} tiles {a} and {b} overlap; give the inset role \"pip\" and a higher z")]
+    #[error(
+        "layout {name:?} tiles {a} and {b} overlap; give the inset role \"pip\" and a higher z"
+    )]
     Overlap {
         /// Layout name.
         name: String,
@@ -216,7 +218,13 @@ fn grid(n: u32) -> Vec<Tile> {
 /// remaining cells of the right column(s) and bottom row(s) as small tiles.
 fn one_plus(n: u32, big: u32) -> Vec<Tile> {
     let s = 1.0 / n as f32;
-    let mut tiles = vec![Tile::new(0.0, 0.0, s * big as f32, s * big as f32, TileRole::Main)];
+    let mut tiles = vec![Tile::new(
+        0.0,
+        0.0,
+        s * big as f32,
+        s * big as f32,
+        TileRole::Main,
+    )];
     for r in 0..n {
         for c in 0..n {
             if r < big && c < big {
@@ -351,7 +359,10 @@ impl Layout {
 
     /// The tiles in pixels on a `width`×`height` canvas, in tile order.
     pub fn pixel_rects(&self, width: u32, height: u32) -> Vec<PixelRect> {
-        self.tiles.iter().map(|t| t.to_pixels(width, height)).collect()
+        self.tiles
+            .iter()
+            .map(|t| t.to_pixels(width, height))
+            .collect()
     }
 
     /// Tile indices in the order slots are offered: by role, then as listed.
@@ -441,18 +452,25 @@ pub struct SlotInputs<'a> {
     pub active_speaker: Option<ParticipantId>,
     /// Recent speakers, most recent first.
     pub recent_speakers: &'a [ParticipantId],
-    /// Every participant with video, in join order. Only these are placed.
+    /// Every participant that may be shown, in join order. Only these are placed.
     pub join_order: &'a [ParticipantId],
+    /// The previous assignment (per tile), to keep people where they were.
+    pub previous: &'a [Option<ParticipantId>],
 }
 
 /// Fills the layout's tiles: returns, per tile, the participant shown there.
 ///
-/// Priority: pinned by operator > chair (its `chair` tile if the layout has
-/// one, else right after the active speaker) > active speaker > recent
-/// speakers > join order. Nobody appears twice; participants not in
-/// `join_order` are never placed; tiles left over stay empty.
+/// Who is shown, by priority: pinned by operator > chair (its `chair` tile if
+/// the layout has one, else right after the active speaker) > active speaker
+/// > recent speakers > join order. Where: pins and the chair tile are fixed;
+/// the active speaker takes the first `main` tile; everyone else shown keeps
+/// the tile it had in `previous` when that tile is still free (so a change of
+/// speaker does not reshuffle the screen); the rest fill free tiles in
+/// [`Layout::fill_order`], unused `chair` tiles last. Nobody appears twice;
+/// participants not in `join_order` are never placed; leftover tiles stay empty.
 pub fn assign_slots(layout: &Layout, inputs: &SlotInputs<'_>) -> Vec<Option<ParticipantId>> {
-    let mut slots: Vec<Option<ParticipantId>> = vec![None; layout.tiles.len()];
+    let tiles = &layout.tiles;
+    let mut slots: Vec<Option<ParticipantId>> = vec![None; tiles.len()];
     let present = |p: &ParticipantId| inputs.join_order.contains(p);
     let mut placed: Vec<ParticipantId> = Vec::with_capacity(slots.len());
 
@@ -465,12 +483,7 @@ pub fn assign_slots(layout: &Layout, inputs: &SlotInputs<'_>) -> Vec<Option<Part
 
     let mut chair_later = None;
     if let Some(chair) = inputs.chair.filter(|c| present(c) && !placed.contains(c)) {
-        let chair_tile = layout
-            .tiles
-            .iter()
-            .enumerate()
-            .position(|(i, t)| t.role == TileRole::Chair && slots[i].is_none());
-        match chair_tile {
+        match (0..tiles.len()).find(|&i| tiles[i].role == TileRole::Chair && slots[i].is_none()) {
             Some(i) => {
                 slots[i] = Some(chair);
                 placed.push(chair);
@@ -479,32 +492,67 @@ pub fn assign_slots(layout: &Layout, inputs: &SlotInputs<'_>) -> Vec<Option<Part
         }
     }
 
-    let order = layout.fill_order();
+    // Who: the highest-priority candidates that fit in the free tiles.
+    let mut capacity = slots.iter().filter(|s| s.is_none()).count();
+    let mut chosen: Vec<ParticipantId> = Vec::with_capacity(capacity);
     let candidates = inputs
         .active_speaker
         .iter()
         .chain(chair_later.iter())
         .chain(inputs.recent_speakers.iter())
         .chain(inputs.join_order.iter());
-    let mut free = order.into_iter().filter(|&i| layout.tiles[i].role != TileRole::Chair);
-    let mut free_chair_tiles = (0..slots.len()).filter(|&i| layout.tiles[i].role == TileRole::Chair);
     for &p in candidates {
-        if !present(&p) || placed.contains(&p) {
-            continue;
+        if capacity == 0 {
+            break;
         }
-        let tile = loop {
-            match free.next() {
-                Some(i) if slots[i].is_none() => break Some(i),
-                Some(_) => continue,
-                // Chair tiles left unused (no chair connected) take others last.
-                None => break free_chair_tiles.find(|&i| slots[i].is_none()),
-            }
-        };
-        let Some(tile) = tile else { break };
+        if present(&p) && !placed.contains(&p) && !chosen.contains(&p) {
+            chosen.push(p);
+            capacity -= 1;
+        }
+    }
+
+    // Where: the speaker into a main tile, the others where they were.
+    if let Some(speaker) = inputs.active_speaker.filter(|s| chosen.contains(s)) {
+        let was = inputs.previous.iter().position(|&s| s == Some(speaker));
+        let main = was
+            .filter(|&i| i < tiles.len() && tiles[i].role == TileRole::Main && slots[i].is_none())
+            .or_else(|| {
+                (0..tiles.len()).find(|&i| tiles[i].role == TileRole::Main && slots[i].is_none())
+            });
+        if let Some(i) = main {
+            place(&mut slots, &mut chosen, i, speaker);
+        }
+    }
+    for (i, prev) in inputs.previous.iter().enumerate().take(tiles.len()) {
+        if let Some(p) = *prev
+            && slots[i].is_none()
+            && tiles[i].role != TileRole::Chair
+            && chosen.contains(&p)
+        {
+            place(&mut slots, &mut chosen, i, p);
+        }
+    }
+    let free: Vec<usize> = layout
+        .fill_order()
+        .into_iter()
+        .filter(|&i| tiles[i].role != TileRole::Chair)
+        .chain((0..tiles.len()).filter(|&i| tiles[i].role == TileRole::Chair))
+        .filter(|&i| slots[i].is_none())
+        .collect();
+    for (tile, p) in free.into_iter().zip(chosen) {
         slots[tile] = Some(p);
-        placed.push(p);
     }
     slots
+}
+
+fn place(
+    slots: &mut [Option<ParticipantId>],
+    chosen: &mut Vec<ParticipantId>,
+    tile: usize,
+    p: ParticipantId,
+) {
+    slots[tile] = Some(p);
+    chosen.retain(|&c| c != p);
 }
 
 #[cfg(test)]
@@ -522,9 +570,16 @@ mod tests {
             l.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
             for (w, h) in [(1280, 720), (1920, 1080), (640, 360), (854, 480)] {
                 for r in l.pixel_rects(w, h) {
-                    assert!(r.right() <= w && r.bottom() <= h, "{name} {r:?} outside {w}x{h}");
+                    assert!(
+                        r.right() <= w && r.bottom() <= h,
+                        "{name} {r:?} outside {w}x{h}"
+                    );
                     assert!(!r.is_empty(), "{name} empty tile");
-                    assert_eq!((r.x % 2, r.y % 2, r.w % 2, r.h % 2), (0, 0, 0, 0), "{name} odd");
+                    assert_eq!(
+                        (r.x % 2, r.y % 2, r.w % 2, r.h % 2),
+                        (0, 0, 0, 0),
+                        "{name} odd"
+                    );
                 }
             }
         }
@@ -593,27 +648,51 @@ mod tests {
         "#;
         let l = Layout::from_toml(text).unwrap();
         assert_eq!(l.fit, FitMode::Fit);
-        assert_eq!(l.pixel_rects(1280, 720)[1], PixelRect::new(640, 0, 640, 720));
+        assert_eq!(
+            l.pixel_rects(1280, 720)[1],
+            PixelRect::new(640, 0, 640, 720)
+        );
     }
 
     #[test]
     fn bad_custom_layouts_are_refused_with_a_reason() {
         let outside = "name = \"x\"\n[[tile]]\nx = 0.6\ny = 0.0\nw = 0.5\nh = 1.0\n";
-        assert!(matches!(Layout::from_toml(outside), Err(LayoutError::TileOutside { .. })));
+        assert!(matches!(
+            Layout::from_toml(outside),
+            Err(LayoutError::TileOutside { .. })
+        ));
         let nan = "name = \"x\"\n[[tile]]\nx = nan\ny = 0.0\nw = 0.5\nh = 1.0\n";
-        assert!(matches!(Layout::from_toml(nan), Err(LayoutError::TileOutside { .. })));
+        assert!(matches!(
+            Layout::from_toml(nan),
+            Err(LayoutError::TileOutside { .. })
+        ));
         let none = "name = \"x\"\ntile = []\n";
-        assert!(matches!(Layout::from_toml(none), Err(LayoutError::TileCount { .. })));
+        assert!(matches!(
+            Layout::from_toml(none),
+            Err(LayoutError::TileCount { .. })
+        ));
         let name = "name = \"a b\"\n[[tile]]\nx = 0.0\ny = 0.0\nw = 1.0\nh = 1.0\n";
-        assert!(matches!(Layout::from_toml(name), Err(LayoutError::BadName(_))));
-        assert!(matches!(Layout::from_toml("name = 3"), Err(LayoutError::Toml(_))));
+        assert!(matches!(
+            Layout::from_toml(name),
+            Err(LayoutError::BadName(_))
+        ));
+        assert!(matches!(
+            Layout::from_toml("name = 3"),
+            Err(LayoutError::Toml(_))
+        ));
     }
 
     #[test]
     fn slots_follow_join_order_main_first() {
         let l = Layout::template("1+5").unwrap();
         let p = ids(3);
-        let s = assign_slots(&l, &SlotInputs { join_order: &p, ..Default::default() });
+        let s = assign_slots(
+            &l,
+            &SlotInputs {
+                join_order: &p,
+                ..Default::default()
+            },
+        );
         assert_eq!(&s[..4], &[Some(p[0]), Some(p[1]), Some(p[2]), None]);
     }
 
@@ -631,6 +710,7 @@ mod tests {
                 active_speaker: Some(p[2]),
                 recent_speakers: &recent,
                 join_order: &p,
+                previous: &[],
             },
         );
         // Speaker takes the first free tile, the chair the next, then recent.
@@ -654,8 +734,104 @@ mod tests {
         assert_eq!(s[5], Some(p[3]));
         assert_eq!(s[0], Some(p[1]));
         // Without a chair the chair tile is filled last, not left black.
-        let s = assign_slots(&l, &SlotInputs { join_order: &p, ..Default::default() });
+        let s = assign_slots(
+            &l,
+            &SlotInputs {
+                join_order: &p,
+                ..Default::default()
+            },
+        );
         assert_eq!(s[5], Some(p[5]));
+    }
+
+    #[test]
+    fn a_new_speaker_does_not_reshuffle_the_grid() {
+        let l = Layout::template("3x3").unwrap();
+        let p = ids(9);
+        let first = assign_slots(
+            &l,
+            &SlotInputs {
+                join_order: &p,
+                ..Default::default()
+            },
+        );
+        let recent = [p[6], p[2]];
+        let again = assign_slots(
+            &l,
+            &SlotInputs {
+                active_speaker: Some(p[7]),
+                recent_speakers: &recent,
+                join_order: &p,
+                previous: &first,
+                ..Default::default()
+            },
+        );
+        assert_eq!(again, first, "everyone fits: nobody moves");
+    }
+
+    #[test]
+    fn a_new_speaker_takes_the_main_tile_and_the_others_stay() {
+        let l = Layout::template("1+5").unwrap();
+        let p = ids(6);
+        let before = assign_slots(
+            &l,
+            &SlotInputs {
+                active_speaker: Some(p[0]),
+                join_order: &p,
+                ..Default::default()
+            },
+        );
+        assert_eq!(before[0], Some(p[0]));
+        let after = assign_slots(
+            &l,
+            &SlotInputs {
+                active_speaker: Some(p[4]),
+                recent_speakers: &[p[0]],
+                join_order: &p,
+                previous: &before,
+                ..Default::default()
+            },
+        );
+        assert_eq!(after[0], Some(p[4]));
+        let old_tile_of_new_speaker = before.iter().position(|&s| s == Some(p[4])).unwrap();
+        assert_eq!(
+            after[old_tile_of_new_speaker],
+            Some(p[0]),
+            "the old speaker takes the freed tile"
+        );
+        for i in 1..6 {
+            if i != old_tile_of_new_speaker {
+                assert_eq!(after[i], before[i], "tile {i} unchanged");
+            }
+        }
+    }
+
+    #[test]
+    fn when_the_layout_is_full_the_lowest_priority_leaves() {
+        let l = Layout::template("2x2").unwrap();
+        let p = ids(5);
+        let before = assign_slots(
+            &l,
+            &SlotInputs {
+                join_order: &p,
+                ..Default::default()
+            },
+        );
+        assert!(!before.contains(&Some(p[4])));
+        let after = assign_slots(
+            &l,
+            &SlotInputs {
+                active_speaker: Some(p[4]),
+                join_order: &p,
+                previous: &before,
+                ..Default::default()
+            },
+        );
+        assert!(after.contains(&Some(p[4])), "the speaker is brought in");
+        assert!(!after.contains(&Some(p[3])), "the last joiner makes room");
+        for i in 0..3 {
+            assert_eq!(after[i], before[i]);
+        }
     }
 
     #[test]

@@ -1,0 +1,949 @@
+//! The conference mixer: one struct per conference that takes the media of
+//! every participant and yields, tick by tick, the encoded composite of each
+//! output group and each participant's N-1 audio.
+//!
+//! Sans-IO: the caller passes `now` with every input, calls
+//! [`ConferenceMixer::handle_timeout`] when [`ConferenceMixer::poll_timeout`]
+//! is due, and drains [`ConferenceMixer::poll_output`] after each call.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::ParticipantId;
+use crate::audio::{
+    ActiveSpeakerSelector, AudioError, AudioMixer, FRAME_DURATION, FRAME_SAMPLES, MixOutput,
+    MixerConfig, SpeakerConfig,
+};
+use crate::codec::{
+    AudioCodecError, AudioDecoder, AudioEncoder, H264Decoder, H264Encoder, H264EncoderConfig,
+    OpusDecoder, OpusEncoder, OpusEncoderConfig, VideoCodecError, VideoDecoder, VideoEncoder,
+};
+use crate::compositor::{Compositor, TileContent, TileInput};
+use crate::frame::{FrameError, I420Frame, PixelRect};
+use crate::label::{LabelRenderer, label_height_for_tile};
+use crate::layout::{Layout, LayoutLibrary, SlotInputs, assign_slots};
+
+/// Identifies an output group of one conference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub u32);
+
+/// How much bandwidth a group's viewers have; picks the encoder bitrate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum BitrateClass {
+    /// Constrained links (about a third of standard).
+    Low,
+    /// The default: 1.5 Mbit/s at 1280×720, 30 fps.
+    #[default]
+    Standard,
+    /// Good links (about 1.7× standard).
+    High,
+}
+
+impl BitrateClass {
+    /// Target bitrate for a picture of `width`×`height` at 30 fps, in bit/s.
+    pub fn bitrate_bps(self, width: u32, height: u32) -> u32 {
+        // 1.5 Mbit/s for 921 600 pixels, proportional to the pixel count.
+        let standard = (width as u64 * height as u64 * 1_500_000 / 921_600).max(64_000);
+        let bps = match self {
+            BitrateClass::Low => standard / 3,
+            BitrateClass::Standard => standard,
+            BitrateClass::High => standard * 5 / 3,
+        };
+        bps.clamp(32_000, 20_000_000) as u32
+    }
+}
+
+/// What a viewer sees: viewers with equal specs share one output group, so
+/// one composite and one encode serve them all.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ViewSpec {
+    /// Layout name (a template or a custom layout of the library).
+    pub layout: String,
+    /// Picture width (even).
+    pub width: u32,
+    /// Picture height (even).
+    pub height: u32,
+    /// Bitrate class of the encode.
+    pub bitrate: BitrateClass,
+}
+
+impl ViewSpec {
+    /// A spec at the standard bitrate class.
+    pub fn new(layout: &str, width: u32, height: u32) -> Self {
+        Self {
+            layout: layout.to_owned(),
+            width,
+            height,
+            bitrate: BitrateClass::Standard,
+        }
+    }
+}
+
+/// Settings of a [`ConferenceMixer`].
+#[derive(Clone, Debug)]
+pub struct ConferenceMixerConfig {
+    /// Output frame rate of every group.
+    pub video_fps: u32,
+    /// Shortest time between two forced IDRs of one group (new viewers, PLI,
+    /// layout changes closer together than this share one IDR).
+    pub keyframe_min_interval: Duration,
+    /// Shortest time between two keyframe requests to one sender.
+    pub keyframe_request_interval: Duration,
+    /// Decoded audio frames queued per participant before the oldest is
+    /// dropped (absorbs bursty arrival; each tick takes one).
+    pub audio_queue_frames: usize,
+    /// Audio mixer settings.
+    pub audio: MixerConfig,
+    /// Active-speaker settings.
+    pub speaker: SpeakerConfig,
+    /// Opus settings of every audio encode.
+    pub opus: OpusEncoderConfig,
+    /// Draw the endpoint names into the tiles.
+    pub labels: bool,
+}
+
+impl Default for ConferenceMixerConfig {
+    fn default() -> Self {
+        Self {
+            video_fps: 30,
+            keyframe_min_interval: Duration::from_millis(500),
+            keyframe_request_interval: Duration::from_millis(500),
+            audio_queue_frames: 4,
+            audio: MixerConfig::default(),
+            speaker: SpeakerConfig::default(),
+            opus: OpusEncoderConfig::default(),
+            labels: true,
+        }
+    }
+}
+
+/// Something the mixer wants the caller to do.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum MixerOutput {
+    /// One encoded composite of a group: send it to every viewer of the group
+    /// ([`ConferenceMixer::viewers`]).
+    Video {
+        /// The group.
+        group: GroupId,
+        /// An IDR with parameter sets: a decoder can start here.
+        keyframe: bool,
+        /// One Annex-B access unit, shared by all viewers.
+        data: Arc<[u8]>,
+        /// Capture time of the composite (the tick's `now`).
+        at: Instant,
+    },
+    /// One 20 ms Opus packet for some participants.
+    Audio {
+        /// Who receives this packet: several listeners when they share the
+        /// encode of the full mix, otherwise one.
+        to: Vec<ParticipantId>,
+        /// The Opus packet.
+        data: Arc<[u8]>,
+        /// The tick's time.
+        at: Instant,
+    },
+    /// Ask this sender for a keyframe (PLI/FIR): its stream became visible,
+    /// was corrupt, or started without one.
+    RequestKeyframe {
+        /// The sender.
+        from: ParticipantId,
+    },
+    /// The active speaker changed.
+    ActiveSpeaker {
+        /// The new active speaker (`None` when it left).
+        participant: Option<ParticipantId>,
+    },
+    /// A group's tiles now show other participants (or another layout).
+    LayoutChanged {
+        /// The group.
+        group: GroupId,
+        /// Layout name.
+        layout: String,
+        /// Per tile, who is shown there.
+        slots: Vec<Option<ParticipantId>>,
+    },
+}
+
+/// Why a mixer operation was refused. Nothing changes when one is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MixerError {
+    /// No participant with that id is in the conference.
+    #[error("participant {0:?} is not in the conference")]
+    UnknownParticipant(ParticipantId),
+    /// The participant id is already in use.
+    #[error("participant {0:?} is already in the conference")]
+    DuplicateParticipant(ParticipantId),
+    /// No layout of that name.
+    #[error("unknown layout {0:?}")]
+    UnknownLayout(String),
+    /// No such group.
+    #[error("unknown output group {0:?}")]
+    UnknownGroup(GroupId),
+    /// The tile index is beyond the group's layout.
+    #[error("tile {tile} is outside layout {layout:?}")]
+    NoSuchTile {
+        /// Tile index asked for.
+        tile: usize,
+        /// Layout name.
+        layout: String,
+    },
+    /// A picture size the mixer cannot produce.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// A video codec could not be created or failed.
+    #[error(transparent)]
+    Video(#[from] VideoCodecError),
+    /// An audio codec could not be created or failed.
+    #[error(transparent)]
+    AudioCodec(#[from] AudioCodecError),
+    /// The audio mixer refused the input (e.g. a frame of the wrong length).
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+}
+
+/// Counters of one conference, for monitoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MixerStats {
+    /// Video ticks run.
+    pub video_ticks: u64,
+    /// Video ticks skipped because the caller was late by more than a tick.
+    pub video_ticks_skipped: u64,
+    /// Audio ticks run.
+    pub audio_ticks: u64,
+    /// Audio ticks skipped because the caller was late by more than 5 ticks.
+    pub audio_ticks_skipped: u64,
+    /// Access units decoded.
+    pub frames_decoded: u64,
+    /// Access units not decoded because their sender was in no tile.
+    pub frames_not_visible: u64,
+    /// Access units dropped while waiting for a keyframe.
+    pub frames_waiting_keyframe: u64,
+    /// Access units the decoder rejected.
+    pub decode_errors: u64,
+    /// Audio frames dropped because a participant's queue was full.
+    pub audio_frames_dropped: u64,
+    /// Audio packets the decoder rejected.
+    pub audio_decode_errors: u64,
+}
+
+struct Participant {
+    name: String,
+    group: GroupId,
+    video: Option<H264Decoder>,
+    last_frame: Option<I420Frame>,
+    generation: u64,
+    /// The decoder has no usable reference: drop everything up to an IDR.
+    needs_keyframe: bool,
+    last_keyframe_request: Option<Instant>,
+    audio_decoder: Option<OpusDecoder>,
+    audio_queue: VecDeque<Box<[i16; FRAME_SAMPLES]>>,
+    audio_spare: Vec<Box<[i16; FRAME_SAMPLES]>>,
+    audio_encoder: Option<OpusEncoder>,
+}
+
+struct OutputGroup {
+    spec: ViewSpec,
+    layout: Layout,
+    rects: Vec<PixelRect>,
+    compositor: Compositor,
+    encoder: H264Encoder,
+    viewers: BTreeSet<ParticipantId>,
+    pins: Vec<(usize, ParticipantId)>,
+    slots: Vec<Option<ParticipantId>>,
+    idr_pending: bool,
+    last_idr: Option<Instant>,
+    out: Vec<u8>,
+}
+
+/// The media mixer of one conference (see the [crate docs](crate) for the run loop).
+pub struct ConferenceMixer {
+    config: ConferenceMixerConfig,
+    layouts: LayoutLibrary,
+    epoch: Instant,
+    participants: BTreeMap<ParticipantId, Participant>,
+    join_order: Vec<ParticipantId>,
+    chair: Option<ParticipantId>,
+    groups: BTreeMap<GroupId, OutputGroup>,
+    next_group: u32,
+    audio: AudioMixer,
+    speaker: ActiveSpeakerSelector,
+    shared_audio_encoder: OpusEncoder,
+    labels: LabelRenderer,
+    outputs: VecDeque<MixerOutput>,
+    video_frame_no: u64,
+    next_video: Instant,
+    next_audio: Instant,
+    visible: BTreeSet<ParticipantId>,
+    audio_out: Vec<u8>,
+    stats: MixerStats,
+}
+
+impl std::fmt::Debug for ConferenceMixer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConferenceMixer")
+            .field("participants", &self.participants.len())
+            .field("groups", &self.groups.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True when an Annex-B access unit holds an IDR slice (NAL type 5).
+pub fn annexb_has_idr(au: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 3 < au.len() {
+        if au[i] == 0 && au[i + 1] == 0 && au[i + 2] == 1 {
+            if au[i + 3] & 0x1f == 5 {
+                return true;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+impl ConferenceMixer {
+    /// A mixer with no participant; its clock starts at `now`.
+    pub fn new(
+        now: Instant,
+        config: ConferenceMixerConfig,
+        layouts: LayoutLibrary,
+    ) -> Result<Self, MixerError> {
+        Ok(Self {
+            shared_audio_encoder: OpusEncoder::new(config.opus)?,
+            audio: AudioMixer::with_config(config.audio),
+            speaker: ActiveSpeakerSelector::new(config.speaker),
+            config,
+            layouts,
+            epoch: now,
+            participants: BTreeMap::new(),
+            join_order: Vec::new(),
+            chair: None,
+            groups: BTreeMap::new(),
+            next_group: 1,
+            labels: LabelRenderer::new(),
+            outputs: VecDeque::new(),
+            video_frame_no: 0,
+            next_video: now,
+            next_audio: now,
+            visible: BTreeSet::new(),
+            audio_out: Vec::with_capacity(1500),
+            stats: MixerStats::default(),
+        })
+    }
+
+    /// The layouts this mixer knows.
+    pub fn layouts(&self) -> &LayoutLibrary {
+        &self.layouts
+    }
+
+    /// Counters for monitoring.
+    pub fn stats(&self) -> MixerStats {
+        self.stats
+    }
+
+    /// Adds a participant that will see `view` and be shown as `name`.
+    /// Its viewers' group gets a keyframe for it (rate-limited).
+    pub fn add_participant(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        name: &str,
+        view: ViewSpec,
+    ) -> Result<GroupId, MixerError> {
+        if self.participants.contains_key(&id) {
+            return Err(MixerError::DuplicateParticipant(id));
+        }
+        let group = self.group_for(&view)?;
+        self.audio.add(id)?;
+        self.participants.insert(
+            id,
+            Participant {
+                name: name.to_owned(),
+                group,
+                video: None,
+                last_frame: None,
+                generation: 0,
+                needs_keyframe: true,
+                last_keyframe_request: None,
+                audio_decoder: None,
+                audio_queue: VecDeque::with_capacity(self.config.audio_queue_frames),
+                audio_spare: Vec::new(),
+                audio_encoder: None,
+            },
+        );
+        self.join_order.push(id);
+        let g = self
+            .groups
+            .get_mut(&group)
+            .expect("group_for returned an existing group");
+        g.viewers.insert(id);
+        g.idr_pending = true;
+        let _ = now;
+        Ok(group)
+    }
+
+    /// Removes a participant: its tile is freed at the next video tick, its
+    /// group is dropped when it was the last viewer.
+    pub fn remove_participant(&mut self, id: ParticipantId) -> Result<(), MixerError> {
+        let p = self
+            .participants
+            .remove(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?;
+        self.join_order.retain(|&j| j != id);
+        self.audio.remove(id)?;
+        let was_active = self.speaker.active() == Some(id);
+        self.speaker.remove(id);
+        if was_active {
+            self.outputs.push_back(MixerOutput::ActiveSpeaker {
+                participant: self.speaker.active(),
+            });
+        }
+        if self.chair == Some(id) {
+            self.chair = None;
+        }
+        self.visible.remove(&id);
+        for g in self.groups.values_mut() {
+            g.pins.retain(|&(_, p)| p != id);
+        }
+        self.leave_group(p.group, id);
+        Ok(())
+    }
+
+    fn leave_group(&mut self, group: GroupId, id: ParticipantId) {
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.viewers.remove(&id);
+            if g.viewers.is_empty() {
+                self.groups.remove(&group);
+            }
+        }
+    }
+
+    /// The group showing `view`, created when no group shows it yet.
+    fn group_for(&mut self, view: &ViewSpec) -> Result<GroupId, MixerError> {
+        if let Some((&id, _)) = self.groups.iter().find(|(_, g)| &g.spec == view) {
+            return Ok(id);
+        }
+        let layout = self
+            .layouts
+            .get(&view.layout)
+            .cloned()
+            .ok_or_else(|| MixerError::UnknownLayout(view.layout.clone()))?;
+        let compositor = Compositor::new(view.width, view.height)?;
+        let encoder = H264Encoder::new(H264EncoderConfig {
+            bitrate_bps: view.bitrate.bitrate_bps(view.width, view.height),
+            max_fps: self.config.video_fps as f32,
+            keyframe_interval: 0,
+        })?;
+        let id = GroupId(self.next_group);
+        self.next_group += 1;
+        self.groups.insert(
+            id,
+            OutputGroup {
+                rects: layout.pixel_rects(view.width, view.height),
+                slots: vec![None; layout.tiles.len()],
+                spec: view.clone(),
+                layout,
+                compositor,
+                encoder,
+                viewers: BTreeSet::new(),
+                pins: Vec::new(),
+                idr_pending: true,
+                last_idr: None,
+                out: Vec::with_capacity(256 * 1024),
+            },
+        );
+        Ok(id)
+    }
+
+    /// Moves a participant to another view (layout, size or bitrate class).
+    pub fn set_view(&mut self, id: ParticipantId, view: ViewSpec) -> Result<GroupId, MixerError> {
+        let old = self
+            .participants
+            .get(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?
+            .group;
+        let new = self.group_for(&view)?;
+        if new != old {
+            self.leave_group(old, id);
+            let g = self
+                .groups
+                .get_mut(&new)
+                .expect("group_for returned an existing group");
+            g.viewers.insert(id);
+            g.idr_pending = true;
+            self.participants.get_mut(&id).expect("checked above").group = new;
+        }
+        Ok(new)
+    }
+
+    /// Changes the layout of every viewer of a group (the chair's "change
+    /// layout" action). Returns the group now serving them.
+    pub fn set_group_layout(
+        &mut self,
+        group: GroupId,
+        layout: &str,
+    ) -> Result<GroupId, MixerError> {
+        let g = self
+            .groups
+            .get(&group)
+            .ok_or(MixerError::UnknownGroup(group))?;
+        let mut spec = g.spec.clone();
+        spec.layout = layout.to_owned();
+        let viewers: Vec<_> = g.viewers.iter().copied().collect();
+        let new = self.group_for(&spec)?;
+        for v in viewers {
+            self.set_view(v, spec.clone())?;
+        }
+        Ok(new)
+    }
+
+    /// Pins a participant to a tile of a group (operator action); `None`
+    /// clears the pin of that tile.
+    pub fn pin(
+        &mut self,
+        group: GroupId,
+        tile: usize,
+        who: Option<ParticipantId>,
+    ) -> Result<(), MixerError> {
+        if let Some(p) = who
+            && !self.participants.contains_key(&p)
+        {
+            return Err(MixerError::UnknownParticipant(p));
+        }
+        let g = self
+            .groups
+            .get_mut(&group)
+            .ok_or(MixerError::UnknownGroup(group))?;
+        if tile >= g.layout.tiles.len() {
+            return Err(MixerError::NoSuchTile {
+                tile,
+                layout: g.layout.name.clone(),
+            });
+        }
+        g.pins.retain(|&(t, p)| t != tile && Some(p) != who);
+        if let Some(p) = who {
+            g.pins.push((tile, p));
+        }
+        Ok(())
+    }
+
+    /// Sets (or clears) the chair endpoint.
+    pub fn set_chair(&mut self, chair: Option<ParticipantId>) -> Result<(), MixerError> {
+        if let Some(p) = chair
+            && !self.participants.contains_key(&p)
+        {
+            return Err(MixerError::UnknownParticipant(p));
+        }
+        self.chair = chair;
+        Ok(())
+    }
+
+    /// Mutes or unmutes a participant's audio towards the others.
+    pub fn set_audio_muted(&mut self, id: ParticipantId, muted: bool) -> Result<(), MixerError> {
+        Ok(self.audio.set_muted(id, muted)?)
+    }
+
+    /// Sets a participant's input gain (1.0 = unchanged).
+    pub fn set_audio_gain(&mut self, id: ParticipantId, gain: f32) -> Result<(), MixerError> {
+        Ok(self.audio.set_gain(id, gain)?)
+    }
+
+    /// A viewer asked for a keyframe (PLI/FIR): its group's encoder makes an
+    /// IDR, no sooner than `keyframe_min_interval` after the last one.
+    pub fn request_keyframe_for(&mut self, viewer: ParticipantId) -> Result<(), MixerError> {
+        let group = self
+            .participants
+            .get(&viewer)
+            .ok_or(MixerError::UnknownParticipant(viewer))?
+            .group;
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.idr_pending = true;
+        }
+        Ok(())
+    }
+
+    /// The viewers of a group.
+    pub fn viewers(&self, group: GroupId) -> impl Iterator<Item = ParticipantId> + '_ {
+        self.groups
+            .get(&group)
+            .into_iter()
+            .flat_map(|g| g.viewers.iter().copied())
+    }
+
+    /// The group a participant views.
+    pub fn group_of(&self, id: ParticipantId) -> Option<GroupId> {
+        self.participants.get(&id).map(|p| p.group)
+    }
+
+    /// Groups and their specs.
+    pub fn groups(&self) -> impl Iterator<Item = (GroupId, &ViewSpec)> + '_ {
+        self.groups.iter().map(|(&id, g)| (id, &g.spec))
+    }
+
+    /// Who each tile of a group showed at the last video tick.
+    pub fn slots(&self, group: GroupId) -> Option<&[Option<ParticipantId>]> {
+        self.groups.get(&group).map(|g| g.slots.as_slice())
+    }
+
+    /// The last composite of a group (before encoding).
+    pub fn composite(&self, group: GroupId) -> Option<&I420Frame> {
+        self.groups.get(&group).map(|g| g.compositor.canvas())
+    }
+
+    /// The current active speaker.
+    pub fn active_speaker(&self) -> Option<ParticipantId> {
+        self.speaker.active()
+    }
+
+    /// One H.264 access unit from a participant. It is decoded only when the
+    /// participant is shown in some tile; otherwise it is dropped and the
+    /// next time it becomes visible a keyframe is requested.
+    pub fn handle_video(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        access_unit: &[u8],
+    ) -> Result<(), MixerError> {
+        let request_interval = self.config.keyframe_request_interval;
+        let visible = self.visible.contains(&id);
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?;
+        if !visible {
+            p.needs_keyframe = true;
+            self.stats.frames_not_visible += 1;
+            return Ok(());
+        }
+        if p.needs_keyframe && !annexb_has_idr(access_unit) {
+            self.stats.frames_waiting_keyframe += 1;
+            request_keyframe(&mut self.outputs, id, p, now, request_interval);
+            return Ok(());
+        }
+        let decoder = match &mut p.video {
+            Some(d) => d,
+            None => p.video.insert(H264Decoder::new()?),
+        };
+        match decoder.decode(access_unit) {
+            Ok(Some(frame)) => {
+                if let Some(old) = p.last_frame.replace(frame) {
+                    decoder.recycle(old);
+                }
+                p.generation += 1;
+                p.needs_keyframe = false;
+                self.stats.frames_decoded += 1;
+            }
+            Ok(None) => {}
+            Err(_) => {
+                // A corrupt stream: wait for (and ask for) a fresh IDR.
+                self.stats.decode_errors += 1;
+                p.needs_keyframe = true;
+                request_keyframe(&mut self.outputs, id, p, now, request_interval);
+            }
+        }
+        Ok(())
+    }
+
+    /// An already decoded picture from a participant (local or synthetic sources).
+    pub fn handle_video_frame(
+        &mut self,
+        id: ParticipantId,
+        frame: I420Frame,
+    ) -> Result<(), MixerError> {
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?;
+        p.last_frame = Some(frame);
+        p.generation += 1;
+        Ok(())
+    }
+
+    /// One Opus packet from a participant; `None` = a packet was lost
+    /// (concealed). Decoded at once and queued for the next audio tick.
+    pub fn handle_audio(
+        &mut self,
+        id: ParticipantId,
+        packet: Option<&[u8]>,
+    ) -> Result<(), MixerError> {
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?;
+        let decoder = match &mut p.audio_decoder {
+            Some(d) => d,
+            None => p.audio_decoder.insert(OpusDecoder::new()?),
+        };
+        let mut buf = p
+            .audio_spare
+            .pop()
+            .unwrap_or_else(|| Box::new([0; FRAME_SAMPLES]));
+        match decoder.decode(packet, &mut buf[..]) {
+            Ok(()) => {
+                queue_audio(&mut self.stats, p, buf, self.config.audio_queue_frames);
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.audio_decode_errors += 1;
+                p.audio_spare.push(buf);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// 20 ms of already decoded audio from a participant.
+    pub fn handle_audio_pcm(&mut self, id: ParticipantId, pcm: &[i16]) -> Result<(), MixerError> {
+        if pcm.len() != FRAME_SAMPLES {
+            return Err(AudioCodecError::FrameSize {
+                expected: FRAME_SAMPLES,
+                got: pcm.len(),
+            }
+            .into());
+        }
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?;
+        let mut buf = p
+            .audio_spare
+            .pop()
+            .unwrap_or_else(|| Box::new([0; FRAME_SAMPLES]));
+        buf.copy_from_slice(pcm);
+        queue_audio(&mut self.stats, p, buf, self.config.audio_queue_frames);
+        Ok(())
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Instant {
+        self.next_video.min(self.next_audio)
+    }
+
+    /// Runs the ticks that are due at `now`.
+    ///
+    /// Audio runs every 20 ms and catches up at most 5 ticks (a longer stall
+    /// skips ahead rather than bursting); video runs at `video_fps` and never
+    /// catches up more than one frame (late frames are skipped, not bunched).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut audio_due: u64 = 0;
+        while self.next_audio <= now {
+            audio_due += 1;
+            self.next_audio += FRAME_DURATION;
+        }
+        let skipped = audio_due.saturating_sub(5);
+        self.stats.audio_ticks_skipped += skipped;
+        for i in skipped..audio_due {
+            let at = self.next_audio - FRAME_DURATION * (audio_due - i) as u32;
+            self.audio_tick(at);
+        }
+        if self.next_video <= now {
+            let fps = self.config.video_fps.max(1) as u128;
+            // Frame n is due at ceil(n / fps) seconds: exact, no drift.
+            let elapsed = (now - self.epoch).as_nanos();
+            let due_frame = ((elapsed * fps / 1_000_000_000) as u64).max(self.video_frame_no);
+            self.stats.video_ticks_skipped += due_frame.saturating_sub(self.video_frame_no);
+            self.video_frame_no = due_frame;
+            self.video_tick(now);
+            self.video_frame_no += 1;
+            let deadline_ns = (self.video_frame_no as u128 * 1_000_000_000).div_ceil(fps);
+            self.next_video = self.epoch + Duration::from_nanos(deadline_ns as u64);
+        }
+    }
+
+    /// The next output, if any. Drain after every input.
+    pub fn poll_output(&mut self) -> Option<MixerOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// One audio tick: mix, levels, active speaker, encode (one shared encode
+    /// of the full mix for every participant who contributed nothing).
+    pub fn audio_tick(&mut self, now: Instant) {
+        self.stats.audio_ticks += 1;
+        for (&id, p) in &mut self.participants {
+            if let Some(buf) = p.audio_queue.pop_front() {
+                // The frame length is fixed by the buffer type.
+                let _ = self.audio.push(id, &buf[..]);
+                p.audio_spare.push(buf);
+            }
+        }
+        self.audio.mix();
+        if let Some(change) = self.speaker.on_tick(now, self.audio.levels()) {
+            self.outputs.push_back(MixerOutput::ActiveSpeaker {
+                participant: Some(change),
+            });
+        }
+        let mut shared = Vec::new();
+        for (&id, p) in &mut self.participants {
+            match self.audio.output(id) {
+                Ok(MixOutput::Own(samples)) => {
+                    let enc = match &mut p.audio_encoder {
+                        Some(e) => e,
+                        None => match OpusEncoder::new(self.config.opus) {
+                            Ok(e) => p.audio_encoder.insert(e),
+                            Err(_) => continue,
+                        },
+                    };
+                    if enc.encode(samples, &mut self.audio_out).is_ok() {
+                        self.outputs.push_back(MixerOutput::Audio {
+                            to: vec![id],
+                            data: Arc::from(&self.audio_out[..]),
+                            at: now,
+                        });
+                    }
+                }
+                Ok(MixOutput::Shared) => shared.push(id),
+                Err(_) => {}
+            }
+        }
+        if !shared.is_empty()
+            && self
+                .shared_audio_encoder
+                .encode(self.audio.full_mix(), &mut self.audio_out)
+                .is_ok()
+        {
+            self.outputs.push_back(MixerOutput::Audio {
+                to: shared,
+                data: Arc::from(&self.audio_out[..]),
+                at: now,
+            });
+        }
+    }
+
+    /// One video tick: fill every group's slots, composite, encode.
+    pub fn video_tick(&mut self, now: Instant) {
+        self.stats.video_ticks += 1;
+        let recent: Vec<ParticipantId> = self.speaker.recent_speakers().collect();
+        let active = self.speaker.active();
+        let mut visible = BTreeSet::new();
+        let timestamp_ms = (now - self.epoch).as_millis() as u64;
+        for (&gid, g) in &mut self.groups {
+            let slots = assign_slots(
+                &g.layout,
+                &SlotInputs {
+                    pinned: &g.pins,
+                    chair: self.chair,
+                    active_speaker: active,
+                    recent_speakers: &recent,
+                    join_order: &self.join_order,
+                    previous: &g.slots,
+                },
+            );
+            if slots != g.slots {
+                g.slots = slots;
+                self.outputs.push_back(MixerOutput::LayoutChanged {
+                    group: gid,
+                    layout: g.layout.name.clone(),
+                    slots: g.slots.clone(),
+                });
+            }
+            let mut tiles = Vec::with_capacity(g.slots.len());
+            for (i, slot) in g.slots.iter().enumerate() {
+                let rect = g.rects[i];
+                let tile = &g.layout.tiles[i];
+                let (content, label) =
+                    match slot.and_then(|id| self.participants.get(&id).map(|p| (id, p))) {
+                        Some((id, p)) => {
+                            visible.insert(id);
+                            let label = self.config.labels.then(|| {
+                                self.labels.render(
+                                    &p.name,
+                                    label_height_for_tile(rect.h),
+                                    rect.w.saturating_sub(rect.w / 8),
+                                )
+                            });
+                            let content = match &p.last_frame {
+                                Some(frame) => TileContent::Picture {
+                                    source: id,
+                                    generation: p.generation,
+                                    frame,
+                                },
+                                None => TileContent::Placeholder { source: id },
+                            };
+                            (content, label)
+                        }
+                        None => (TileContent::Empty, None),
+                    };
+                tiles.push(TileInput {
+                    rect,
+                    z: tile.z,
+                    fit: g.layout.fit,
+                    content,
+                    label,
+                    highlight: *slot == active && active.is_some() && g.slots.len() > 1,
+                });
+            }
+            g.compositor.compose(&tiles);
+            drop(tiles);
+            let idr_allowed = g.last_idr.is_none_or(|t| {
+                now.saturating_duration_since(t) >= self.config.keyframe_min_interval
+            });
+            if g.idr_pending && idr_allowed {
+                g.encoder.force_keyframe();
+            }
+            match g
+                .encoder
+                .encode(g.compositor.canvas(), timestamp_ms, &mut g.out)
+            {
+                Ok(enc) if enc.bytes > 0 => {
+                    if enc.keyframe {
+                        g.idr_pending = false;
+                        g.last_idr = Some(now);
+                    }
+                    self.outputs.push_back(MixerOutput::Video {
+                        group: gid,
+                        keyframe: enc.keyframe,
+                        data: Arc::from(&g.out[..enc.bytes]),
+                        at: now,
+                    });
+                }
+                Ok(_) | Err(_) => {}
+            }
+        }
+        // Senders that just became visible start from a keyframe.
+        let request_interval = self.config.keyframe_request_interval;
+        for id in visible.difference(&self.visible) {
+            if let Some(p) = self.participants.get_mut(id)
+                && p.needs_keyframe
+            {
+                request_keyframe(&mut self.outputs, *id, p, now, request_interval);
+            }
+        }
+        self.visible = visible;
+    }
+}
+
+fn request_keyframe(
+    outputs: &mut VecDeque<MixerOutput>,
+    id: ParticipantId,
+    p: &mut Participant,
+    now: Instant,
+    interval: Duration,
+) {
+    let due = p
+        .last_keyframe_request
+        .is_none_or(|t| now.saturating_duration_since(t) >= interval);
+    if due {
+        p.last_keyframe_request = Some(now);
+        outputs.push_back(MixerOutput::RequestKeyframe { from: id });
+    }
+}
+
+fn queue_audio(
+    stats: &mut MixerStats,
+    p: &mut Participant,
+    buf: Box<[i16; FRAME_SAMPLES]>,
+    cap: usize,
+) {
+    if p.audio_queue.len() >= cap.max(1)
+        && let Some(old) = p.audio_queue.pop_front()
+    {
+        stats.audio_frames_dropped += 1;
+        p.audio_spare.push(old);
+    }
+    p.audio_queue.push_back(buf);
+}

@@ -1,0 +1,440 @@
+//! The conference mixer end to end in virtual time: layouts filled from the
+//! roster, tiles showing the right sources, decode only what is shown,
+//! keyframes on demand, output groups shared, N-1 audio through Opus.
+
+use std::time::{Duration, Instant};
+
+use mcu_mixer::ParticipantId;
+use mcu_mixer::audio::{FRAME_DURATION, FRAME_SAMPLES, MixerConfig};
+use mcu_mixer::codec::{AudioDecoder, H264Encoder, H264EncoderConfig, OpusDecoder, VideoEncoder};
+use mcu_mixer::compositor::HIGHLIGHT;
+use mcu_mixer::frame::{I420Frame, PixelRect, Yuv};
+use mcu_mixer::layout::{Layout, LayoutLibrary};
+use mcu_mixer::mixer::{ConferenceMixer, ConferenceMixerConfig, GroupId, MixerOutput, ViewSpec};
+use mcu_mixer::synth::SineTone;
+
+const COLOURS: [(u8, u8, u8); 4] = [(220, 30, 30), (30, 200, 40), (30, 60, 220), (230, 200, 30)];
+
+fn colour(i: usize) -> Yuv {
+    let (r, g, b) = COLOURS[i];
+    Yuv::from_rgb(r, g, b)
+}
+
+fn mixer(now: Instant, labels: bool) -> ConferenceMixer {
+    let config = ConferenceMixerConfig {
+        labels,
+        // Every talker gets its own mix in these tests.
+        audio: MixerConfig { max_mixed: None },
+        ..ConferenceMixerConfig::default()
+    };
+    ConferenceMixer::new(now, config, LayoutLibrary::with_templates()).unwrap()
+}
+
+fn drain(m: &mut ConferenceMixer) -> Vec<MixerOutput> {
+    std::iter::from_fn(|| m.poll_output()).collect()
+}
+
+fn tile_centre(rect: PixelRect) -> PixelRect {
+    PixelRect::new(rect.x + rect.w / 2 - 8, rect.y + rect.h / 2 - 8, 16, 16)
+}
+
+fn rects(layout: &str, w: u32, h: u32) -> Vec<PixelRect> {
+    Layout::template(layout).unwrap().pixel_rects(w, h)
+}
+
+#[test]
+fn tiles_show_their_sources_in_join_order() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let view = ViewSpec::new("2x2", 640, 360);
+    let mut group = GroupId(0);
+    for i in 0..3 {
+        let id = ParticipantId(i as u64 + 1);
+        group = m
+            .add_participant(t0, id, &format!("Điểm cầu {i}"), view.clone())
+            .unwrap();
+        m.handle_video_frame(id, I420Frame::solid(320, 180, colour(i)).unwrap())
+            .unwrap();
+    }
+    m.video_tick(t0);
+    let canvas = m.composite(group).unwrap();
+    let r = rects("2x2", 640, 360);
+    for i in 0..3 {
+        let got = canvas.mean_colour(tile_centre(r[i]));
+        assert!(
+            got.distance(colour(i)) <= 3,
+            "tile {i}: {got:?} vs {:?}",
+            colour(i)
+        );
+    }
+    // The fourth tile is empty: none of the sources' colours.
+    let empty = canvas.mean_colour(tile_centre(r[3]));
+    assert!((0..3).all(|i| empty.distance(colour(i)) > 30), "{empty:?}");
+    assert_eq!(
+        m.slots(group).unwrap(),
+        &[
+            Some(ParticipantId(1)),
+            Some(ParticipantId(2)),
+            Some(ParticipantId(3)),
+            None
+        ]
+    );
+    let outs = drain(&mut m);
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, MixerOutput::LayoutChanged { .. }))
+    );
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, MixerOutput::Video { keyframe: true, .. }))
+    );
+}
+
+#[test]
+fn leaving_frees_the_tile_and_a_silent_source_shows_a_placeholder() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, true);
+    let view = ViewSpec::new("2x2", 640, 360);
+    let a = ParticipantId(1);
+    let b = ParticipantId(2);
+    let g = m
+        .add_participant(t0, a, "UBND huyện Sơn Dương", view.clone())
+        .unwrap();
+    m.add_participant(t0, b, "Xã Đồng Quý", view).unwrap();
+    m.handle_video_frame(a, I420Frame::solid(320, 180, colour(0)).unwrap())
+        .unwrap();
+    m.video_tick(t0);
+    let r = rects("2x2", 640, 360);
+    let placeholder = m.composite(g).unwrap().mean_colour(tile_centre(r[1]));
+    let empty = m.composite(g).unwrap().mean_colour(tile_centre(r[2]));
+    assert_ne!(
+        placeholder, empty,
+        "a room without video is not shown as an empty tile"
+    );
+
+    m.remove_participant(b).unwrap();
+    m.video_tick(t0 + Duration::from_millis(33));
+    assert_eq!(m.slots(g).unwrap(), &[Some(a), None, None, None]);
+    let now_empty = m.composite(g).unwrap().mean_colour(tile_centre(r[1]));
+    assert_eq!(now_empty, empty);
+    assert!(matches!(m.remove_participant(b), Err(_)));
+}
+
+/// Encodes one solid-colour source picture per call.
+struct Sender {
+    enc: H264Encoder,
+    frame: I420Frame,
+    out: Vec<u8>,
+    ts: u64,
+}
+
+impl Sender {
+    fn new(c: Yuv) -> Self {
+        Self {
+            enc: H264Encoder::new(H264EncoderConfig {
+                bitrate_bps: 300_000,
+                ..H264EncoderConfig::default()
+            })
+            .unwrap(),
+            frame: I420Frame::solid(320, 180, c).unwrap(),
+            out: Vec::new(),
+            ts: 0,
+        }
+    }
+
+    fn next(&mut self) -> Vec<u8> {
+        self.ts += 33;
+        let e = self
+            .enc
+            .encode(&self.frame, self.ts, &mut self.out)
+            .unwrap();
+        self.out[..e.bytes].to_vec()
+    }
+}
+
+#[test]
+fn hidden_sources_are_not_decoded_and_get_a_keyframe_request_when_shown() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let (a, b) = (ParticipantId(1), ParticipantId(2));
+    let g = m
+        .add_participant(t0, a, "A", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    m.add_participant(t0, b, "B", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let mut sa = Sender::new(colour(0));
+    let mut sb = Sender::new(colour(1));
+    let mut now = t0;
+    m.video_tick(now);
+    drain(&mut m);
+    for _ in 0..10 {
+        now += Duration::from_millis(33);
+        m.handle_video(now, a, &sa.next()).unwrap();
+        m.handle_video(now, b, &sb.next()).unwrap();
+        m.video_tick(now);
+    }
+    let s = m.stats();
+    assert_eq!(s.frames_decoded, 10, "only the shown source is decoded");
+    assert_eq!(
+        s.frames_not_visible, 10,
+        "the hidden source's frames are dropped"
+    );
+    assert!(
+        drain(&mut m)
+            .iter()
+            .all(|o| !matches!(o, MixerOutput::RequestKeyframe { from } if *from == b))
+    );
+
+    // b becomes visible: a 2x2 layout for the group.
+    let g2 = m.set_group_layout(g, "2x2").unwrap();
+    now += Duration::from_millis(33);
+    m.video_tick(now);
+    let outs = drain(&mut m);
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, MixerOutput::RequestKeyframe { from } if *from == b))
+    );
+    // Until the IDR arrives b's P-frames are dropped; then it is decoded.
+    now += Duration::from_millis(33);
+    m.handle_video(now, b, &sb.next()).unwrap();
+    assert_eq!(m.stats().frames_waiting_keyframe, 1);
+    sb.enc.force_keyframe();
+    m.handle_video(now, b, &sb.next()).unwrap();
+    m.video_tick(now);
+    let r = rects("2x2", 320, 180);
+    let got = m.composite(g2).unwrap().mean_colour(tile_centre(r[1]));
+    assert!(got.distance(colour(1)) <= 6, "{got:?}");
+}
+
+#[test]
+fn corrupt_video_is_counted_and_a_keyframe_requested_without_disturbing_others() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let (a, b) = (ParticipantId(1), ParticipantId(2));
+    let g = m
+        .add_participant(t0, a, "A", ViewSpec::new("2x2", 320, 180))
+        .unwrap();
+    m.add_participant(t0, b, "B", ViewSpec::new("2x2", 320, 180))
+        .unwrap();
+    m.video_tick(t0);
+    drain(&mut m);
+    let mut sa = Sender::new(colour(0));
+    let now = t0 + Duration::from_millis(33);
+    m.handle_video(now, a, &sa.next()).unwrap();
+    let mut garbage = vec![0, 0, 0, 1, 0x65];
+    garbage.extend((0..500u32).map(|i| (i * 7919 % 251) as u8));
+    m.handle_video(now, b, &garbage).unwrap();
+    m.handle_video(now, b, &[0, 0, 1]).unwrap();
+    m.handle_video(now, b, &[]).unwrap();
+    m.video_tick(now);
+    let got = m
+        .composite(g)
+        .unwrap()
+        .mean_colour(tile_centre(rects("2x2", 320, 180)[0]));
+    assert!(got.distance(colour(0)) <= 6);
+    let s = m.stats();
+    assert!(s.decode_errors + s.frames_waiting_keyframe >= 2, "{s:?}");
+    // b was asked for a keyframe when it became visible; the next request
+    // waits out the request interval, then the corrupt stream triggers one.
+    drain(&mut m);
+    let later = now + Duration::from_millis(600);
+    m.handle_video(later, b, &garbage).unwrap();
+    let outs = drain(&mut m);
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, MixerOutput::RequestKeyframe { from } if *from == b))
+    );
+    assert!(matches!(
+        m.handle_video(now, ParticipantId(9), &garbage),
+        Err(_)
+    ));
+}
+
+#[test]
+fn viewers_with_the_same_view_share_one_encode() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let same = ViewSpec::new("3x3", 640, 360);
+    let g1 = m
+        .add_participant(t0, ParticipantId(1), "1", same.clone())
+        .unwrap();
+    let g2 = m.add_participant(t0, ParticipantId(2), "2", same).unwrap();
+    let g3 = m
+        .add_participant(t0, ParticipantId(3), "3", ViewSpec::new("1+7", 640, 360))
+        .unwrap();
+    assert_eq!(g1, g2);
+    assert_ne!(g1, g3);
+    m.video_tick(t0);
+    let videos: Vec<GroupId> = drain(&mut m)
+        .into_iter()
+        .filter_map(|o| match o {
+            MixerOutput::Video { group, .. } => Some(group),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(videos.len(), 2, "one encode per group, not per viewer");
+    assert_eq!(m.viewers(g1).count(), 2);
+    // The last viewer leaving drops the group.
+    m.remove_participant(ParticipantId(3)).unwrap();
+    assert_eq!(m.groups().count(), 1);
+}
+
+#[test]
+fn keyframe_requests_are_served_and_rate_limited() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let id = ParticipantId(1);
+    m.add_participant(t0, id, "1", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let mut keyframes = Vec::new();
+    let mut now = t0;
+    for n in 0..60 {
+        if n == 30 || n == 31 || n == 33 {
+            m.request_keyframe_for(id).unwrap();
+        }
+        m.video_tick(now);
+        for o in drain(&mut m) {
+            if let MixerOutput::Video { keyframe: true, .. } = o {
+                keyframes.push(n);
+            }
+        }
+        now += Duration::from_millis(33);
+    }
+    // The first frame; the burst of three requests costs the IDR at 30 and,
+    // for the requests that came after it, one more no sooner than 500 ms later.
+    assert_eq!(keyframes, vec![0, 30, 46]);
+    assert!(m.request_keyframe_for(ParticipantId(7)).is_err());
+}
+
+fn goertzel(samples: &[i16], freq: f64) -> f64 {
+    let w = std::f64::consts::TAU * freq / 48_000.0;
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in samples {
+        let s = x as f64 + c * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - c * s1 * s2).max(0.0).sqrt() / samples.len() as f64
+}
+
+#[test]
+fn each_participant_hears_everyone_but_itself_through_opus() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let freqs = [440.0, 880.0, 1760.0];
+    let ids: Vec<_> = (1..=4).map(ParticipantId).collect();
+    for &id in &ids {
+        m.add_participant(t0, id, "x", ViewSpec::new("2x2", 320, 180))
+            .unwrap();
+    }
+    let mut tones: Vec<_> = freqs.iter().map(|&f| SineTone::new(f, 8000)).collect();
+    let mut decoders: Vec<_> = ids.iter().map(|_| OpusDecoder::new().unwrap()).collect();
+    let mut heard: Vec<Vec<i16>> = vec![Vec::new(); ids.len()];
+    let mut pcm = vec![0i16; FRAME_SAMPLES];
+    let mut now = t0;
+    let mut shared_seen = false;
+    for _ in 0..50 {
+        for (i, tone) in tones.iter_mut().enumerate() {
+            m.handle_audio_pcm(ids[i], tone.next_frame()).unwrap();
+        }
+        m.audio_tick(now);
+        for o in drain(&mut m) {
+            if let MixerOutput::Audio { to, data, .. } = o {
+                shared_seen |= to.len() > 1 || to == [ids[3]];
+                for p in to {
+                    let i = ids.iter().position(|&x| x == p).unwrap();
+                    decoders[i].decode(Some(&data), &mut pcm).unwrap();
+                    heard[i].extend_from_slice(&pcm);
+                }
+            }
+        }
+        now += FRAME_DURATION;
+    }
+    assert!(shared_seen, "the silent listener gets the shared full mix");
+    for (i, h) in heard.iter().enumerate() {
+        assert_eq!(
+            h.len(),
+            50 * FRAME_SAMPLES,
+            "participant {i} got every packet"
+        );
+        let tail = &h[h.len() / 2..];
+        for (j, &f) in freqs.iter().enumerate() {
+            let level = goertzel(tail, f);
+            if i == j {
+                assert!(
+                    level < 100.0,
+                    "participant {i} hears its own {f} Hz ({level})"
+                );
+            } else {
+                assert!(level > 1000.0, "participant {i} misses {f} Hz ({level})");
+            }
+        }
+    }
+}
+
+#[test]
+fn ticks_follow_virtual_time() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    m.add_participant(t0, ParticipantId(1), "1", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let mut now = t0;
+    while now < t0 + Duration::from_secs(1) {
+        m.handle_timeout(now);
+        drain(&mut m);
+        now = m.poll_timeout().max(now + Duration::from_millis(1));
+    }
+    let s = m.stats();
+    assert_eq!(s.audio_ticks, 50);
+    assert_eq!(s.video_ticks, 30);
+    // A 1 s stall: audio catches up 5 ticks only, video skips frames.
+    m.handle_timeout(now + Duration::from_secs(1));
+    let s = m.stats();
+    assert_eq!(s.audio_ticks, 55);
+    assert!(s.audio_ticks_skipped >= 44);
+    assert_eq!(s.video_ticks, 31);
+    assert!(s.video_ticks_skipped >= 28);
+}
+
+#[test]
+fn active_speaker_is_highlighted_and_takes_the_main_tile() {
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let ids: Vec<_> = (1..=3).map(ParticipantId).collect();
+    let mut g = GroupId(0);
+    for &id in &ids {
+        g = m
+            .add_participant(t0, id, "x", ViewSpec::new("1+5", 640, 360))
+            .unwrap();
+    }
+    let mut tone = SineTone::new(500.0, 8000);
+    let mut now = t0;
+    let mut changed = None;
+    for _ in 0..150 {
+        m.handle_audio_pcm(ids[2], tone.next_frame()).unwrap();
+        m.audio_tick(now);
+        for o in drain(&mut m) {
+            if let MixerOutput::ActiveSpeaker { participant } = o {
+                changed = participant;
+            }
+        }
+        now += FRAME_DURATION;
+    }
+    assert_eq!(changed, Some(ids[2]));
+    m.video_tick(now);
+    assert_eq!(
+        m.slots(g).unwrap()[0],
+        Some(ids[2]),
+        "the speaker takes the main tile"
+    );
+    let r = rects("1+5", 640, 360);
+    let canvas = m.composite(g).unwrap();
+    let edge =
+        |rect: PixelRect| canvas.mean_colour(PixelRect::new(rect.x, rect.y + rect.h / 2, 2, 2));
+    assert!(
+        edge(r[0]).distance(HIGHLIGHT) <= 2,
+        "speaker's tile has the border"
+    );
+    assert!(edge(r[1]).distance(HIGHLIGHT) > 20, "the others do not");
+}
