@@ -69,7 +69,7 @@ pub fn bench(c: &mut Criterion) {
     let view = ViewSpec::new("3x3", 1280, 720);
     for (i, name) in NAMES.iter().enumerate() {
         mixer
-            .add_participant(start, ParticipantId(i as u64 + 1), name, view.clone())
+            .add_participant(ParticipantId(i as u64 + 1), name, view.clone())
             .expect("join");
     }
     // First tick fills the slots so every source is visible (and decoded).

@@ -460,14 +460,16 @@ pub struct SlotInputs<'a> {
 
 /// Fills the layout's tiles: returns, per tile, the participant shown there.
 ///
-/// Who is shown, by priority: pinned by operator > chair (its `chair` tile if
-/// the layout has one, else right after the active speaker) > active speaker
-/// > recent speakers > join order. Where: pins and the chair tile are fixed;
-/// the active speaker takes the first `main` tile; everyone else shown keeps
-/// the tile it had in `previous` when that tile is still free (so a change of
-/// speaker does not reshuffle the screen); the rest fill free tiles in
-/// [`Layout::fill_order`], unused `chair` tiles last. Nobody appears twice;
-/// participants not in `join_order` are never placed; leftover tiles stay empty.
+/// Who is shown, highest priority first: pinned by the operator, the chair
+/// (in its `chair` tile if the layout has one, else right after the active
+/// speaker), the active speaker, recent speakers, then join order.
+///
+/// Where: pins and the chair tile are fixed; the active speaker takes the
+/// first `main` tile; everyone else shown keeps the tile it had in `previous`
+/// when that tile is still free (so a change of speaker does not reshuffle
+/// the screen); the rest fill free tiles in [`Layout::fill_order`], unused
+/// `chair` tiles last. Nobody appears twice; participants not in `join_order`
+/// are never placed; leftover tiles stay empty.
 pub fn assign_slots(layout: &Layout, inputs: &SlotInputs<'_>) -> Vec<Option<ParticipantId>> {
     let tiles = &layout.tiles;
     let mut slots: Vec<Option<ParticipantId>> = vec![None; tiles.len()];

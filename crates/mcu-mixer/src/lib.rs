@@ -46,7 +46,7 @@
 //!     ConferenceMixer::new(t0, ConferenceMixerConfig::default(), LayoutLibrary::with_templates())?;
 //! let view = ViewSpec::new("2x2", 640, 360);
 //! let room = ParticipantId(1);
-//! mixer.add_participant(t0, room, "UBND huyện Sơn Dương", view)?;
+//! mixer.add_participant(room, "UBND huyện Sơn Dương", view)?;
 //! mixer.handle_video_frame(room, I420Frame::solid(320, 180, Yuv::from_rgb(0, 160, 60))?)?;
 //!
 //! let mut now = t0;

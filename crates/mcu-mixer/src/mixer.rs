@@ -239,8 +239,7 @@ struct Participant {
     needs_keyframe: bool,
     last_keyframe_request: Option<Instant>,
     audio_decoder: Option<OpusDecoder>,
-    audio_queue: VecDeque<Box<[i16; FRAME_SAMPLES]>>,
-    audio_spare: Vec<Box<[i16; FRAME_SAMPLES]>>,
+    audio_queue: AudioQueue,
     audio_encoder: Option<OpusEncoder>,
 }
 
@@ -278,6 +277,7 @@ pub struct ConferenceMixer {
     next_audio: Instant,
     visible: BTreeSet<ParticipantId>,
     audio_out: Vec<u8>,
+    pcm_scratch: Vec<i16>,
     stats: MixerStats,
 }
 
@@ -333,6 +333,7 @@ impl ConferenceMixer {
             next_audio: now,
             visible: BTreeSet::new(),
             audio_out: Vec::with_capacity(1500),
+            pcm_scratch: vec![0; FRAME_SAMPLES],
             stats: MixerStats::default(),
         })
     }
@@ -351,7 +352,6 @@ impl ConferenceMixer {
     /// Its viewers' group gets a keyframe for it (rate-limited).
     pub fn add_participant(
         &mut self,
-        now: Instant,
         id: ParticipantId,
         name: &str,
         view: ViewSpec,
@@ -372,8 +372,7 @@ impl ConferenceMixer {
                 needs_keyframe: true,
                 last_keyframe_request: None,
                 audio_decoder: None,
-                audio_queue: VecDeque::with_capacity(self.config.audio_queue_frames),
-                audio_spare: Vec::new(),
+                audio_queue: AudioQueue::new(self.config.audio_queue_frames),
                 audio_encoder: None,
             },
         );
@@ -384,7 +383,6 @@ impl ConferenceMixer {
             .expect("group_for returned an existing group");
         g.viewers.insert(id);
         g.idr_pending = true;
-        let _ = now;
         Ok(group)
     }
 
@@ -680,18 +678,16 @@ impl ConferenceMixer {
             Some(d) => d,
             None => p.audio_decoder.insert(OpusDecoder::new()?),
         };
-        let mut buf = p
-            .audio_spare
-            .pop()
-            .unwrap_or_else(|| Box::new([0; FRAME_SAMPLES]));
-        match decoder.decode(packet, &mut buf[..]) {
+        // Decode aside first: a bad packet must not push out a good frame.
+        match decoder.decode(packet, &mut self.pcm_scratch) {
             Ok(()) => {
-                queue_audio(&mut self.stats, p, buf, self.config.audio_queue_frames);
+                let (slot, dropped) = p.audio_queue.push_slot();
+                slot.copy_from_slice(&self.pcm_scratch);
+                self.stats.audio_frames_dropped += dropped as u64;
                 Ok(())
             }
             Err(e) => {
                 self.stats.audio_decode_errors += 1;
-                p.audio_spare.push(buf);
                 Err(e.into())
             }
         }
@@ -710,12 +706,9 @@ impl ConferenceMixer {
             .participants
             .get_mut(&id)
             .ok_or(MixerError::UnknownParticipant(id))?;
-        let mut buf = p
-            .audio_spare
-            .pop()
-            .unwrap_or_else(|| Box::new([0; FRAME_SAMPLES]));
-        buf.copy_from_slice(pcm);
-        queue_audio(&mut self.stats, p, buf, self.config.audio_queue_frames);
+        let (slot, dropped) = p.audio_queue.push_slot();
+        slot.copy_from_slice(pcm);
+        self.stats.audio_frames_dropped += dropped as u64;
         Ok(())
     }
 
@@ -765,10 +758,9 @@ impl ConferenceMixer {
     pub fn audio_tick(&mut self, now: Instant) {
         self.stats.audio_ticks += 1;
         for (&id, p) in &mut self.participants {
-            if let Some(buf) = p.audio_queue.pop_front() {
-                // The frame length is fixed by the buffer type.
-                let _ = self.audio.push(id, &buf[..]);
-                p.audio_spare.push(buf);
+            if let Some(frame) = p.audio_queue.pop() {
+                // Queue slots are exactly one frame long and `id` is known.
+                let _ = self.audio.push(id, frame);
             }
         }
         self.audio.mix();
@@ -933,17 +925,80 @@ fn request_keyframe(
     }
 }
 
-fn queue_audio(
-    stats: &mut MixerStats,
-    p: &mut Participant,
-    buf: Box<[i16; FRAME_SAMPLES]>,
-    cap: usize,
-) {
-    if p.audio_queue.len() >= cap.max(1)
-        && let Some(old) = p.audio_queue.pop_front()
-    {
-        stats.audio_frames_dropped += 1;
-        p.audio_spare.push(old);
+/// A bounded ring of decoded 20 ms frames: absorbs bursty arrival without
+/// allocating; when full, the oldest frame is dropped.
+struct AudioQueue {
+    samples: Vec<i16>,
+    head: usize,
+    len: usize,
+}
+
+impl AudioQueue {
+    fn new(frames: usize) -> Self {
+        Self {
+            samples: vec![0; frames.max(1) * FRAME_SAMPLES],
+            head: 0,
+            len: 0,
+        }
     }
-    p.audio_queue.push_back(buf);
+
+    fn capacity(&self) -> usize {
+        self.samples.len() / FRAME_SAMPLES
+    }
+
+    fn frame_mut(&mut self, index: usize) -> &mut [i16] {
+        let start = index % self.capacity() * FRAME_SAMPLES;
+        &mut self.samples[start..start + FRAME_SAMPLES]
+    }
+
+    /// A slot for the newest frame, and whether the oldest had to be dropped.
+    fn push_slot(&mut self) -> (&mut [i16], bool) {
+        let dropped = self.len == self.capacity();
+        if dropped {
+            self.head = (self.head + 1) % self.capacity();
+        } else {
+            self.len += 1;
+        }
+        let index = self.head + self.len - 1;
+        (self.frame_mut(index), dropped)
+    }
+
+    /// The oldest frame, removed from the queue (valid until the next push).
+    fn pop(&mut self) -> Option<&[i16]> {
+        if self.len == 0 {
+            return None;
+        }
+        let index = self.head;
+        self.head = (self.head + 1) % self.capacity();
+        self.len -= 1;
+        Some(self.frame_mut(index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_queue_keeps_order_and_drops_the_oldest_when_full() {
+        let mut q = AudioQueue::new(2);
+        for v in 1..=3i16 {
+            let (slot, dropped) = q.push_slot();
+            slot.fill(v);
+            assert_eq!(dropped, v == 3);
+        }
+        assert_eq!(q.pop().map(|f| f[0]), Some(2));
+        q.push_slot().0.fill(4);
+        assert_eq!(q.pop().map(|f| f[0]), Some(3));
+        assert_eq!(q.pop().map(|f| f[0]), Some(4));
+        assert!(q.pop().is_none());
+    }
+
+    #[test]
+    fn annexb_idr_detection() {
+        assert!(annexb_has_idr(&[0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x65, 9]));
+        assert!(!annexb_has_idr(&[0, 0, 0, 1, 0x41, 1, 2, 3]));
+        assert!(!annexb_has_idr(&[0, 0, 1]));
+        assert!(!annexb_has_idr(&[]));
+    }
 }

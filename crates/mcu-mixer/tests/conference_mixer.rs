@@ -51,7 +51,7 @@ fn tiles_show_their_sources_in_join_order() {
     for i in 0..3 {
         let id = ParticipantId(i as u64 + 1);
         group = m
-            .add_participant(t0, id, &format!("Điểm cầu {i}"), view.clone())
+            .add_participant(id, &format!("Điểm cầu {i}"), view.clone())
             .unwrap();
         m.handle_video_frame(id, I420Frame::solid(320, 180, colour(i)).unwrap())
             .unwrap();
@@ -98,9 +98,9 @@ fn leaving_frees_the_tile_and_a_silent_source_shows_a_placeholder() {
     let a = ParticipantId(1);
     let b = ParticipantId(2);
     let g = m
-        .add_participant(t0, a, "UBND huyện Sơn Dương", view.clone())
+        .add_participant(a, "UBND huyện Sơn Dương", view.clone())
         .unwrap();
-    m.add_participant(t0, b, "Xã Đồng Quý", view).unwrap();
+    m.add_participant(b, "Xã Đồng Quý", view).unwrap();
     m.handle_video_frame(a, I420Frame::solid(320, 180, colour(0)).unwrap())
         .unwrap();
     m.video_tick(t0);
@@ -158,9 +158,9 @@ fn hidden_sources_are_not_decoded_and_get_a_keyframe_request_when_shown() {
     let mut m = mixer(t0, false);
     let (a, b) = (ParticipantId(1), ParticipantId(2));
     let g = m
-        .add_participant(t0, a, "A", ViewSpec::new("1x1", 320, 180))
+        .add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
         .unwrap();
-    m.add_participant(t0, b, "B", ViewSpec::new("1x1", 320, 180))
+    m.add_participant(b, "B", ViewSpec::new("1x1", 320, 180))
         .unwrap();
     let mut sa = Sender::new(colour(0));
     let mut sb = Sender::new(colour(1));
@@ -212,9 +212,9 @@ fn corrupt_video_is_counted_and_a_keyframe_requested_without_disturbing_others()
     let mut m = mixer(t0, false);
     let (a, b) = (ParticipantId(1), ParticipantId(2));
     let g = m
-        .add_participant(t0, a, "A", ViewSpec::new("2x2", 320, 180))
+        .add_participant(a, "A", ViewSpec::new("2x2", 320, 180))
         .unwrap();
-    m.add_participant(t0, b, "B", ViewSpec::new("2x2", 320, 180))
+    m.add_participant(b, "B", ViewSpec::new("2x2", 320, 180))
         .unwrap();
     m.video_tick(t0);
     drain(&mut m);
@@ -256,11 +256,11 @@ fn viewers_with_the_same_view_share_one_encode() {
     let mut m = mixer(t0, false);
     let same = ViewSpec::new("3x3", 640, 360);
     let g1 = m
-        .add_participant(t0, ParticipantId(1), "1", same.clone())
+        .add_participant(ParticipantId(1), "1", same.clone())
         .unwrap();
-    let g2 = m.add_participant(t0, ParticipantId(2), "2", same).unwrap();
+    let g2 = m.add_participant(ParticipantId(2), "2", same).unwrap();
     let g3 = m
-        .add_participant(t0, ParticipantId(3), "3", ViewSpec::new("1+7", 640, 360))
+        .add_participant(ParticipantId(3), "3", ViewSpec::new("1+7", 640, 360))
         .unwrap();
     assert_eq!(g1, g2);
     assert_ne!(g1, g3);
@@ -284,7 +284,7 @@ fn keyframe_requests_are_served_and_rate_limited() {
     let t0 = Instant::now();
     let mut m = mixer(t0, false);
     let id = ParticipantId(1);
-    m.add_participant(t0, id, "1", ViewSpec::new("1x1", 320, 180))
+    m.add_participant(id, "1", ViewSpec::new("1x1", 320, 180))
         .unwrap();
     let mut keyframes = Vec::new();
     let mut now = t0;
@@ -325,7 +325,7 @@ fn each_participant_hears_everyone_but_itself_through_opus() {
     let freqs = [440.0, 880.0, 1760.0];
     let ids: Vec<_> = (1..=4).map(ParticipantId).collect();
     for &id in &ids {
-        m.add_participant(t0, id, "x", ViewSpec::new("2x2", 320, 180))
+        m.add_participant(id, "x", ViewSpec::new("2x2", 320, 180))
             .unwrap();
     }
     let mut tones: Vec<_> = freqs.iter().map(|&f| SineTone::new(f, 8000)).collect();
@@ -377,7 +377,7 @@ fn each_participant_hears_everyone_but_itself_through_opus() {
 fn ticks_follow_virtual_time() {
     let t0 = Instant::now();
     let mut m = mixer(t0, false);
-    m.add_participant(t0, ParticipantId(1), "1", ViewSpec::new("1x1", 320, 180))
+    m.add_participant(ParticipantId(1), "1", ViewSpec::new("1x1", 320, 180))
         .unwrap();
     let mut now = t0;
     while now < t0 + Duration::from_secs(1) {
@@ -405,7 +405,7 @@ fn active_speaker_is_highlighted_and_takes_the_main_tile() {
     let mut g = GroupId(0);
     for &id in &ids {
         g = m
-            .add_participant(t0, id, "x", ViewSpec::new("1+5", 640, 360))
+            .add_participant(id, "x", ViewSpec::new("1+5", 640, 360))
             .unwrap();
     }
     let mut tone = SineTone::new(500.0, 8000);
@@ -437,4 +437,49 @@ fn active_speaker_is_highlighted_and_takes_the_main_tile() {
         "speaker's tile has the border"
     );
     assert!(edge(r[1]).distance(HIGHLIGHT) > 20, "the others do not");
+}
+
+#[test]
+fn opus_input_is_decoded_bad_packets_are_refused_and_bursts_are_bounded() {
+    use mcu_mixer::codec::{AudioEncoder, OpusEncoder, OpusEncoderConfig};
+    let t0 = Instant::now();
+    let mut m = mixer(t0, false);
+    let (a, b) = (ParticipantId(1), ParticipantId(2));
+    m.add_participant(a, "A", ViewSpec::new("2x2", 320, 180))
+        .unwrap();
+    m.add_participant(b, "B", ViewSpec::new("2x2", 320, 180))
+        .unwrap();
+    let mut enc = OpusEncoder::new(OpusEncoderConfig::default()).unwrap();
+    let mut tone = SineTone::new(1000.0, 8000);
+    let mut packet = Vec::new();
+    // A burst of six packets: the queue keeps the newest four.
+    for _ in 0..6 {
+        enc.encode(tone.next_frame(), &mut packet).unwrap();
+        m.handle_audio(a, Some(&packet)).unwrap();
+    }
+    assert_eq!(m.stats().audio_frames_dropped, 2);
+    assert!(m.handle_audio(a, Some(&[0xff; 3])).is_err());
+    assert!(m.handle_audio(ParticipantId(9), Some(&packet)).is_err());
+    assert_eq!(m.stats().audio_decode_errors, 1);
+    // A lost packet is concealed, not an error.
+    m.handle_audio(a, None).unwrap();
+    // b hears a's tone on the next ticks.
+    let mut dec = OpusDecoder::new().unwrap();
+    let mut heard = Vec::new();
+    let mut pcm = vec![0i16; FRAME_SAMPLES];
+    let mut now = t0;
+    for _ in 0..4 {
+        m.audio_tick(now);
+        for o in drain(&mut m) {
+            if let MixerOutput::Audio { to, data, .. } = o
+                && to.contains(&b)
+            {
+                dec.decode(Some(&data), &mut pcm).unwrap();
+                heard.extend_from_slice(&pcm);
+            }
+        }
+        now += FRAME_DURATION;
+    }
+    assert_eq!(heard.len(), 4 * FRAME_SAMPLES);
+    assert!(goertzel(&heard[FRAME_SAMPLES..], 1000.0) > 500.0);
 }

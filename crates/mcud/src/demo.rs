@@ -108,7 +108,7 @@ pub fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut group = None;
     for (i, &(name, (r, g, b), freq)) in ROOMS.iter().enumerate() {
         let id = ParticipantId(i as u64 + 1);
-        group = Some(mixer.add_participant(start, id, name, view.clone())?);
+        group = Some(mixer.add_participant(id, name, view.clone())?);
         rooms.push(Room {
             id,
             video: SyntheticVideo::new(640, 360, Yuv::from_rgb(r, g, b))?,
