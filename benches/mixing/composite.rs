@@ -60,7 +60,9 @@ fn tiles<'a>(rects: &[PixelRect], frames: &'a [I420Frame]) -> Vec<TileInput<'a>>
 
 pub fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("composite");
-    let cases: [(&str, u32, u32, u32, u32, Vec<PixelRect>); 4] = [
+    // (name, source width, source height, canvas width, canvas height, tiles)
+    type Case = (&'static str, u32, u32, u32, u32, Vec<PixelRect>);
+    let cases: [Case; 4] = [
         ("9x720p_3x3_720p", 1280, 720, 1280, 720, grid(3, 1280, 720)),
         ("9x360p_3x3_720p", 640, 360, 1280, 720, grid(3, 1280, 720)),
         (

@@ -372,8 +372,8 @@ pub fn picture_geometry(src_w: u32, src_h: u32, tile: PixelRect, fit: FitMode) -
             } else {
                 (even(th * sw, sh).min(tile.w), tile.h)
             };
-            let x = tile.x + ((tile.w - w) / 2 & !1);
-            let y = tile.y + ((tile.h - h) / 2 & !1);
+            let x = tile.x + (((tile.w - w) / 2) & !1);
+            let y = tile.y + (((tile.h - h) / 2) & !1);
             PictureGeometry {
                 crop: full,
                 dst: PixelRect::new(x, y, w, h),
@@ -385,8 +385,8 @@ pub fn picture_geometry(src_w: u32, src_h: u32, tile: PixelRect, fit: FitMode) -
             } else {
                 (src_w, even(sw * th, tw).min(src_h))
             };
-            let x = (src_w - w) / 2 & !1;
-            let y = (src_h - h) / 2 & !1;
+            let x = ((src_w - w) / 2) & !1;
+            let y = ((src_h - h) / 2) & !1;
             PictureGeometry {
                 crop: PixelRect::new(x, y, w, h),
                 dst: tile,

@@ -8,6 +8,7 @@
 //! | [`Kernel::Copy`] | source and destination are the same size |
 //! | [`Kernel::Down2`], [`Kernel::Down3`], [`Kernel::Down4`] | source is `k×` the destination |
 //! | [`Kernel::Down3To2`] | source is `1.5×` the destination |
+//! | [`Kernel::Down4To3`] | source is `4/3×` the destination |
 //! | [`Kernel::Generic`] | anything else: fixed-point separable filter (area average where the axis shrinks, bilinear where it grows) |
 //!
 //! The exact kernels are plain integer loops compiled twice: once for the
@@ -84,6 +85,8 @@ pub enum Kernel {
     Down4,
     /// 3:2 area average (weights 4, 2, 2, 1 over 9).
     Down3To2,
+    /// 4:3 area average (per axis weights 3+1, 2+2, 1+3 over 4).
+    Down4To3,
     /// Fixed-point separable filter (area average down, bilinear up).
     Generic,
 }
@@ -108,12 +111,13 @@ impl ScalePlan {
     /// (see the crop policy in the module docs).
     pub fn new(src_w: usize, src_h: usize, dst_w: usize, dst_h: usize) -> Self {
         // (kernel, numerator, denominator): the source is num/den × the destination.
-        const EXACT: [(Kernel, usize, usize); 5] = [
+        const EXACT: [(Kernel, usize, usize); 6] = [
             (Kernel::Copy, 1, 1),
             (Kernel::Down2, 2, 1),
             (Kernel::Down3, 3, 1),
             (Kernel::Down4, 4, 1),
             (Kernel::Down3To2, 3, 2),
+            (Kernel::Down4To3, 4, 3),
         ];
         // Samples an axis of `d` outputs needs at num/den: ceil(d * num / den).
         let need = |d: usize, num: usize, den: usize| (d * num).div_ceil(den);
@@ -147,10 +151,12 @@ impl ScalePlan {
 
     /// The source region `(x, y, w, h)` the plan averages, in source samples
     /// from the plane's top-left. Fractional only for [`Kernel::Down3To2`]
-    /// with an odd destination size.
+    /// and [`Kernel::Down4To3`] when the destination is not a whole number
+    /// of kernel groups.
     pub fn source_region(&self) -> (f64, f64, f64, f64) {
         let (w, h) = match self.kernel {
             Kernel::Down3To2 => (self.dst_w as f64 * 1.5, self.dst_h as f64 * 1.5),
+            Kernel::Down4To3 => (self.dst_w as f64 * 4.0 / 3.0, self.dst_h as f64 * 4.0 / 3.0),
             _ => (self.src_w as f64, self.src_h as f64),
         };
         (0.0, 0.0, w, h)
@@ -347,6 +353,7 @@ impl Scaler {
             Kernel::Down3 => run(self.level, src, dst, down_k::<3>, down_k_avx2::<3>),
             Kernel::Down4 => run(self.level, src, dst, down_k::<4>, down_k_avx2::<4>),
             Kernel::Down3To2 => run(self.level, src, dst, down_3to2, down_3to2_avx2),
+            Kernel::Down4To3 => run(self.level, src, dst, down_4to3, down_4to3_avx2),
             Kernel::Generic => self.generic(src, dst),
         }
         Ok(plan)
@@ -577,6 +584,64 @@ fn down_3to2_avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
     down_3to2_body(src, dst)
 }
 
+/// 4:3 area average. Per axis, 4 samples (a, b, c, d) give 3 outputs
+/// (3a + b, 2b + 2c, c + 3d) / 4; in 2-D the total weight is 16. A last,
+/// partial group uses its first one or two outputs.
+#[inline(always)]
+fn down_4to3_body(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
+    const CH: usize = 126; // a multiple of 3 outputs
+    let mut vs = [0u16; CH * 4 / 3 + 4];
+    for oy in 0..dst.height {
+        let base = (oy / 3) * 4;
+        let (ra, rb, wa, wb) = match oy % 3 {
+            0 => (base, base + 1, 3u16, 1u16),
+            1 => (base + 1, base + 2, 2, 2),
+            _ => (base + 2, base + 3, 1, 3),
+        };
+        let (a, b) = (src.row(ra), src.row(rb));
+        let out = dst.row_mut(oy);
+        let mut c0 = 0;
+        while c0 < out.len() {
+            let n = CH.min(out.len() - c0);
+            let s0 = c0 / 3 * 4;
+            let sn = (n * 4).div_ceil(3);
+            let vs = &mut vs[..sn];
+            for ((v, &p), &q) in vs.iter_mut().zip(&a[s0..s0 + sn]).zip(&b[s0..s0 + sn]) {
+                *v = wa * p as u16 + wb * q as u16;
+            }
+            let out = &mut out[c0..c0 + n];
+            for (o, g) in out.chunks_exact_mut(3).zip(vs.chunks_exact(4)) {
+                o[0] = ((3 * g[0] + g[1] + 8) >> 4) as u8;
+                o[1] = ((2 * g[1] + 2 * g[2] + 8) >> 4) as u8;
+                o[2] = ((g[2] + 3 * g[3] + 8) >> 4) as u8;
+            }
+            let full = n / 3;
+            let g = &vs[full * 4..];
+            if n % 3 >= 1 {
+                out[full * 3] = ((3 * g[0] + g[1] + 8) >> 4) as u8;
+            }
+            if n % 3 == 2 {
+                out[full * 3 + 1] = ((2 * g[1] + 2 * g[2] + 8) >> 4) as u8;
+            }
+            c0 += n;
+        }
+    }
+}
+
+fn down_4to3(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
+    down_4to3_body(src, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn down_4to3_avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
+    down_4to3_body(src, dst)
+}
+#[cfg(not(target_arch = "x86_64"))]
+fn down_4to3_avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
+    down_4to3_body(src, dst)
+}
+
 #[inline(always)]
 fn generic_body(
     src: PlaneRef<'_>,
@@ -706,7 +771,9 @@ pub fn area_average_region_reference(
                     area += ox_ * oy_;
                 }
             }
-            out.push((sum / area).round().clamp(0.0, 255.0) as u8);
+            // Round half up; the epsilon absorbs floating error in the region
+            // bounds (exact halves are common: a 4:3 average divides by 16).
+            out.push((sum / area + 1e-9).round().clamp(0.0, 255.0) as u8);
         }
     }
     out
@@ -806,6 +873,9 @@ mod tests {
             (128, 64, 32, 16),
             (96, 66, 64, 44),
             (99, 63, 65, 41),
+            (128, 96, 96, 72),
+            (131, 97, 97, 71),
+            (131, 98, 98, 73),
         ] {
             let src = pattern(sw, sh, 7);
             let (plan, out) = scale_with(SimdLevel::Portable, &src, sw, sh, dw, dh);
@@ -823,7 +893,7 @@ mod tests {
 
     #[test]
     fn generic_is_within_one_of_area_average() {
-        for (sw, sh, dw, dh) in [(100, 70, 37, 29), (64, 48, 48, 36), (50, 50, 7, 49)] {
+        for (sw, sh, dw, dh) in [(100, 70, 37, 29), (64, 48, 45, 33), (50, 50, 7, 49)] {
             let src = pattern(sw, sh, 3);
             let (plan, out) = scale_with(SimdLevel::Portable, &src, sw, sh, dw, dh);
             assert_eq!(plan.kernel, Kernel::Generic);

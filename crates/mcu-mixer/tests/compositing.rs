@@ -188,9 +188,11 @@ fn downscales_match_the_area_average_reference() {
         (640, 360, 426, 240, Kernel::Down3To2, 35.0),
         (320, 180, 213, 120, Kernel::Down3To2, 35.0),
         (1280, 720, 428, 240, Kernel::Generic, 30.0),
-        (1280, 720, 960, 540, Kernel::Generic, 30.0),
+        (1280, 720, 960, 540, Kernel::Down4To3, 35.0),
+        (1280, 720, 500, 280, Kernel::Generic, 30.0),
         (1000, 700, 311, 197, Kernel::Generic, 30.0),
-        (640, 360, 480, 270, Kernel::Generic, 30.0),
+        (640, 360, 480, 270, Kernel::Down4To3, 35.0),
+        (640, 360, 479, 269, Kernel::Down4To3, 35.0),
     ];
     for (sw, sh, dw, dh, kernel, min_db) in cases {
         let src = test_plane(sw, sh);
