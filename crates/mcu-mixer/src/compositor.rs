@@ -279,9 +279,9 @@ impl Compositor {
             }
             TileContent::Picture { frame, .. } => {
                 let g = picture_geometry(frame.width(), frame.height(), rect, t.fit);
-                if g.dst != rect {
-                    // Letterbox bars: clear the tile, the picture covers the middle.
-                    self.canvas.fill_rect(rect, BACKGROUND);
+                // Letterbox bars: clear what the picture does not cover.
+                for bar in bars(rect, g.dst) {
+                    self.canvas.fill_rect(bar, BACKGROUND);
                 }
                 if !g.dst.is_empty() && !g.crop.is_empty() {
                     // Both rectangles are even-aligned and inside their frames by
@@ -342,6 +342,24 @@ impl Compositor {
     }
 }
 
+/// The parts of `tile` outside `inner` (top, bottom, left, right strips).
+fn bars(tile: PixelRect, inner: PixelRect) -> impl Iterator<Item = PixelRect> {
+    let mid_h = inner.h;
+    [
+        PixelRect::new(tile.x, tile.y, tile.w, inner.y - tile.y),
+        PixelRect::new(
+            tile.x,
+            inner.bottom(),
+            tile.w,
+            tile.bottom() - inner.bottom(),
+        ),
+        PixelRect::new(tile.x, inner.y, inner.x - tile.x, mid_h),
+        PixelRect::new(inner.right(), inner.y, tile.right() - inner.right(), mid_h),
+    ]
+    .into_iter()
+    .filter(|r| !r.is_empty())
+}
+
 /// Where a picture goes inside its tile, and which part of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PictureGeometry {
@@ -351,9 +369,65 @@ pub struct PictureGeometry {
     pub dst: PixelRect,
 }
 
+/// Scale ratios (source : destination) the scaler has exact kernels for.
+const EXACT_RATIOS: [(u32, u32); 6] = [(1, 1), (2, 1), (3, 1), (4, 1), (3, 2), (4, 3)];
+/// Most pixels a picture is narrowed by, per axis, to land on an exact ratio.
+const SNAP_SLACK: u32 = 4;
+
 /// Fit (letterbox, centred) or fill (centre crop) a `src_w × src_h` picture
 /// into `tile`. All rectangles are aligned to even pixels.
+///
+/// When the picture is within [`SNAP_SLACK`] pixels (per axis) of a ratio the
+/// scaler has an exact kernel for, it is narrowed to that ratio and centred:
+/// a 3×3 grid on 1280×720 has tiles 426 and 428 pixels wide, and a 720p
+/// source fills the 428-wide ones at exactly 3:1 with a 2-pixel bar rather
+/// than through the generic (slower) filter. The source region moves by at
+/// most 1 % from what fit or fill asked for, so nothing visible is lost.
 pub fn picture_geometry(src_w: u32, src_h: u32, tile: PixelRect, fit: FitMode) -> PictureGeometry {
+    let g = fit_or_fill(src_w, src_h, tile, fit);
+    snap_to_exact_ratio(src_w, src_h, g)
+}
+
+fn snap_to_exact_ratio(src_w: u32, src_h: u32, g: PictureGeometry) -> PictureGeometry {
+    if g.dst.is_empty() || g.crop.is_empty() {
+        return g;
+    }
+    let close = |a: u32, b: u32| a.abs_diff(b) * 100 <= b;
+    for (num, den) in EXACT_RATIOS {
+        // The largest even picture the source can feed at this ratio.
+        let w = ((src_w * den / num) & !1).min(g.dst.w);
+        let h = ((src_h * den / num) & !1).min(g.dst.h);
+        if w == 0 || h == 0 || g.dst.w - w > SNAP_SLACK || g.dst.h - h > SNAP_SLACK {
+            continue;
+        }
+        // The source region feeding it, even-sized, centred where fit/fill put it.
+        let cw = ((w * num).div_ceil(den).div_ceil(2) * 2).min(src_w);
+        let ch = ((h * num).div_ceil(den).div_ceil(2) * 2).min(src_h);
+        if !close(cw, g.crop.w) || !close(ch, g.crop.h) {
+            continue;
+        }
+        let centre = |start: u32, len: u32, new: u32, limit: u32| {
+            ((start + len / 2).saturating_sub(new / 2).min(limit - new)) & !1
+        };
+        return PictureGeometry {
+            crop: PixelRect::new(
+                centre(g.crop.x, g.crop.w, cw, src_w),
+                centre(g.crop.y, g.crop.h, ch, src_h),
+                cw,
+                ch,
+            ),
+            dst: PixelRect::new(
+                g.dst.x + (((g.dst.w - w) / 2) & !1),
+                g.dst.y + (((g.dst.h - h) / 2) & !1),
+                w,
+                h,
+            ),
+        };
+    }
+    g
+}
+
+fn fit_or_fill(src_w: u32, src_h: u32, tile: PixelRect, fit: FitMode) -> PictureGeometry {
     let full = PixelRect::new(0, 0, src_w, src_h);
     if src_w == 0 || src_h == 0 || tile.is_empty() {
         return PictureGeometry {
@@ -487,6 +561,33 @@ mod tests {
         let g = picture_geometry(1280, 720, tile, FitMode::Fill);
         assert_eq!(g.dst, tile);
         assert_eq!(g.crop, PixelRect::new(280, 0, 720, 720));
+    }
+
+    #[test]
+    fn near_exact_ratios_snap_to_the_exact_kernel_with_thin_bars() {
+        // 3x3 grid on 720p: the middle column is 428 wide.
+        let tile = PixelRect::new(426, 240, 428, 240);
+        for fit in [FitMode::Fit, FitMode::Fill] {
+            let g = picture_geometry(1280, 720, tile, fit);
+            assert_eq!((g.dst.w, g.dst.h), (426, 240), "{fit:?}");
+            assert_eq!((g.crop.w, g.crop.h), (1278, 720), "{fit:?}");
+            assert!(tile.w - g.dst.w <= SNAP_SLACK);
+            let plan = crate::scale::ScalePlan::new(1278, 720, 426, 240);
+            assert_eq!(plan.kernel, crate::scale::Kernel::Down3);
+        }
+        // 360p sources into the same tile: 3:2.
+        let g = picture_geometry(640, 360, tile, FitMode::Fill);
+        assert_eq!((g.dst.w, g.dst.h), (426, 240));
+        let plan = crate::scale::ScalePlan::new(g.crop.w as usize, g.crop.h as usize, 426, 240);
+        assert_eq!(plan.kernel, crate::scale::Kernel::Down3To2);
+        // Far from any exact ratio: untouched.
+        let tile = PixelRect::new(0, 0, 500, 282);
+        assert_eq!(picture_geometry(1280, 720, tile, FitMode::Fill).dst, tile);
+        // Bars cover exactly what the picture does not.
+        let inner = PixelRect::new(2, 0, 426, 240);
+        let outer = PixelRect::new(0, 0, 430, 240);
+        let area: u32 = bars(outer, inner).map(|b| b.w * b.h).sum();
+        assert_eq!(area, 4 * 240);
     }
 
     #[test]
