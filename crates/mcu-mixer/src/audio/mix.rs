@@ -1,8 +1,9 @@
 //! The N-1 mixer: one sum per tick, each participant gets `total − own`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use super::kernels::{GAIN_SHIFT, GAIN_UNITY, Kernels};
+use super::kernels::{GAIN_SHIFT, GAIN_UNITY, Kernels, PLAN_PEAK_MAX, Total};
 use super::{AudioError, FRAME_SAMPLES, MAX_PARTICIPANTS, SILENCE_DBOV, dbov_from_energy};
 use crate::ParticipantId;
 
@@ -45,8 +46,10 @@ pub enum MixOutput<'a> {
     Own(&'a [i16]),
 }
 
-/// Per-participant state; its sample buffers live in the mixer's flat vectors
-/// at `slot * FRAME_SAMPLES`.
+/// Per-participant state; its two sample buffers live in the mixer's flat
+/// `frames` vector at frames `2 * slot` and `2 * slot + 1`: one holds the
+/// output of the last mix (`out_buf`), the other receives pushes, and
+/// [`AudioMixer::mix`] turns the pushed frame into the new output in place.
 #[derive(Clone, Debug)]
 struct Slot {
     id: ParticipantId,
@@ -56,11 +59,27 @@ struct Slot {
     pushed: bool,
     /// Energy of the pushed (gain-applied) frame.
     energy: u64,
+    /// Peak `|sample|` of the pushed (gain-applied) frame.
+    peak: u16,
     /// Peak-hold loudness used to rank talkers for `max_mixed`.
     rank: f64,
     /// Results of the last `mix()`.
     level_dbov: f32,
     mixed: bool,
+    /// Which of the slot's two buffers holds the last output (0 or 1).
+    out_buf: u8,
+}
+
+impl Slot {
+    /// Index in `AudioMixer::frames` of the buffer pushes go to.
+    fn push_frame(&self, slot: usize) -> usize {
+        2 * slot + usize::from(self.out_buf ^ 1)
+    }
+
+    /// Index in `AudioMixer::frames` of the last output.
+    fn out_frame(&self, slot: usize) -> usize {
+        2 * slot + usize::from(self.out_buf)
+    }
 }
 
 /// The N-1 audio mixer of one conference (sans-IO; see the [module docs](super)).
@@ -77,21 +96,65 @@ pub struct AudioMixer {
     config: MixerConfig,
     kernels: Kernels,
     slots: Vec<Slot>,
-    index: HashMap<ParticipantId, usize>,
-    /// Gain-applied input frames, one per slot.
-    contrib: Vec<i16>,
-    /// N-1 outputs, one per slot (valid where `Slot::mixed`).
-    outputs: Vec<i16>,
-    acc: Box<[i32; FRAME_SAMPLES]>,
-    acc16: Box<[i16; FRAME_SAMPLES]>,
+    index: HashMap<ParticipantId, usize, BuildHasherDefault<IdHasher>>,
+    /// Two frames per slot (see [`Slot`]): the gain-applied pushed frame and
+    /// the N-1 output of the last mix (valid where `Slot::mixed`). Frame `f`
+    /// is `frames[base + f * FRAME_SAMPLES..][..FRAME_SAMPLES]`; `base` makes
+    /// frames start on 64-byte cache lines, so the 32-byte SIMD accesses never
+    /// straddle two lines.
+    frames: Vec<i16>,
+    base: usize,
+    /// This tick's sum and what the N-1 outputs derive from it.
+    total: Box<Total>,
     full: Vec<i16>,
     /// Slots mixed this tick (scratch, reused).
     mixed_idx: Vec<u32>,
+    /// Their pushed frames' indices in `frames` (scratch, reused).
+    mixed_frames: Vec<u32>,
 }
 
 impl Default for AudioMixer {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Hasher of [`ParticipantId`]s for the slot index: one 64×64→128-bit
+/// multiply folded to 64 bits (ids are not attacker-chosen hash-flooding
+/// input: the conference assigns them; SipHash cost more than the rest of a
+/// `push` of silence).
+#[derive(Clone, Copy, Debug, Default)]
+struct IdHasher(u64);
+
+impl IdHasher {
+    /// An odd 64-bit constant (2⁶⁴/φ) with well-spread bits.
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    #[inline]
+    fn mix(&mut self, v: u64) {
+        let p = u128::from(self.0 ^ v) * u128::from(Self::K);
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+}
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.mix(v);
     }
 }
 
@@ -110,13 +173,13 @@ impl AudioMixer {
             config,
             kernels: Kernels::detect(),
             slots: Vec::new(),
-            index: HashMap::new(),
-            contrib: Vec::new(),
-            outputs: Vec::new(),
-            acc: Box::new([0; FRAME_SAMPLES]),
-            acc16: Box::new([0; FRAME_SAMPLES]),
+            index: HashMap::default(),
+            frames: Vec::new(),
+            base: 0,
+            total: Box::default(),
             full: vec![0; FRAME_SAMPLES],
             mixed_idx: Vec::new(),
+            mixed_frames: Vec::new(),
         }
     }
 
@@ -157,12 +220,13 @@ impl AudioMixer {
             muted: false,
             pushed: false,
             energy: 0,
+            peak: 0,
             rank: 0.0,
             level_dbov: SILENCE_DBOV,
             mixed: false,
+            out_buf: 0,
         });
-        self.contrib.resize(self.slots.len() * FRAME_SAMPLES, 0);
-        self.outputs.resize(self.slots.len() * FRAME_SAMPLES, 0);
+        self.resize_frames();
         Ok(())
     }
 
@@ -177,15 +241,35 @@ impl AudioMixer {
         if slot != last {
             let moved = self.slots[slot].id;
             self.index.insert(moved, slot);
-            let from = last * FRAME_SAMPLES..(last + 1) * FRAME_SAMPLES;
-            self.contrib.copy_within(from.clone(), slot * FRAME_SAMPLES);
-            self.outputs.copy_within(from, slot * FRAME_SAMPLES);
+            let from = self.frame_range(2 * last).start..self.frame_range(2 * last + 1).end;
+            let to = self.frame_range(2 * slot).start;
+            self.frames.copy_within(from, to);
         }
-        self.contrib.truncate(last * FRAME_SAMPLES);
-        self.outputs.truncate(last * FRAME_SAMPLES);
+        self.resize_frames();
         // The last mix's slot indices are stale now.
         self.mixed_idx.clear();
         Ok(())
+    }
+
+    /// Samples of frame `f` in `frames`.
+    fn frame_range(&self, f: usize) -> std::ops::Range<usize> {
+        let start = self.base + f * FRAME_SAMPLES;
+        start..start + FRAME_SAMPLES
+    }
+
+    /// Sizes `frames` for two frames per slot plus alignment slack, and
+    /// re-aligns the contents if the allocation moved.
+    fn resize_frames(&mut self) {
+        /// Slack for the alignment shift: 64 bytes of i16.
+        const SLACK: usize = 32;
+        let len = self.slots.len() * 2 * FRAME_SAMPLES;
+        self.frames.resize(len + SLACK, 0);
+        let base = self.frames.as_ptr().align_offset(64).min(SLACK);
+        if base != self.base {
+            let old = self.base..self.base + len;
+            self.frames.copy_within(old, base);
+            self.base = base;
+        }
     }
 
     fn slot(&self, id: ParticipantId) -> Result<usize, AudioError> {
@@ -230,10 +314,15 @@ impl AudioMixer {
         s.pushed = true;
         if s.muted {
             s.energy = 0;
+            s.peak = 0;
             return Ok(());
         }
-        let dst = &mut self.contrib[slot * FRAME_SAMPLES..(slot + 1) * FRAME_SAMPLES];
-        s.energy = self.kernels.gain_energy(frame, s.gain_q12, dst);
+        let f = s.push_frame(slot);
+        let start = self.base + f * FRAME_SAMPLES;
+        let dst = &mut self.frames[start..start + FRAME_SAMPLES];
+        let stats = self.kernels.gain_energy(frame, s.gain_q12, dst);
+        s.energy = stats.energy;
+        s.peak = stats.peak;
         Ok(())
     }
 
@@ -267,20 +356,37 @@ impl AudioMixer {
             }
             self.mixed_idx.truncate(k);
         }
-        self.kernels
-            .sum(&self.contrib, &self.mixed_idx, &mut self.acc);
-        let fits = self
-            .kernels
-            .finish(&self.acc, &mut self.acc16, &mut self.full);
+        self.mixed_frames.clear();
         for &i in &self.mixed_idx {
-            let range = i as usize * FRAME_SAMPLES..(i as usize + 1) * FRAME_SAMPLES;
+            let i = i as usize;
+            // < 2 * MAX_PARTICIPANTS, fits u32.
+            self.mixed_frames.push(self.slots[i].push_frame(i) as u32);
+        }
+        self.kernels.sum(
+            &self.frames[self.base..],
+            &self.mixed_frames,
+            &mut self.total.acc,
+        );
+        // The N-1 chunk plan covers every mixed frame quiet enough for it.
+        let plan_peak = self
+            .mixed_idx
+            .iter()
+            .map(|&i| self.slots[i as usize].peak)
+            .filter(|&p| p <= PLAN_PEAK_MAX)
+            .max()
+            .unwrap_or(0);
+        self.kernels
+            .finish(&mut self.total, plan_peak, &mut self.full);
+        for &i in &self.mixed_idx {
+            let s = &mut self.slots[i as usize];
+            let start = self.base + s.push_frame(i as usize) * FRAME_SAMPLES;
             self.kernels.minus_one(
-                &self.acc,
-                &self.acc16,
-                fits,
-                &self.contrib[range.clone()],
-                &mut self.outputs[range],
+                &self.total,
+                &mut self.frames[start..start + FRAME_SAMPLES],
+                s.peak,
             );
+            // The pushed buffer now holds the output; pushes go to the other.
+            s.out_buf ^= 1;
         }
     }
 
@@ -288,7 +394,7 @@ impl AudioMixer {
     pub fn output(&self, id: ParticipantId) -> Result<MixOutput<'_>, AudioError> {
         let slot = self.slot(id)?;
         Ok(if self.slots[slot].mixed {
-            MixOutput::Own(&self.outputs[slot * FRAME_SAMPLES..(slot + 1) * FRAME_SAMPLES])
+            MixOutput::Own(&self.frames[self.frame_range(self.slots[slot].out_frame(slot))])
         } else {
             MixOutput::Shared
         })
@@ -401,6 +507,106 @@ mod tests {
 
     fn soft_clip_ref(x: i32) -> i16 {
         super::super::soft_clip(x)
+    }
+
+    #[test]
+    fn output_survives_pushes_until_the_next_mix() {
+        let mut m = AudioMixer::with_config(MixerConfig { max_mixed: None });
+        for p in 0..3 {
+            m.add(ParticipantId(p)).unwrap();
+        }
+        for p in 0..3u64 {
+            m.push(ParticipantId(p), &[100 * (p as i16 + 1); FRAME_SAMPLES])
+                .unwrap();
+        }
+        m.mix();
+        let first: Vec<Vec<i16>> = (0..3)
+            .map(|p| m.output_samples(ParticipantId(p)).unwrap().to_vec())
+            .collect();
+        assert_eq!(first[0], vec![500; FRAME_SAMPLES]);
+        // Next tick's pushes (one of them twice) do not disturb the outputs.
+        for p in 0..3u64 {
+            m.push(ParticipantId(p), &[-7; FRAME_SAMPLES]).unwrap();
+        }
+        m.push(ParticipantId(2), &[1000; FRAME_SAMPLES]).unwrap();
+        for p in 0..3u64 {
+            assert_eq!(
+                m.output_samples(ParticipantId(p)).unwrap(),
+                &first[p as usize][..]
+            );
+        }
+        // Growing the mixer (reallocating its buffers) keeps them too.
+        for p in 3..40 {
+            m.add(ParticipantId(p)).unwrap();
+        }
+        for p in 0..3u64 {
+            assert_eq!(
+                m.output_samples(ParticipantId(p)).unwrap(),
+                &first[p as usize][..]
+            );
+        }
+        m.mix();
+        assert_eq!(
+            m.output_samples(ParticipantId(0)).unwrap(),
+            &[993; FRAME_SAMPLES][..]
+        );
+        assert_eq!(
+            m.output_samples(ParticipantId(2)).unwrap(),
+            &[-14; FRAME_SAMPLES][..]
+        );
+        assert_eq!(m.full_mix(), &[986; FRAME_SAMPLES][..]);
+        // A tick without pushes: nobody contributes.
+        m.mix();
+        assert_eq!(m.output(ParticipantId(0)).unwrap(), MixOutput::Shared);
+        assert_eq!(m.full_mix(), &[0; FRAME_SAMPLES][..]);
+    }
+
+    #[test]
+    fn simd_and_portable_agree_through_adds_and_removes() {
+        let mut simd = AudioMixer::with_config(MixerConfig { max_mixed: None });
+        let mut portable = AudioMixer::with_config(MixerConfig { max_mixed: None });
+        portable.force_kernels(Kernels::Portable);
+        let mut live: Vec<u64> = Vec::new();
+        for tick in 0..30usize {
+            for m in [&mut simd, &mut portable] {
+                if tick % 3 == 0 {
+                    for p in 0..7 {
+                        m.add(ParticipantId(tick as u64 * 10 + p)).unwrap();
+                    }
+                }
+                if tick % 4 == 1 {
+                    m.remove(ParticipantId((tick as u64 / 3) * 30 + 2)).unwrap();
+                }
+            }
+            if tick % 3 == 0 {
+                live.extend((0..7).map(|p| tick as u64 * 10 + p));
+            }
+            if tick % 4 == 1 {
+                let gone = (tick as u64 / 3) * 30 + 2;
+                live.retain(|&p| p != gone);
+            }
+            for m in [&mut simd, &mut portable] {
+                for &p in &live {
+                    let amp = 1500.0 + 700.0 * (p % 13) as f64;
+                    m.push(
+                        ParticipantId(p),
+                        &tone(150.0 + 37.0 * (p % 17) as f64, amp, tick),
+                    )
+                    .unwrap();
+                }
+                m.mix();
+            }
+            assert_eq!(simd.full_mix(), portable.full_mix(), "tick {tick}");
+            for &p in &live {
+                let id = ParticipantId(p);
+                assert_eq!(
+                    simd.output(id).unwrap(),
+                    portable.output(id).unwrap(),
+                    "{p}"
+                );
+                assert_eq!(simd.level(id).unwrap(), portable.level(id).unwrap());
+            }
+        }
     }
 
     #[test]
