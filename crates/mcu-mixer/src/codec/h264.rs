@@ -11,8 +11,8 @@ use openh264::encoder::{
 use openh264::formats::YUVSource;
 use openh264::{OpenH264API, Timestamp};
 use openh264_sys2::{
-    ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_MAX_BITRATE, SBitrateInfo,
-    SPATIAL_LAYER_0, SPATIAL_LAYER_ALL,
+    ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_MAX_BITRATE,
+    ENCODER_OPTION_TRACE_LEVEL, SBitrateInfo, SPATIAL_LAYER_0, SPATIAL_LAYER_ALL, WELS_LOG_QUIET,
 };
 
 use super::{EncodedVideo, VideoCodecError, VideoDecoder, VideoEncoder};
@@ -154,8 +154,21 @@ impl H264Encoder {
     fn create(&mut self, size: (u32, u32)) -> Result<&mut Encoder, VideoCodecError> {
         // Drop the old instance first: only one OpenH264 encoder per stream.
         self.inner = None;
-        let enc = Encoder::with_api_config(OpenH264API::from_source(), self.config.to_openh264())
-            .map_err(|e| VideoCodecError::Setup(e.to_string()))?;
+        let mut enc =
+            Encoder::with_api_config(OpenH264API::from_source(), self.config.to_openh264())
+                .map_err(|e| VideoCodecError::Setup(e.to_string()))?;
+        // Silence OpenH264's own stderr logging before it initialises (it warns
+        // once per encoder that frame skipping is off, which is deliberate).
+        let mut quiet: c_int = WELS_LOG_QUIET;
+        // SAFETY: the encoder instance is live; the option takes a pointer to a
+        // c_int that outlives the call. Trace options are accepted before
+        // initialisation; a refusal only leaves the default log level.
+        let _ = unsafe {
+            enc.raw_api().set_option(
+                ENCODER_OPTION_TRACE_LEVEL,
+                (&raw mut quiet).cast::<c_void>(),
+            )
+        };
         self.size = size;
         // A fresh encoder starts with an IDR anyway.
         self.keyframe_pending = false;
