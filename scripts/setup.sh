@@ -22,7 +22,7 @@ SYSTEM_PACKAGES=(
     pkg-config  # locating system libraries
     libyuv-dev  # libyuv comparison bench
     ffmpeg      # ffprobe checks of output files in tests and the demo
-    # chromium chromium-driver
+    chromium chromium-driver  # headless browser end-to-end tests (tests/, mcu-e2e)
 )
 # ---------------------------------------------------------------------------
 
