@@ -91,7 +91,7 @@ struct Room {
 /// Runs the demo and writes the files.
 pub fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut layouts = LayoutLibrary::with_templates();
-    let custom = super::config_dir().join("layouts");
+    let custom = std::path::Path::new("config").join("layouts");
     if custom.is_dir() {
         layouts.load_dir(&custom)?;
     }

@@ -1,0 +1,340 @@
+//! `mcud.toml`: where the daemon listens, its TLS identity, and — until the
+//! control API exists — the conferences and the endpoints allowed to join them.
+//!
+//! Without a file the daemon runs on an embedded default: loopback, a port
+//! chosen by the system, data under `./data`, a self-signed certificate, and
+//! one demo conference whose join tokens are drawn at random at start-up (no
+//! password or token is ever built in).
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use mcu_signalling::protocol::{ConferenceId, DisplayName, EndpointId, FieldError, JoinToken};
+use serde::Deserialize;
+
+/// Shortest join token accepted from a config file (bytes).
+pub const MIN_TOKEN_BYTES: usize = 16;
+
+/// Token prefixes of the shipped example, refused so it cannot be deployed as is.
+const PLACEHOLDER_TOKENS: [&str; 2] = ["thay-bang-", "change-me"];
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listener and data settings.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// TLS identity; absent: a self-signed certificate in `data_dir/tls/`.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Conferences endpoints may join.
+    #[serde(default, rename = "conference")]
+    pub conferences: Vec<ConferenceConfig>,
+}
+
+/// Where the daemon listens and keeps its files.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// HTTPS + WebSocket listener (port 0: chosen by the system).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Data directory (TLS identity, later the database).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// A certificate chain and key in PEM files.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// One conference and who may join it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConferenceConfig {
+    /// Conference id used in join requests.
+    pub id: ConferenceId,
+    /// Title shown to participants.
+    pub title: DisplayName,
+    /// Layout of the participants' view.
+    #[serde(default = "default_layout")]
+    pub layout: String,
+    /// Endpoint id of the chair, if any.
+    #[serde(default)]
+    pub chair: Option<EndpointId>,
+    /// Endpoints allowed to join.
+    #[serde(rename = "endpoint")]
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+fn default_layout() -> String {
+    "3x3".into()
+}
+
+/// An endpoint allowed into a conference.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Endpoint id used in join requests.
+    pub id: EndpointId,
+    /// Name shown in the roster and the video label.
+    pub name: DisplayName,
+    /// Join token (at least [`MIN_TOKEN_BYTES`] bytes).
+    pub token: JoinToken,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("{path}: {source}")]
+    Toml {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        source: Box<toml::de::Error>,
+    },
+    /// A rule across fields is broken.
+    #[error("{0}")]
+    Invalid(String),
+    /// A generated value was refused (a bug).
+    #[error("generated value refused: {0}")]
+    Field(#[from] FieldError),
+}
+
+impl Config {
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates configuration text (`origin` names it in errors).
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Toml {
+            path: origin.to_owned(),
+            source: Box::new(source),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The embedded default: loopback, system-chosen port, `./data`, and one
+    /// demo conference with three endpoints whose tokens are `random_token()`.
+    pub fn embedded_default(mut random_token: impl FnMut() -> String) -> Result<Self, ConfigError> {
+        let mut endpoints = Vec::new();
+        for (id, name) in [
+            ("ubnd-tinh", "UBND tỉnh Tuyên Quang"),
+            ("ubnd-son-duong", "UBND huyện Sơn Dương"),
+            ("xa-dong-quy", "Xã Đồng Quý"),
+        ] {
+            endpoints.push(EndpointConfig {
+                id: EndpointId::new(id)?,
+                name: DisplayName::new(name)?,
+                token: JoinToken::new(random_token())?,
+            });
+        }
+        let config = Config {
+            server: ServerConfig::default(),
+            tls: None,
+            conferences: vec![ConferenceConfig {
+                id: ConferenceId::new("demo")?,
+                title: DisplayName::new("Hội nghị thử nghiệm")?,
+                layout: default_layout(),
+                chair: Some(EndpointId::new("ubnd-tinh")?),
+                endpoints,
+            }],
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Cross-field rules: unique ids, strong-enough tokens, the chair is an
+    /// endpoint of its conference, the layout exists.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let layouts = mcu_mixer::layout::LayoutLibrary::with_templates();
+        let mut conference_ids = BTreeSet::new();
+        for c in &self.conferences {
+            if !conference_ids.insert(c.id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "conference {:?} is defined twice",
+                    c.id.as_str()
+                )));
+            }
+            if layouts.get(&c.layout).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "conference {:?}: unknown layout {:?}",
+                    c.id.as_str(),
+                    c.layout
+                )));
+            }
+            let mut endpoint_ids = BTreeSet::new();
+            for e in &c.endpoints {
+                if !endpoint_ids.insert(e.id.as_str()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "conference {:?}: endpoint {:?} is listed twice",
+                        c.id.as_str(),
+                        e.id.as_str()
+                    )));
+                }
+                if PLACEHOLDER_TOKENS
+                    .iter()
+                    .any(|p| e.token.as_str().starts_with(p))
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "conference {:?}: endpoint {:?} still has the example's placeholder token; set a random one",
+                        c.id.as_str(),
+                        e.id.as_str()
+                    )));
+                }
+                if e.token.as_str().len() < MIN_TOKEN_BYTES {
+                    return Err(ConfigError::Invalid(format!(
+                        "conference {:?}: endpoint {:?} has a join token shorter than {MIN_TOKEN_BYTES} bytes",
+                        c.id.as_str(),
+                        e.id.as_str()
+                    )));
+                }
+            }
+            if let Some(chair) = &c.chair
+                && !endpoint_ids.contains(chair.as_str())
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "conference {:?}: chair {:?} is not one of its endpoints",
+                    c.id.as_str(),
+                    chair.as_str()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A random token of 32 hex characters from the system's random source.
+pub fn random_token() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [server]
+        listen = "127.0.0.1:8443"
+        data_dir = "/var/lib/mcud"
+
+        [[conference]]
+        id = "giao-ban"
+        title = "Giao ban trực tuyến UBND tỉnh"
+        layout = "1+7"
+        chair = "ubnd-tinh"
+
+        [[conference.endpoint]]
+        id = "ubnd-tinh"
+        name = "UBND tỉnh Tuyên Quang"
+        token = "0123456789abcdef0123"
+
+        [[conference.endpoint]]
+        id = "ubnd-son-duong"
+        name = "UBND huyện Sơn Dương"
+        token = "fedcba9876543210fedc"
+    "#;
+
+    #[test]
+    fn a_full_file_parses() {
+        let c = Config::parse(GOOD, "test").unwrap();
+        assert_eq!(c.server.listen.port(), 8443);
+        assert_eq!(
+            c.conferences[0].endpoints[1].name.as_str(),
+            "UBND huyện Sơn Dương"
+        );
+        assert_eq!(c.conferences[0].layout, "1+7");
+    }
+
+    #[test]
+    fn the_shipped_example_parses_but_its_placeholder_tokens_are_refused() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/mcud.toml");
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("placeholder token"), "{err}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let fixed = text.replace("thay-bang-chuoi-ngau-nhien", "9f2c4e1a7b3d5f60");
+        let c = Config::parse(&fixed, "example").unwrap();
+        assert_eq!(c.conferences[0].endpoints.len(), 3);
+    }
+
+    #[test]
+    fn rule_breaks_are_refused_with_a_reason() {
+        let cases = [
+            (
+                GOOD.replace("0123456789abcdef0123", "short"),
+                "shorter than",
+            ),
+            (
+                GOOD.replace("chair = \"ubnd-tinh\"", "chair = \"xa-khac\""),
+                "chair",
+            ),
+            (GOOD.replace("\"1+7\"", "\"9x9\""), "unknown layout"),
+            (GOOD.replace("ubnd-son-duong", "ubnd-tinh"), "listed twice"),
+            (GOOD.replace("data_dir", "datadir"), "unknown field"),
+            (
+                GOOD.replace("\"giao-ban\"", "\"giao ban\""),
+                "ASCII letters",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = Config::parse(&text, "test").unwrap_err().to_string();
+            assert!(err.contains(want), "{err:?} should mention {want:?}");
+        }
+    }
+
+    #[test]
+    fn embedded_default_has_random_tokens_and_loopback() {
+        let a = Config::embedded_default(|| random_token().unwrap()).unwrap();
+        let b = Config::embedded_default(|| random_token().unwrap()).unwrap();
+        assert!(a.server.listen.ip().is_loopback());
+        let ta = a.conferences[0].endpoints[0].token.as_str().to_owned();
+        let tb = b.conferences[0].endpoints[0].token.as_str().to_owned();
+        assert_ne!(ta, tb, "tokens are drawn, not built in");
+        assert_eq!(ta.len(), 32);
+    }
+}

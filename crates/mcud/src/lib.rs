@@ -1,0 +1,14 @@
+//! # mcud — the MCU daemon
+//!
+//! Wires the sans-IO crates to the world: configuration ([`config`]), the
+//! TLS identity ([`tls`]), the HTTPS + WebSocket listener with the signalling
+//! sessions ([`server`]), the conference registry ([`room`]), and the offline
+//! media demo ([`demo`]). The binary `mcud` has two subcommands: `serve` and
+//! `demo`.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod demo;
+pub mod room;
+pub mod server;
+pub mod tls;

@@ -1,0 +1,292 @@
+//! Who is in which conference: join checks (conference, endpoint, token),
+//! participant ids, the roster. Plain data, no I/O: the WebSocket sessions in
+//! `server.rs` call it under a lock and broadcast what it returns.
+
+use std::collections::BTreeMap;
+
+use mcu_signalling::protocol::{
+    ConferenceId, DisplayName, EndpointId, ErrorCode, JoinToken, Media, RosterEntry,
+};
+
+use crate::config::{ConferenceConfig, Config};
+
+/// One conference's allowed endpoints and current members.
+#[derive(Debug)]
+pub struct Room {
+    /// Title shown to participants.
+    pub title: DisplayName,
+    /// Layout of the participants' view.
+    pub layout: String,
+    chair: Option<EndpointId>,
+    allowed: BTreeMap<EndpointId, (DisplayName, JoinToken)>,
+    members: BTreeMap<EndpointId, Member>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    participant_id: u64,
+    audio_muted: bool,
+    video_muted: bool,
+}
+
+/// Why a join was refused (each maps to a stable protocol error code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// No conference with that id.
+    #[error("unknown conference")]
+    UnknownConference,
+    /// The endpoint is not invited or its token is wrong (not told apart, so
+    /// the error does not reveal which endpoint ids exist).
+    #[error("endpoint id or join token not accepted")]
+    BadToken,
+    /// That endpoint is already in the conference.
+    #[error("this endpoint is already in the conference")]
+    AlreadyJoined,
+}
+
+impl JoinError {
+    /// The protocol error code.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            JoinError::UnknownConference => ErrorCode::UnknownConference,
+            JoinError::BadToken => ErrorCode::BadToken,
+            JoinError::AlreadyJoined => ErrorCode::AlreadyJoined,
+        }
+    }
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        diff |= (a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0)) as usize;
+    }
+    diff == 0
+}
+
+impl Room {
+    fn from_config(c: &ConferenceConfig) -> Self {
+        Self {
+            title: c.title.clone(),
+            layout: c.layout.clone(),
+            chair: c.chair.clone(),
+            allowed: c
+                .endpoints
+                .iter()
+                .map(|e| (e.id.clone(), (e.name.clone(), e.token.clone())))
+                .collect(),
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// The display name of an invited endpoint.
+    pub fn name_of(&self, endpoint: &EndpointId) -> Option<&DisplayName> {
+        self.allowed.get(endpoint).map(|(n, _)| n)
+    }
+
+    /// The roster, in endpoint-id order.
+    pub fn roster(&self) -> Vec<RosterEntry> {
+        self.members
+            .iter()
+            .filter_map(|(id, m)| {
+                let (name, _) = self.allowed.get(id)?;
+                Some(RosterEntry {
+                    participant_id: m.participant_id,
+                    endpoint_id: id.clone(),
+                    display_name: name.clone(),
+                    chair: self.chair.as_ref() == Some(id),
+                    audio_muted: m.audio_muted,
+                    video_muted: m.video_muted,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets the room-side mute of a member; false if it is not a member.
+    pub fn set_mute(&mut self, endpoint: &EndpointId, media: Media, muted: bool) -> bool {
+        match self.members.get_mut(endpoint) {
+            Some(m) => {
+                match media {
+                    Media::Audio => m.audio_muted = muted,
+                    Media::Video => m.video_muted = muted,
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Every conference of the daemon.
+#[derive(Debug)]
+pub struct Registry {
+    rooms: BTreeMap<ConferenceId, Room>,
+    next_participant: u64,
+}
+
+impl Registry {
+    /// The conferences of a configuration, all empty.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            rooms: config
+                .conferences
+                .iter()
+                .map(|c| (c.id.clone(), Room::from_config(c)))
+                .collect(),
+            next_participant: 1,
+        }
+    }
+
+    /// The room of a conference.
+    pub fn room(&self, id: &ConferenceId) -> Option<&Room> {
+        self.rooms.get(id)
+    }
+
+    /// Admits an endpoint; returns its participant id. Nothing changes on error.
+    pub fn join(
+        &mut self,
+        conference: &ConferenceId,
+        endpoint: &EndpointId,
+        token: &JoinToken,
+    ) -> Result<u64, JoinError> {
+        let room = self
+            .rooms
+            .get_mut(conference)
+            .ok_or(JoinError::UnknownConference)?;
+        let accepted = room
+            .allowed
+            .get(endpoint)
+            .is_some_and(|(_, t)| same_secret(t.as_str(), token.as_str()));
+        if !accepted {
+            return Err(JoinError::BadToken);
+        }
+        if room.members.contains_key(endpoint) {
+            return Err(JoinError::AlreadyJoined);
+        }
+        let participant_id = self.next_participant;
+        self.next_participant += 1;
+        room.members.insert(
+            endpoint.clone(),
+            Member {
+                participant_id,
+                audio_muted: false,
+                video_muted: false,
+            },
+        );
+        Ok(participant_id)
+    }
+
+    /// Removes a member (if that participant is still the member); true if removed.
+    pub fn leave(
+        &mut self,
+        conference: &ConferenceId,
+        endpoint: &EndpointId,
+        participant_id: u64,
+    ) -> bool {
+        let Some(room) = self.rooms.get_mut(conference) else {
+            return false;
+        };
+        if room
+            .members
+            .get(endpoint)
+            .is_some_and(|m| m.participant_id == participant_id)
+        {
+            room.members.remove(endpoint);
+            return true;
+        }
+        false
+    }
+
+    /// Room-side mute of a member.
+    pub fn set_mute(
+        &mut self,
+        conference: &ConferenceId,
+        endpoint: &EndpointId,
+        media: Media,
+        muted: bool,
+    ) -> bool {
+        self.rooms
+            .get_mut(conference)
+            .is_some_and(|r| r.set_mute(endpoint, media, muted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> (Registry, Config) {
+        let mut n = 0;
+        let config = Config::embedded_default(|| {
+            n += 1;
+            format!("token-number-{n:04}-abcdef")
+        })
+        .unwrap();
+        (Registry::from_config(&config), config)
+    }
+
+    fn ids(c: &Config, e: usize) -> (ConferenceId, EndpointId, JoinToken) {
+        let conf = &c.conferences[0];
+        let ep = &conf.endpoints[e];
+        (conf.id.clone(), ep.id.clone(), ep.token.clone())
+    }
+
+    #[test]
+    fn join_checks_conference_endpoint_and_token() {
+        let (mut r, c) = registry();
+        let (conf, ep, token) = ids(&c, 1);
+        let wrong = JoinToken::new("token-number-0001-abcdef").unwrap();
+        assert_eq!(r.join(&conf, &ep, &wrong), Err(JoinError::BadToken));
+        let stranger = EndpointId::new("xa-la").unwrap();
+        assert_eq!(r.join(&conf, &stranger, &token), Err(JoinError::BadToken));
+        let nowhere = ConferenceId::new("khong-co").unwrap();
+        assert_eq!(
+            r.join(&nowhere, &ep, &token),
+            Err(JoinError::UnknownConference)
+        );
+        assert!(
+            r.room(&conf).unwrap().roster().is_empty(),
+            "refusals change nothing"
+        );
+        let pid = r.join(&conf, &ep, &token).unwrap();
+        assert_eq!(r.join(&conf, &ep, &token), Err(JoinError::AlreadyJoined));
+        let roster = r.room(&conf).unwrap().roster();
+        assert_eq!(roster.len(), 1);
+        assert_eq!(roster[0].participant_id, pid);
+        assert_eq!(roster[0].display_name.as_str(), "UBND huyện Sơn Dương");
+    }
+
+    #[test]
+    fn roster_marks_the_chair_and_mutes_and_leave_frees_the_endpoint() {
+        let (mut r, c) = registry();
+        let (conf, chair, t0) = ids(&c, 0);
+        let (_, other, t1) = ids(&c, 2);
+        let p0 = r.join(&conf, &chair, &t0).unwrap();
+        let p1 = r.join(&conf, &other, &t1).unwrap();
+        assert_ne!(p0, p1);
+        assert!(r.set_mute(&conf, &other, Media::Audio, true));
+        let roster = r.room(&conf).unwrap().roster();
+        assert!(roster.iter().any(|e| e.chair && e.endpoint_id == chair));
+        assert!(
+            roster
+                .iter()
+                .any(|e| e.audio_muted && e.endpoint_id == other)
+        );
+        // A stale session cannot remove the endpoint's newer session.
+        assert!(!r.leave(&conf, &other, p0));
+        assert!(r.leave(&conf, &other, p1));
+        assert!(
+            r.join(&conf, &other, &t1).is_ok(),
+            "can rejoin after leaving"
+        );
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+        assert!(!same_secret("", "a"));
+    }
+}

@@ -1,0 +1,360 @@
+//! The HTTPS + WebSocket listener: signalling sessions at `/ws`, health at
+//! `/healthz`. Each socket is one session (docs/signalling.md); the
+//! conference state lives in the [`Registry`] behind one lock, and roster
+//! changes are fanned out to every session of the conference.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use mcu_signalling::protocol::{
+    ClientMessage, CloseCode, ConferenceId, EndpointId, ErrorCode, ErrorEvent, Joined,
+    MAX_MESSAGE_BYTES, RosterChanged, ServerMessage, parse_client_message,
+};
+use tokio::sync::broadcast;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::config::Config;
+use crate::room::Registry;
+use crate::tls::{Identity, TlsError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// No TLS identity.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The TLS files could not be loaded, or the socket not bound.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+struct AppState {
+    registry: Mutex<Registry>,
+    /// Flips to true when the server shuts down: sessions say goodbye (1001).
+    stopping: tokio::sync::watch::Receiver<bool>,
+    /// Per conference: every session's event feed (serialized frames).
+    feeds: BTreeMap<ConferenceId, broadcast::Sender<Arc<str>>>,
+}
+
+impl AppState {
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        // A panic while holding the lock cannot leave the registry half
+        // updated (each method changes it in one step), so keep serving.
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running server.
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The TLS identity in use.
+    pub identity: Identity,
+    handle: axum_server::Handle<SocketAddr>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, closes sessions, waits up to `grace` for them.
+    pub async fn shutdown(self, grace: Duration) -> std::io::Result<()> {
+        // Upgraded WebSockets are not tracked by the HTTP server: tell them first.
+        let _ = self.stop.send(true);
+        self.handle.graceful_shutdown(Some(grace));
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Binds the listener and serves until [`Running::shutdown`].
+pub async fn start(config: &Config) -> Result<Running, ServeError> {
+    // rustls needs one process-wide crypto provider; a second install is a no-op error.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let identity = crate::tls::identity(config)?;
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
+        &identity.cert_path,
+        &identity.key_path,
+    )
+    .await?;
+    let feeds = config
+        .conferences
+        .iter()
+        .map(|c| (c.id.clone(), broadcast::channel(256).0))
+        .collect();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let state = Arc::new(AppState {
+        registry: Mutex::new(Registry::from_config(config)),
+        stopping,
+        feeds,
+    });
+    let app = Router::new()
+        .route("/ws", get(ws_upgrade))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state);
+    let listener = std::net::TcpListener::bind(config.server.listen)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+    let task = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+    Ok(Running {
+        addr,
+        identity,
+        handle,
+        stop,
+        task,
+    })
+}
+
+async fn ws_upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> impl IntoResponse {
+    // Frames up to twice the protocol limit reach the parser, which answers an
+    // oversize one with `message_too_large` (and close 1009) instead of a reset.
+    ws.max_message_size(2 * MAX_MESSAGE_BYTES)
+        .max_frame_size(2 * MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            let span = info_span!("session", %peer, conference = tracing::field::Empty, participant = tracing::field::Empty);
+            session(socket, state).instrument(span)
+        })
+}
+
+struct Member {
+    conference: ConferenceId,
+    endpoint: EndpointId,
+    participant_id: u64,
+    events: broadcast::Receiver<Arc<str>>,
+}
+
+enum Step {
+    Continue,
+    /// Close the socket with this code and reason.
+    Close(CloseCode, &'static str),
+}
+
+async fn session(socket: WebSocket, state: Arc<AppState>) {
+    let (mut tx, mut rx) = socket.split();
+    let mut member: Option<Member> = None;
+    let mut stopping = state.stopping.clone();
+    info!("signalling session opened");
+    loop {
+        let step = tokio::select! {
+            () = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                Step::Close(CloseCode::GOING_AWAY, "server shutting down")
+            }
+            frame = rx.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let (replies, step) = handle_text(&state, &mut member, text.as_str());
+                    for r in replies {
+                        if tx.send(Message::Text(Utf8Bytes::from(r))).await.is_err() {
+                            break;
+                        }
+                    }
+                    step
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let e = ErrorEvent::new(ErrorCode::MalformedMessage, "binary frames are not part of the protocol; send JSON text frames");
+                    let _ = tx.send(Message::Text(ServerMessage::from(e).to_json().into())).await;
+                    Step::Continue
+                }
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => Step::Continue, // ping/pong are answered by the library
+                Some(Err(e)) => {
+                    warn!(error = %e, "websocket read failed");
+                    break;
+                }
+            },
+            event = next_event(&mut member) => match event {
+                Some(frame) => {
+                    if tx.send(Message::Text(Utf8Bytes::from(frame.as_ref()))).await.is_err() {
+                        break;
+                    }
+                    Step::Continue
+                }
+                None => Step::Continue,
+            },
+        };
+        if let Step::Close(code, reason) = step {
+            let _ = tx
+                .send(Message::Close(Some(CloseFrame {
+                    code: code.0,
+                    reason: Utf8Bytes::from_static(reason),
+                })))
+                .await;
+            break;
+        }
+    }
+    if let Some(m) = member {
+        leave(&state, &m);
+    }
+    info!("signalling session closed");
+}
+
+/// The next roster/layout event for this session (pending forever before join).
+async fn next_event(member: &mut Option<Member>) -> Option<Arc<str>> {
+    match member {
+        Some(m) => match m.events.recv().await {
+            Ok(frame) => Some(frame),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                warn!(skipped = n, "session fell behind on events");
+                None
+            }
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+fn error_reply(code: ErrorCode, message: &str) -> (Vec<String>, Step) {
+    let frame = ServerMessage::from(ErrorEvent::new(code, message)).to_json();
+    let step = match code.close_code() {
+        Some(close) => Step::Close(close, code.as_str()),
+        None => Step::Continue,
+    };
+    (vec![frame], step)
+}
+
+fn publish_roster(state: &AppState, conference: &ConferenceId) {
+    let roster = state
+        .registry()
+        .room(conference)
+        .map(|r| r.roster())
+        .unwrap_or_default();
+    if let Some(feed) = state.feeds.get(conference) {
+        let frame: Arc<str> = ServerMessage::RosterChanged(RosterChanged { roster })
+            .to_json()
+            .into();
+        // No receiver is not an error: the conference may just have emptied.
+        let _ = feed.send(frame);
+    }
+}
+
+fn leave(state: &AppState, m: &Member) {
+    if state
+        .registry()
+        .leave(&m.conference, &m.endpoint, m.participant_id)
+    {
+        info!(endpoint = m.endpoint.as_str(), "left");
+        publish_roster(state, &m.conference);
+    }
+}
+
+fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Vec<String>, Step) {
+    let msg = match parse_client_message(text) {
+        Ok(m) => m,
+        Err(e) => return error_reply(e.code(), &e.to_string()),
+    };
+    if member.is_none() && !msg.allowed_before_join() {
+        return error_reply(ErrorCode::NotJoined, "send join first");
+    }
+    match msg {
+        ClientMessage::Join(join) => {
+            if member.is_some() {
+                return error_reply(ErrorCode::AlreadyJoined, "this session has already joined");
+            }
+            let mut reg = state.registry();
+            let pid = match reg.join(&join.conference_id, &join.endpoint_id, &join.token) {
+                Ok(pid) => pid,
+                Err(e) => {
+                    warn!(code = e.code().as_str(), "join refused");
+                    return error_reply(e.code(), &e.to_string());
+                }
+            };
+            let Some(room) = reg.room(&join.conference_id) else {
+                return error_reply(ErrorCode::Internal, "conference vanished");
+            };
+            let joined = ServerMessage::Joined(Joined {
+                participant_id: pid,
+                conference_id: join.conference_id.clone(),
+                conference_title: room.title.as_str().to_owned(),
+                roster: room.roster(),
+            });
+            drop(reg);
+            let Some(feed) = state.feeds.get(&join.conference_id) else {
+                return error_reply(ErrorCode::Internal, "conference has no event feed");
+            };
+            let span = tracing::Span::current();
+            span.record("conference", join.conference_id.as_str());
+            span.record("participant", pid);
+            info!(endpoint = join.endpoint_id.as_str(), "joined");
+            *member = Some(Member {
+                conference: join.conference_id.clone(),
+                endpoint: join.endpoint_id,
+                participant_id: pid,
+                events: feed.subscribe(),
+            });
+            publish_roster(state, &join.conference_id);
+            (vec![joined.to_json()], Step::Continue)
+        }
+        ClientMessage::Leave {} => {
+            if let Some(m) = member.take() {
+                leave(state, &m);
+            }
+            (Vec::new(), Step::Close(CloseCode::NORMAL, "leave"))
+        }
+        ClientMessage::SetMute(mute) => {
+            if let Some(m) = member.as_ref()
+                && state
+                    .registry()
+                    .set_mute(&m.conference, &m.endpoint, mute.media, mute.muted)
+            {
+                publish_roster(state, &m.conference);
+            }
+            (Vec::new(), Step::Continue)
+        }
+        ClientMessage::Offer(_)
+        | ClientMessage::Candidate(_)
+        | ClientMessage::EndOfCandidates(_) => {
+            // WebRTC media is the next increment of issue 3: until then the
+            // server says plainly that it cannot serve media.
+            error_reply(
+                ErrorCode::Internal,
+                "media sessions are not available on this server yet",
+            )
+        }
+        ClientMessage::RequestFloor {} | ClientMessage::CancelFloorRequest {} => {
+            // Floor control arrives with the control issue; the request is acknowledged as pending.
+            let pending = matches!(msg, ClientMessage::RequestFloor {});
+            let ack = ServerMessage::FloorRequestAcknowledged(
+                mcu_signalling::protocol::FloorRequestAcknowledged { pending },
+            );
+            (vec![ack.to_json()], Step::Continue)
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
