@@ -8,3 +8,4 @@
 
 pub mod protocol;
 pub mod rtp;
+pub mod webrtc;

@@ -1,0 +1,816 @@
+//! Server side of one WebRTC call: ICE, DTLS-SRTP and RTP over the sans-IO
+//! [`rtc`] crate (webrtc-rs), with H.264 and Opus on the media side.
+//!
+//! A [`ServerSession`] is one browser's peer connection. It owns no socket
+//! and reads no clock: the caller binds one UDP socket, feeds every datagram
+//! to [`ServerSession::handle_receive`], sends what
+//! [`ServerSession::poll_transmit`] returns, drives timers with
+//! [`ServerSession::poll_timeout`] / [`ServerSession::handle_timeout`] and
+//! drains [`ServerSession::poll_event`]. All of that fits the MCU's one
+//! thread per conference: no async runtime, no internal threads.
+//!
+//! ```text
+//! browser offer ──► accept_offer ──► answer (host candidate = config.host_addr)
+//! UDP in  ──► handle_receive ──► poll_event: Connected, VideoRtp, AudioRtp, KeyframeRequested…
+//! send_video_access_unit / send_audio ──► poll_transmit ──► UDP out
+//! ```
+//!
+//! Negotiated media: one video m-line with H.264 packetization-mode 1,
+//! constrained baseline `profile-level-id=42e01f`, and one audio m-line with
+//! Opus 48000/2, both `sendrecv`. The offer must be DTLS-SRTP
+//! (`UDP/TLS/RTP/SAVPF` with an `a=fingerprint`), which is the only thing
+//! browsers offer anyway; plain RTP offers are refused.
+//!
+//! Source-address validation: `rtc` answers STUN from any address (the ICE
+//! agent authenticates it with the short-term credentials), drops every
+//! non-STUN datagram until ICE has selected a candidate pair, but **after
+//! that it passes DTLS/SRTP from any address** to the DTLS/SRTP layers (it
+//! only relies on the cryptography). This session adds the missing check:
+//! non-STUN datagrams are accepted only from remote addresses that ICE
+//! validated (one of our Binding requests to that address got a success
+//! response from it), everything else is dropped and counted
+//! ([`ServerSession::dropped_unvalidated`]). It cannot be "the selected
+//! pair only": Chromium, controlling, may send from another valid pair than
+//! the one `rtc`, controlled, selected (seen on this machine).
+//!
+//! Received media comes out as RTP payloads with their header fields
+//! ([`MediaPacket`]); feed them to the [`crate::rtp`] jitter buffer and
+//! depacketizers. Padding-only packets come out with an empty payload: they
+//! use sequence numbers, so the depacketizer must see them (it skips them).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use rtc::interceptor::Registry;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::peer_connection::RTCPeerConnectionBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MediaEngine,
+};
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpSenderId};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+
+use crate::rtp::{H264Packetizer, H264PacketizerConfig, PacketBatch, PacketizeError};
+
+/// The H.264 format this server sends and receives (RFC 6184 fmtp).
+pub const H264_FMTP: &str =
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+/// The Opus format parameters offered back to the browser.
+pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
+
+/// Largest H.264 RTP payload sent: leaves room for the RTP header, header
+/// extensions and the SRTP tag under a 1200-byte datagram.
+const VIDEO_MAX_PAYLOAD: usize = 1100;
+
+/// Settings of a [`ServerSession`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSessionConfig {
+    /// The address the caller's UDP socket is bound to; advertised as the
+    /// only (host) ICE candidate. Must be a concrete address, not `0.0.0.0`.
+    pub host_addr: SocketAddr,
+    /// Randomness for the outgoing SSRCs and initial sequence numbers (the
+    /// session reads no random source itself): pass a random value.
+    pub seed: u64,
+}
+
+impl ServerSessionConfig {
+    /// A configuration advertising `host_addr`, with `seed` as randomness.
+    pub fn new(host_addr: SocketAddr, seed: u64) -> Self {
+        Self { host_addr, seed }
+    }
+}
+
+/// Why a [`ServerSession`] call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The WebRTC stack refused an operation (bad SDP, state machine, I/O
+    /// bookkeeping…).
+    #[error("webrtc: {0}")]
+    Rtc(#[from] rtc::shared::error::Error),
+    /// The offer is not DTLS-SRTP (`UDP/TLS/RTP/SAVPF` with a fingerprint).
+    #[error("offer is not DTLS-SRTP: {0}")]
+    NotDtlsSrtp(&'static str),
+    /// Negotiation ended without the codec this server needs.
+    #[error("no common codec: {0}")]
+    NoCommonCodec(&'static str),
+    /// `accept_offer` was called twice, or media was sent before it.
+    #[error("wrong state: {0}")]
+    State(&'static str),
+    /// The access unit could not be packetized.
+    #[error("packetize: {0}")]
+    Packetize(#[from] PacketizeError),
+}
+
+/// One received RTP packet: header fields and payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaPacket {
+    /// RTP sequence number.
+    pub sequence: u16,
+    /// RTP timestamp (90 kHz for video, 48 kHz for audio).
+    pub timestamp: u32,
+    /// RTP marker bit (last packet of an access unit, for video).
+    pub marker: bool,
+    /// The payload (RTP header, extensions and padding removed); empty for
+    /// a padding-only packet.
+    pub payload: Vec<u8>,
+}
+
+/// What happened in a [`ServerSession`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// ICE and DTLS are up: SRTP media can flow both ways.
+    Connected,
+    /// Connectivity was lost (consent checks failing); may come back as
+    /// [`SessionEvent::Connected`].
+    Disconnected,
+    /// The connection failed or was closed for good.
+    Failed,
+    /// An H.264 RTP packet from the browser.
+    VideoRtp(MediaPacket),
+    /// An Opus RTP packet from the browser.
+    AudioRtp(MediaPacket),
+    /// The browser asked for a keyframe on our video (RTCP PLI or FIR).
+    KeyframeRequested,
+}
+
+/// One browser's WebRTC peer connection, server side, sans-IO.
+///
+/// See the [module documentation](self) for the call pattern.
+pub struct ServerSession {
+    pc: RTCPeerConnection,
+    local_addr: SocketAddr,
+    video_sender: RTCRtpSenderId,
+    audio_sender: RTCRtpSenderId,
+    video_ssrc: u32,
+    audio_ssrc: u32,
+    video_pt: Option<u8>,
+    audio_pt: Option<u8>,
+    track_kinds: HashMap<String, (RtpCodecKind, RTCRtpReceiverId)>,
+    video_receiver: Option<(RTCRtpReceiverId, u32)>,
+    selected_remote_addr: Option<SocketAddr>,
+    validation: PathValidation,
+    dropped_unvalidated: u64,
+    connected: bool,
+    answered: bool,
+    events: VecDeque<SessionEvent>,
+    packetizer: H264Packetizer,
+    batch: PacketBatch,
+    audio_sequence: u16,
+}
+
+impl std::fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("local_addr", &self.local_addr)
+            .field("video_ssrc", &self.video_ssrc)
+            .field("audio_ssrc", &self.audio_ssrc)
+            .field("video_pt", &self.video_pt)
+            .field("audio_pt", &self.audio_pt)
+            .field("selected_remote_addr", &self.selected_remote_addr)
+            .field("connected", &self.connected)
+            .finish_non_exhaustive()
+    }
+}
+
+fn video_codec() -> RTCRtpCodecParameters {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_H264.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: H264_FMTP.to_owned(),
+            rtcp_feedback: vec![fb("nack", ""), fb("nack", "pli"), fb("ccm", "fir")],
+        },
+        payload_type: 102,
+    }
+}
+
+fn audio_codec() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: OPUS_FMTP.to_owned(),
+            rtcp_feedback: vec![],
+        },
+        payload_type: 111,
+    }
+}
+
+/// SplitMix64: spreads the caller's seed over SSRCs and sequence numbers.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Whether the datagram is STUN (RFC 7983 demultiplexing: first byte 0..=3).
+fn is_stun(bytes: &[u8]) -> bool {
+    bytes.first().is_some_and(|b| *b <= 3)
+}
+
+/// STUN magic cookie (RFC 5389).
+const STUN_MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
+/// Outstanding binding requests remembered for matching responses.
+const MAX_PENDING_CHECKS: usize = 64;
+/// Validated remote addresses remembered (one per candidate pair that
+/// succeeded; a browser has a handful).
+const MAX_VALIDATED: usize = 16;
+
+/// The STUN message type and transaction id, if `bytes` is a STUN message.
+fn stun_header(bytes: &[u8]) -> Option<(u16, [u8; 12])> {
+    if bytes.len() < 20 || !is_stun(bytes) || bytes[4..8] != STUN_MAGIC_COOKIE {
+        return None;
+    }
+    let typ = u16::from_be_bytes([bytes[0], bytes[1]]);
+    let mut txid = [0u8; 12];
+    txid.copy_from_slice(&bytes[8..20]);
+    Some((typ, txid))
+}
+
+/// Which remote addresses ICE has validated: an address is validated once
+/// one of our connectivity checks (Binding request) sent to it got a success
+/// response from it (RFC 8445 7.2.5.3: the pair is valid). `rtc` verifies the
+/// response's MESSAGE-INTEGRITY; here the 96-bit random transaction id ties
+/// the response to the request we sent to that very address.
+///
+/// This is not just "the selected pair": Chromium (controlling) may move its
+/// traffic to another valid pair than the one `rtc` (controlled) selected,
+/// e.g. send DTLS from its 192.0.2.x interface to our 127.0.0.1 socket while
+/// `rtc` selected the 127.0.0.1 ↔ 127.0.0.1 pair.
+#[derive(Debug, Default)]
+struct PathValidation {
+    pending: VecDeque<(SocketAddr, [u8; 12])>,
+    validated: VecDeque<SocketAddr>,
+}
+
+impl PathValidation {
+    fn on_stun_sent(&mut self, dest: SocketAddr, bytes: &[u8]) {
+        // 0x0001: Binding request.
+        if let Some((0x0001, txid)) = stun_header(bytes) {
+            if self.pending.len() == MAX_PENDING_CHECKS {
+                self.pending.pop_front();
+            }
+            self.pending.push_back((dest, txid));
+        }
+    }
+
+    fn on_stun_received(&mut self, from: SocketAddr, bytes: &[u8]) {
+        // 0x0101: Binding success response.
+        let Some((0x0101, txid)) = stun_header(bytes) else {
+            return;
+        };
+        let Some(i) = self
+            .pending
+            .iter()
+            .position(|(dest, t)| *dest == from && *t == txid)
+        else {
+            return;
+        };
+        self.pending.remove(i);
+        if !self.validated.contains(&from) {
+            if self.validated.len() == MAX_VALIDATED {
+                self.validated.pop_front();
+            }
+            self.validated.push_back(from);
+        }
+    }
+
+    fn is_validated(&self, from: SocketAddr) -> bool {
+        self.validated.contains(&from)
+    }
+}
+
+/// Checks that an SDP offer is DTLS-SRTP: every media section uses a
+/// `UDP/TLS/RTP/SAVPF` (or `…/SAVP`) profile and a fingerprint is present.
+fn check_dtls_srtp(sdp: &str) -> Result<(), SessionError> {
+    let mut media = 0;
+    for line in sdp.lines() {
+        if let Some(m) = line.strip_prefix("m=") {
+            media += 1;
+            let proto = m.split_whitespace().nth(2).unwrap_or("");
+            if !proto.contains("TLS/RTP/SAVP") && !proto.contains("DTLS/SCTP") {
+                return Err(SessionError::NotDtlsSrtp(
+                    "a media section is not UDP/TLS/RTP/SAVPF",
+                ));
+            }
+        }
+    }
+    if media == 0 {
+        return Err(SessionError::NotDtlsSrtp("no media section"));
+    }
+    if !sdp.lines().any(|l| l.starts_with("a=fingerprint:")) {
+        return Err(SessionError::NotDtlsSrtp("no a=fingerprint"));
+    }
+    Ok(())
+}
+
+impl ServerSession {
+    /// A session that will answer one offer, with a fresh DTLS certificate
+    /// and one outgoing video (H.264) and audio (Opus) track.
+    pub fn new(now: Instant, config: ServerSessionConfig) -> Result<Self, SessionError> {
+        let mut media_engine = MediaEngine::default();
+        media_engine.register_codec(video_codec(), RtpCodecKind::Video)?;
+        media_engine.register_codec(audio_codec(), RtpCodecKind::Audio)?;
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(media_engine)
+            .with_interceptor_registry(registry)
+            .build(now)?;
+
+        let mut seed = config.seed;
+        let video_ssrc = splitmix(&mut seed) as u32;
+        let audio_ssrc = splitmix(&mut seed) as u32;
+        let video_seq = splitmix(&mut seed) as u16;
+        let audio_sequence = splitmix(&mut seed) as u16;
+
+        let track = |kind: RtpCodecKind, ssrc: u32, codec: RTCRtpCodec| {
+            MediaStreamTrack::new(
+                "mcu".to_owned(),
+                format!("mcu-{kind}"),
+                format!("mcu-{kind}"),
+                kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec,
+                    ..Default::default()
+                }],
+            )
+        };
+        let video_sender = pc.add_track(track(
+            RtpCodecKind::Video,
+            video_ssrc,
+            video_codec().rtp_codec,
+        ))?;
+        let audio_sender = pc.add_track(track(
+            RtpCodecKind::Audio,
+            audio_ssrc,
+            audio_codec().rtp_codec,
+        ))?;
+
+        let packetizer = H264Packetizer::new(
+            H264PacketizerConfig {
+                max_payload_size: VIDEO_MAX_PAYLOAD,
+                aggregate: true,
+            },
+            video_seq,
+        )?;
+        Ok(Self {
+            pc,
+            local_addr: config.host_addr,
+            video_sender,
+            audio_sender,
+            video_ssrc,
+            audio_ssrc,
+            video_pt: None,
+            audio_pt: None,
+            track_kinds: HashMap::new(),
+            video_receiver: None,
+            selected_remote_addr: None,
+            validation: PathValidation::default(),
+            dropped_unvalidated: 0,
+            connected: false,
+            answered: false,
+            events: VecDeque::new(),
+            packetizer,
+            batch: PacketBatch::new(),
+            audio_sequence,
+        })
+    }
+
+    /// Takes the browser's offer and returns the answer SDP (complete: it
+    /// carries the host candidate, no trickle needed). The offer's own
+    /// candidates are used, so the browser should wait for ICE gathering to
+    /// complete before sending it (trickle is not wired up yet).
+    ///
+    /// One offer per session: after a failure past the DTLS-SRTP check the
+    /// session is spent. Errors: [`SessionError::NotDtlsSrtp`] (nothing
+    /// changed, may retry), [`SessionError::NoCommonCodec`], or `rtc`'s.
+    pub fn accept_offer(&mut self, now: Instant, offer_sdp: &str) -> Result<String, SessionError> {
+        if self.answered {
+            return Err(SessionError::State("offer already accepted"));
+        }
+        check_dtls_srtp(offer_sdp)?;
+        // From here on the peer connection holds this offer: one per session.
+        self.answered = true;
+        let offer = RTCSessionDescription::offer(offer_sdp.to_owned())?;
+        self.pc.set_remote_description(now, offer)?;
+
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: self.local_addr.ip().to_string(),
+                port: self.local_addr.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()?;
+        self.pc
+            .add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+
+        let answer = self.pc.create_answer(None)?;
+        self.pc.set_local_description(now, answer)?;
+        let answer = self
+            .pc
+            .local_description()
+            .ok_or(SessionError::State("no local description after answering"))?;
+
+        self.video_pt = self.sender_payload_type(self.video_sender, MIME_TYPE_H264);
+        self.audio_pt = self.sender_payload_type(self.audio_sender, MIME_TYPE_OPUS);
+        if self.video_pt.is_none() {
+            return Err(SessionError::NoCommonCodec(
+                "H.264 packetization-mode=1 profile-level-id=42e01f",
+            ));
+        }
+        if self.audio_pt.is_none() {
+            return Err(SessionError::NoCommonCodec("Opus 48000/2"));
+        }
+        Ok(answer.sdp)
+    }
+
+    /// The payload type negotiated for `mime` on a sender (for H.264, only
+    /// packetization-mode 1: the packetizer makes FU-A and STAP-A).
+    fn sender_payload_type(&mut self, id: RTCRtpSenderId, mime: &str) -> Option<u8> {
+        let mut sender = self.pc.rtp_sender(id)?;
+        let codecs = &sender.get_parameters().rtp_parameters.codecs;
+        codecs
+            .iter()
+            .filter(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+            .find(|c| {
+                mime != MIME_TYPE_H264 || c.rtp_codec.sdp_fmtp_line.contains("packetization-mode=1")
+            })
+            .map(|c| c.payload_type)
+    }
+
+    /// The remote address of ICE's selected candidate pair, if any.
+    fn selected_remote(&mut self) -> Option<SocketAddr> {
+        let sender = self.pc.rtp_sender(self.video_sender)?;
+        let pair = sender
+            .transport()?
+            .ice_transport()
+            .get_selected_candidate_pair()?;
+        let ip: IpAddr = pair.remote().address.parse().ok()?;
+        Some(SocketAddr::new(ip, pair.remote().port))
+    }
+
+    /// Non-STUN datagrams dropped because they came from an address ICE has
+    /// not validated.
+    pub fn dropped_unvalidated(&self) -> u64 {
+        self.dropped_unvalidated
+    }
+
+    /// The remote address of the candidate pair ICE selected, once
+    /// connected (what [`ServerSession::poll_transmit`] sends media to).
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.selected_remote_addr
+    }
+
+    /// Whether the session is connected (ICE + DTLS-SRTP up).
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Feeds one UDP datagram received from `from` on the socket bound to
+    /// the configured host address.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        bytes: &[u8],
+    ) -> Result<(), SessionError> {
+        if is_stun(bytes) {
+            self.validation.on_stun_received(from, bytes);
+        } else if !self.validation.is_validated(from) {
+            self.dropped_unvalidated += 1;
+            return Ok(());
+        }
+        self.pc.handle_read(TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: bytes.into(),
+        })?;
+        Ok(())
+    }
+
+    /// The next datagram to send from the caller's socket: destination and
+    /// bytes.
+    pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        loop {
+            let out = self.pc.poll_write()?;
+            if out.transport.transport_protocol == TransportProtocol::UDP {
+                let dest = out.transport.peer_addr;
+                if is_stun(&out.message) {
+                    self.validation.on_stun_sent(dest, &out.message);
+                }
+                return Some((dest, out.message.to_vec()));
+            }
+        }
+    }
+
+    /// When [`ServerSession::handle_timeout`] must be called next.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+
+    /// Runs the timers due at `now` (ICE checks and consent, DTLS
+    /// retransmits, RTCP reports, NACK).
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
+        self.pc.handle_timeout(now)?;
+        Ok(())
+    }
+
+    /// The next event, after pumping the peer connection.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        while let Some(event) = self.pc.poll_event() {
+            self.on_pc_event(event);
+        }
+        while let Some(TaggedRTCMessage { message, .. }) = self.pc.poll_read() {
+            self.on_message(message);
+        }
+        self.events.pop_front()
+    }
+
+    fn on_pc_event(&mut self, event: RTCPeerConnectionEvent) {
+        match event {
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
+                RTCPeerConnectionState::Connected if !self.connected => {
+                    self.connected = true;
+                    self.selected_remote_addr = self.selected_remote();
+                    self.events.push_back(SessionEvent::Connected);
+                }
+                RTCPeerConnectionState::Disconnected if self.connected => {
+                    self.connected = false;
+                    self.events.push_back(SessionEvent::Disconnected);
+                }
+                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                    self.connected = false;
+                    self.events.push_back(SessionEvent::Failed);
+                }
+                _ => {}
+            },
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                let kind = self
+                    .pc
+                    .rtp_receiver(init.receiver_id)
+                    .map(|r| r.track().kind());
+                if let Some(kind) = kind {
+                    self.track_kinds
+                        .insert(init.track_id, (kind, init.receiver_id));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_message(&mut self, message: RTCMessage) {
+        match message {
+            RTCMessage::RtpPacket(track_id, packet) => {
+                let media = MediaPacket {
+                    sequence: packet.header.sequence_number,
+                    timestamp: packet.header.timestamp,
+                    marker: packet.header.marker,
+                    payload: packet.payload.to_vec(),
+                };
+                match self.track_kinds.get(&track_id) {
+                    Some((RtpCodecKind::Video, receiver)) => {
+                        self.video_receiver = Some((*receiver, packet.header.ssrc));
+                        self.events.push_back(SessionEvent::VideoRtp(media));
+                    }
+                    Some((RtpCodecKind::Audio, _)) => {
+                        self.events.push_back(SessionEvent::AudioRtp(media))
+                    }
+                    _ => {}
+                }
+            }
+            RTCMessage::RtcpPacket(_, packets) => {
+                let wants_keyframe = packets.iter().any(|p| {
+                    let any = p.as_any();
+                    any.downcast_ref::<PictureLossIndication>()
+                        .is_some_and(|pli| pli.media_ssrc == self.video_ssrc)
+                        || any
+                            .downcast_ref::<FullIntraRequest>()
+                            .is_some_and(|fir| fir.fir.iter().any(|e| e.ssrc == self.video_ssrc))
+                });
+                if wants_keyframe {
+                    self.events.push_back(SessionEvent::KeyframeRequested);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks the browser for a keyframe (RTCP PLI on its video stream).
+    /// Returns `false` when no video has been received yet (the stream's
+    /// SSRC is not known).
+    pub fn request_keyframe(&mut self, now: Instant) -> Result<bool, SessionError> {
+        let Some((receiver_id, media_ssrc)) = self.video_receiver else {
+            return Ok(false);
+        };
+        let sender_ssrc = self.video_ssrc;
+        let Some(mut receiver) = self.pc.rtp_receiver(receiver_id) else {
+            return Ok(false);
+        };
+        receiver.write_rtcp(
+            now,
+            vec![Box::new(PictureLossIndication {
+                sender_ssrc,
+                media_ssrc,
+            })],
+        )?;
+        Ok(true)
+    }
+
+    /// Packetizes one Annex-B H.264 access unit (RFC 6184, mode 1) with RTP
+    /// timestamp `ts90k` and queues it on the outgoing video track. Nothing
+    /// is sent before [`SessionEvent::Connected`] (returns `Ok(false)`).
+    pub fn send_video_access_unit(
+        &mut self,
+        now: Instant,
+        annexb: &[u8],
+        ts90k: u32,
+    ) -> Result<bool, SessionError> {
+        let pt = self
+            .video_pt
+            .ok_or(SessionError::State("no offer accepted"))?;
+        if !self.connected {
+            return Ok(false);
+        }
+        self.packetizer.packetize(annexb, ts90k, &mut self.batch)?;
+        let ssrc = self.video_ssrc;
+        let Some(mut sender) = self.pc.rtp_sender(self.video_sender) else {
+            return Err(SessionError::State("video sender gone"));
+        };
+        for p in self.batch.iter() {
+            sender.write_rtp(
+                now,
+                rtp_packet(pt, ssrc, p.sequence, p.timestamp, p.marker, p.payload),
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// Queues one Opus packet with RTP timestamp `ts48k` on the outgoing
+    /// audio track. Nothing is sent before [`SessionEvent::Connected`]
+    /// (returns `Ok(false)`).
+    pub fn send_audio(
+        &mut self,
+        now: Instant,
+        opus_packet: &[u8],
+        ts48k: u32,
+    ) -> Result<bool, SessionError> {
+        let pt = self
+            .audio_pt
+            .ok_or(SessionError::State("no offer accepted"))?;
+        if !self.connected {
+            return Ok(false);
+        }
+        let sequence = self.audio_sequence;
+        self.audio_sequence = sequence.wrapping_add(1);
+        let ssrc = self.audio_ssrc;
+        let Some(mut sender) = self.pc.rtp_sender(self.audio_sender) else {
+            return Err(SessionError::State("audio sender gone"));
+        };
+        sender.write_rtp(
+            now,
+            rtp_packet(pt, ssrc, sequence, ts48k, false, opus_packet),
+        )?;
+        Ok(true)
+    }
+
+    /// Closes the peer connection (the browser is told when possible);
+    /// drain [`ServerSession::poll_transmit`] afterwards.
+    pub fn close(&mut self) -> Result<(), SessionError> {
+        self.pc.close()?;
+        Ok(())
+    }
+}
+
+fn rtp_packet(
+    payload_type: u8,
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+    marker: bool,
+    payload: &[u8],
+) -> rtc::rtp::Packet {
+    rtc::rtp::Packet {
+        header: rtc::rtp::Header {
+            version: 2,
+            marker,
+            payload_type,
+            sequence_number: sequence,
+            timestamp,
+            ssrc,
+            ..Default::default()
+        },
+        payload: payload.to_vec().into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_rtp_offers_are_refused() {
+        let sdp = "v=0\r\nm=video 9 RTP/AVP 96\r\n";
+        assert!(matches!(
+            check_dtls_srtp(sdp),
+            Err(SessionError::NotDtlsSrtp(_))
+        ));
+        let no_fp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+        assert!(matches!(
+            check_dtls_srtp(no_fp),
+            Err(SessionError::NotDtlsSrtp(_))
+        ));
+        let ok = "v=0\r\na=fingerprint:sha-256 AA\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+        assert!(check_dtls_srtp(ok).is_ok());
+    }
+
+    fn stun(typ: u16, txid: u8) -> Vec<u8> {
+        let mut m = typ.to_be_bytes().to_vec();
+        m.extend_from_slice(&[0, 0]);
+        m.extend_from_slice(&STUN_MAGIC_COOKIE);
+        m.extend_from_slice(&[txid; 12]);
+        m
+    }
+
+    #[test]
+    fn an_address_is_validated_by_a_matching_binding_response() {
+        let a: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:4001".parse().unwrap();
+        let mut v = PathValidation::default();
+        v.on_stun_sent(a, &stun(0x0001, 7));
+        assert!(!v.is_validated(a));
+        // A response from another address, or with another id, proves nothing.
+        v.on_stun_received(b, &stun(0x0101, 7));
+        v.on_stun_received(a, &stun(0x0101, 8));
+        // A request from the peer neither.
+        v.on_stun_received(a, &stun(0x0001, 7));
+        assert!(!v.is_validated(a) && !v.is_validated(b));
+        v.on_stun_received(a, &stun(0x0101, 7));
+        assert!(v.is_validated(a));
+        assert!(!v.is_validated(b));
+    }
+
+    #[test]
+    fn stun_is_told_from_dtls_and_rtp() {
+        assert!(is_stun(&[0, 1, 0, 0]));
+        assert!(!is_stun(&[22, 254, 253]));
+        assert!(!is_stun(&[0x80, 102]));
+        assert!(!is_stun(&[]));
+    }
+
+    #[test]
+    fn media_before_an_answer_is_an_error() {
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        let addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut s = ServerSession::new(now, ServerSessionConfig::new(addr, 7)).unwrap();
+        assert!(matches!(
+            s.send_video_access_unit(now, &[0, 0, 0, 1, 0x65, 1], 0),
+            Err(SessionError::State(_))
+        ));
+        assert!(s.poll_event().is_none());
+        assert!(!s.is_connected());
+    }
+}
