@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod media;
 pub mod room;
 pub mod server;
 pub mod tls;

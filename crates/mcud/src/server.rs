@@ -4,14 +4,14 @@
 //! changes are fanned out to every session of the conference.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::response::IntoResponse;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use mcu_signalling::protocol::{
@@ -22,6 +22,7 @@ use tokio::sync::broadcast;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::Config;
+use crate::media::{ConferenceMedia, MediaCommand};
 use crate::room::Registry;
 use crate::tls::{Identity, TlsError};
 
@@ -39,6 +40,8 @@ pub enum ServeError {
 
 struct AppState {
     registry: Mutex<Registry>,
+    /// Per conference: its media thread.
+    media: BTreeMap<ConferenceId, ConferenceMedia>,
     /// Flips to true when the server shuts down: sessions say goodbye (1001).
     stopping: tokio::sync::watch::Receiver<bool>,
     /// Per conference: every session's event feed (serialized frames).
@@ -92,14 +95,29 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         .map(|c| (c.id.clone(), broadcast::channel(256).0))
         .collect();
     let (stop, stopping) = tokio::sync::watch::channel(false);
+    // Media sockets bind on the listener's address (loopback by default); a
+    // wildcard listener binds media on loopback until public addresses are configurable.
+    let media_ip = match config.server.listen.ip() {
+        ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        ip => ip,
+    };
+    let mut media = BTreeMap::new();
+    for c in &config.conferences {
+        media.insert(
+            c.id.clone(),
+            ConferenceMedia::spawn(c.id.as_str(), c.layout.clone(), media_ip)?,
+        );
+    }
     let state = Arc::new(AppState {
         registry: Mutex::new(Registry::from_config(config)),
+        media,
         stopping,
         feeds,
     });
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/join", get(|| async { Html(include_str!("join.html")) }))
         .with_state(state);
     let listener = std::net::TcpListener::bind(config.server.listen)?;
     listener.set_nonblocking(true)?;
@@ -140,6 +158,8 @@ struct Member {
 
 enum Step {
     Continue,
+    /// Hand this SDP offer to the conference's media thread.
+    Offer(String),
     /// Close the socket with this code and reason.
     Close(CloseCode, &'static str),
 }
@@ -185,6 +205,16 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
                 }
                 None => Step::Continue,
             },
+        };
+        let step = match step {
+            Step::Offer(sdp) => {
+                let reply = offer(&state, member.as_ref(), sdp).await;
+                if tx.send(Message::Text(reply.0.into())).await.is_err() {
+                    break;
+                }
+                reply.1
+            }
+            other => other,
         };
         if let Step::Close(code, reason) = step {
             let _ = tx
@@ -241,7 +271,53 @@ fn publish_roster(state: &AppState, conference: &ConferenceId) {
     }
 }
 
+/// Asks the conference's media thread to answer an offer.
+async fn offer(state: &AppState, member: Option<&Member>, sdp: String) -> (String, Step) {
+    let reply = |code: ErrorCode, message: &str| {
+        let (mut frames, step) = error_reply(code, message);
+        (frames.pop().unwrap_or_default(), step)
+    };
+    let Some(m) = member else {
+        return reply(ErrorCode::NotJoined, "send join first");
+    };
+    let Some(media) = state.media.get(&m.conference) else {
+        return reply(ErrorCode::Internal, "conference has no media thread");
+    };
+    let name = state
+        .registry()
+        .room(&m.conference)
+        .and_then(|r| r.name_of(&m.endpoint).map(|n| n.as_str().to_owned()))
+        .unwrap_or_else(|| m.endpoint.as_str().to_owned());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let sent = media.send(MediaCommand::Offer {
+        participant: mcu_mixer::ParticipantId(m.participant_id),
+        name,
+        sdp,
+        reply: tx,
+    });
+    if !sent {
+        return reply(ErrorCode::Internal, "conference media has stopped");
+    }
+    match tokio::time::timeout(Duration::from_secs(10), rx).await {
+        Ok(Ok(Ok(answer))) => {
+            info!("offer answered");
+            let answer = mcu_signalling::protocol::Answer { sdp: answer };
+            (ServerMessage::Answer(answer).to_json(), Step::Continue)
+        }
+        Ok(Ok(Err(why))) if why.starts_with("offer refused") => {
+            reply(ErrorCode::NoUsableCodec, &why)
+        }
+        Ok(Ok(Err(why))) => reply(ErrorCode::Internal, &why),
+        _ => reply(ErrorCode::Internal, "media did not answer in time"),
+    }
+}
+
 fn leave(state: &AppState, m: &Member) {
+    if let Some(media) = state.media.get(&m.conference) {
+        media.send(MediaCommand::Leave {
+            participant: mcu_mixer::ParticipantId(m.participant_id),
+        });
+    }
     if state
         .registry()
         .leave(&m.conference, &m.endpoint, m.participant_id)
@@ -314,15 +390,11 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
             }
             (Vec::new(), Step::Continue)
         }
-        ClientMessage::Offer(_)
-        | ClientMessage::Candidate(_)
-        | ClientMessage::EndOfCandidates(_) => {
-            // WebRTC media is the next increment of issue 3: until then the
-            // server says plainly that it cannot serve media.
-            error_reply(
-                ErrorCode::Internal,
-                "media sessions are not available on this server yet",
-            )
+        ClientMessage::Offer(o) => (Vec::new(), Step::Offer(o.sdp)),
+        ClientMessage::Candidate(_) | ClientMessage::EndOfCandidates(_) => {
+            // No trickle yet: the offer carries its gathered candidates
+            // (docs/signalling.md); later candidates are ignored.
+            (Vec::new(), Step::Continue)
         }
         ClientMessage::RequestFloor {} | ClientMessage::CancelFloorRequest {} => {
             // Floor control arrives with the control issue; the request is acknowledged as pending.

@@ -1,0 +1,318 @@
+//! Conference media: one thread per conference owns the [`ConferenceMixer`]
+//! and the WebRTC sessions of its participants (one UDP socket each), so a
+//! conference never shares state — or a panic — with another.
+//!
+//! The thread loop: take commands (offers, leaves) → read every socket →
+//! feed sessions → depacketize video into access units for the mixer, hand
+//! Opus packets to it → run due session and mixer timers → send the mixer's
+//! outputs (one encoded composite per output group to each of its viewers,
+//! each participant's N-1 audio) → transmit → sleep until the next deadline.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mcu_mixer::ParticipantId;
+use mcu_mixer::layout::LayoutLibrary;
+use mcu_mixer::mixer::{ConferenceMixer, ConferenceMixerConfig, MixerOutput, ViewSpec};
+use mcu_signalling::rtp::{DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig};
+use mcu_signalling::webrtc::{ServerSession, ServerSessionConfig, SessionEvent};
+use tokio::sync::oneshot;
+use tracing::{info, warn};
+
+/// What the signalling side asks of a conference's media thread.
+#[derive(Debug)]
+pub enum MediaCommand {
+    /// A participant's SDP offer; the reply is the answer (or why not).
+    Offer {
+        /// The participant.
+        participant: ParticipantId,
+        /// Name drawn into its tile.
+        name: String,
+        /// The SDP offer.
+        sdp: String,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// The participant left (or its socket vanished).
+    Leave {
+        /// The participant.
+        participant: ParticipantId,
+    },
+}
+
+/// Handle to a conference's media thread; dropping it stops the thread.
+#[derive(Debug)]
+pub struct ConferenceMedia {
+    commands: mpsc::Sender<MediaCommand>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ConferenceMedia {
+    /// Starts the media thread of one conference. Media sockets bind on `bind_ip`.
+    pub fn spawn(name: &str, layout: String, bind_ip: IpAddr) -> std::io::Result<Self> {
+        let (commands, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("media-{name}"))
+            .spawn(move || {
+                let span = tracing::info_span!("media", layout = %layout);
+                let _enter = span.enter();
+                // A panic in one conference ends that conference's media only.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(rx, layout, bind_ip)
+                }));
+                if result.is_err() {
+                    tracing::error!("conference media thread panicked; its media stopped");
+                }
+            })?;
+        Ok(Self {
+            commands,
+            thread: Some(thread),
+        })
+    }
+
+    /// Sends a command; false if the media thread has stopped.
+    pub fn send(&self, command: MediaCommand) -> bool {
+        self.commands.send(command).is_ok()
+    }
+}
+
+impl Drop for ConferenceMedia {
+    fn drop(&mut self) {
+        // Closing the channel ends the loop.
+        let (dead, _) = mpsc::channel();
+        self.commands = dead;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Peer {
+    socket: UdpSocket,
+    session: ServerSession,
+    video_in: H264Depacketizer,
+}
+
+#[allow(clippy::disallowed_methods)] // the daemon owns the clock
+fn clock() -> Instant {
+    Instant::now()
+}
+
+fn random_seed() -> u64 {
+    crate::config::random_token()
+        .ok()
+        .and_then(|t| u64::from_str_radix(&t[..16], 16).ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15)
+}
+
+fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
+    let epoch = clock();
+    let mut layouts = LayoutLibrary::with_templates();
+    let custom = std::path::Path::new("config/layouts");
+    if custom.is_dir()
+        && let Err(e) = layouts.load_dir(custom)
+    {
+        warn!("custom layouts not loaded: {e}");
+    }
+    let mut mixer = match ConferenceMixer::new(epoch, ConferenceMixerConfig::default(), layouts) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("conference mixer: {e}");
+            return;
+        }
+    };
+    let view = ViewSpec::new(&layout, 1280, 720);
+    let mut peers: BTreeMap<ParticipantId, Peer> = BTreeMap::new();
+    let mut buf = vec![0u8; 2048];
+    loop {
+        // 1. Commands.
+        loop {
+            match rx.try_recv() {
+                Ok(MediaCommand::Offer {
+                    participant,
+                    name,
+                    sdp,
+                    reply,
+                }) => {
+                    let answer = admit(
+                        &mut mixer,
+                        &mut peers,
+                        participant,
+                        &name,
+                        &sdp,
+                        &view,
+                        bind_ip,
+                    );
+                    let _ = reply.send(answer);
+                }
+                Ok(MediaCommand::Leave { participant }) => {
+                    if let Some(mut p) = peers.remove(&participant) {
+                        let _ = p.session.close();
+                        flush(&mut p);
+                    }
+                    let _ = mixer.remove_participant(participant);
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            }
+        }
+        let now = clock();
+        // 2. Network in, session events.
+        let mut failed = Vec::new();
+        for (&id, p) in &mut peers {
+            while let Ok((n, from)) = p.socket.recv_from(&mut buf) {
+                let _ = p.session.handle_receive(now, from, &buf[..n]);
+            }
+            if p.session.poll_timeout().is_some_and(|t| t <= now) {
+                let _ = p.session.handle_timeout(now);
+            }
+            while let Some(event) = p.session.poll_event() {
+                match event {
+                    SessionEvent::VideoRtp(pkt) => {
+                        if p.video_in
+                            .push(pkt.sequence, pkt.timestamp, pkt.marker, &pkt.payload)
+                            .is_err()
+                        {
+                            continue;
+                        }
+                        while let Some(ev) = p.video_in.poll_event() {
+                            match ev {
+                                DepacketizeEvent::AccessUnit(au) => {
+                                    let _ = mixer.handle_video(now, id, &au.data);
+                                    p.video_in.recycle(au.data);
+                                }
+                                DepacketizeEvent::NeedKeyframe => {
+                                    let _ = p.session.request_keyframe(now);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    SessionEvent::AudioRtp(pkt) if !pkt.payload.is_empty() => {
+                        let _ = mixer.handle_audio(id, Some(&pkt.payload));
+                    }
+                    SessionEvent::KeyframeRequested => {
+                        let _ = mixer.request_keyframe_for(id);
+                    }
+                    SessionEvent::Connected => {
+                        info!(participant = id.0, "media connected");
+                        let _ = mixer.request_keyframe_for(id);
+                    }
+                    SessionEvent::Failed => {
+                        warn!(
+                            participant = id.0,
+                            "media failed (ICE/DTLS or consent timeout)"
+                        );
+                        failed.push(id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for id in failed {
+            peers.remove(&id);
+            let _ = mixer.remove_participant(id);
+        }
+        // 3. Mixer ticks and outputs.
+        if mixer.poll_timeout() <= now {
+            mixer.handle_timeout(now);
+        }
+        while let Some(out) = mixer.poll_output() {
+            match out {
+                MixerOutput::Video {
+                    group, data, at, ..
+                } => {
+                    let ts = ((at - epoch).as_micros() * 9 / 100) as u32;
+                    let viewers: Vec<_> = mixer.viewers(group).collect();
+                    for v in viewers {
+                        if let Some(p) = peers.get_mut(&v)
+                            && p.session.is_connected()
+                        {
+                            let _ = p.session.send_video_access_unit(now, &data, ts);
+                        }
+                    }
+                }
+                MixerOutput::Audio { to, data, at } => {
+                    let ts = ((at - epoch).as_micros() * 48 / 1000) as u32;
+                    for v in to {
+                        if let Some(p) = peers.get_mut(&v)
+                            && p.session.is_connected()
+                        {
+                            let _ = p.session.send_audio(now, &data, ts);
+                        }
+                    }
+                }
+                MixerOutput::RequestKeyframe { from } => {
+                    if let Some(p) = peers.get_mut(&from) {
+                        let _ = p.session.request_keyframe(now);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // 4. Network out.
+        for p in peers.values_mut() {
+            flush(p);
+        }
+        // 5. Sleep until the next deadline (at most 5 ms: sockets are polled).
+        let mut next = mixer.poll_timeout();
+        for p in peers.values_mut() {
+            if let Some(t) = p.session.poll_timeout() {
+                next = next.min(t);
+            }
+        }
+        let wait = next
+            .saturating_duration_since(clock())
+            .min(Duration::from_millis(if peers.is_empty() { 20 } else { 2 }));
+        std::thread::sleep(wait);
+    }
+}
+
+fn flush(p: &mut Peer) {
+    while let Some((dest, bytes)) = p.session.poll_transmit() {
+        let _ = p.socket.send_to(&bytes, dest);
+    }
+}
+
+fn admit(
+    mixer: &mut ConferenceMixer,
+    peers: &mut BTreeMap<ParticipantId, Peer>,
+    id: ParticipantId,
+    name: &str,
+    sdp: &str,
+    view: &ViewSpec,
+    bind_ip: IpAddr,
+) -> Result<String, String> {
+    if peers.contains_key(&id) {
+        return Err("renegotiation is not supported yet".into());
+    }
+    let socket =
+        UdpSocket::bind(SocketAddr::new(bind_ip, 0)).map_err(|e| format!("media socket: {e}"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| format!("media socket: {e}"))?;
+    let host = socket
+        .local_addr()
+        .map_err(|e| format!("media socket: {e}"))?;
+    let now = clock();
+    let mut session = ServerSession::new(now, ServerSessionConfig::new(host, random_seed()))
+        .map_err(|e| format!("webrtc: {e}"))?;
+    let answer = session
+        .accept_offer(now, sdp)
+        .map_err(|e| format!("offer refused: {e}"))?;
+    mixer
+        .add_participant(id, name, view.clone())
+        .map_err(|e| format!("mixer: {e}"))?;
+    info!(participant = id.0, %host, "media session created");
+    peers.insert(
+        id,
+        Peer {
+            socket,
+            session,
+            video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
+        },
+    );
+    Ok(answer)
+}
