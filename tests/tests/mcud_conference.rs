@@ -483,3 +483,48 @@ fn two_browsers_see_the_composite_and_hear_each_other() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn synthetic_rooms_of_the_live_demo_show_up_in_a_browser() {
+    let mcu = Mcu::start();
+    let running = mcu.running.as_ref().expect("running");
+    let conference = ConferenceId::new(CONFERENCE).expect("conference id");
+    // Red and blue rooms generated inside the daemon, as `mcud demo` does.
+    for (i, rgb) in [(RED, (255, 0, 0)), (BLUE, (0, 0, 255))] {
+        let endpoint = EndpointId::new(ENDPOINTS[i].0).expect("endpoint id");
+        running
+            .add_synthetic(&conference, &endpoint, rgb, 440.0 * (i + 1) as f64)
+            .expect("synthetic room joins");
+    }
+    let dir = TempDir::new("mcud-synthetic-cams").expect("temp dir");
+    let green_cam = camera(dir.path(), "green.y4m", Rgb::GREEN);
+    let page = launch(&green_cam);
+    page.navigate(&mcu.join_url(ENDPOINTS[THIRD].0, ENDPOINTS[THIRD].2))
+        .expect("navigate");
+    let state = wait_state(&page, &["connected"], Duration::from_secs(20));
+    assert_eq!(state, "connected");
+    let snap = snapshot(&page);
+    let roster = names(&snap);
+    for (id, name, _) in &ENDPOINTS {
+        assert!(
+            roster.iter().any(|n| n == name),
+            "{id}: {name} missing from {roster:?}"
+        );
+    }
+    let probe = page
+        .await_promise(PROBE, &[], Some(Duration::from_secs(40)))
+        .unwrap_or_else(|e| panic!("probing: {e}\n--- console ---\n{}", page.console_dump()));
+    let tiles = &probe["tiles"];
+    assert!(is_red(&tiles[0]), "tile 0 (synthetic red) got {}", tiles[0]);
+    assert!(
+        is_blue(&tiles[1]),
+        "tile 1 (synthetic blue) got {}",
+        tiles[1]
+    );
+    assert!(probe["fps"].as_f64().unwrap_or(0.0) >= 25.0, "{probe}");
+    // The synthetic rooms take turns to speak: the page hears them.
+    assert!(
+        probe["audioEnergyWindow"].as_f64().unwrap_or(0.0) > 0.0,
+        "{probe}"
+    );
+}

@@ -157,13 +157,14 @@ impl Config {
     }
 
     /// The embedded default: loopback, system-chosen port, `./data`, and one
-    /// demo conference with three endpoints whose tokens are `random_token()`.
+    /// demo conference with four endpoints whose tokens are `random_token()`.
     pub fn embedded_default(mut random_token: impl FnMut() -> String) -> Result<Self, ConfigError> {
         let mut endpoints = Vec::new();
         for (id, name) in [
             ("ubnd-tinh", "UBND tỉnh Tuyên Quang"),
             ("ubnd-son-duong", "UBND huyện Sơn Dương"),
             ("xa-dong-quy", "Xã Đồng Quý"),
+            ("so-tttt", "Sở Thông tin và Truyền thông"),
         ] {
             endpoints.push(EndpointConfig {
                 id: EndpointId::new(id)?,

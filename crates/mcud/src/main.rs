@@ -15,12 +15,16 @@ use mcud::config::{Config, random_token};
 use mcud::{demo, server};
 
 const USAGE: &str = "usage: mcud serve [--config FILE] [--log-format human|json]
-       mcud demo [--layout NAME] [--seconds N] [--out DIR] [--size WxH]
+       mcud demo
+       mcud demo --offline [--layout NAME] [--seconds N] [--out DIR] [--size WxH]
 
   serve    HTTPS + WebSocket signalling server; without --config, runs on an
            embedded default (loopback, system-chosen port, ./data, one demo
            conference with random join tokens)
-  demo     mix nine synthetic rooms and write out/demo.h264 and out/demo.wav
+  demo     live: the embedded default with synthetic rooms in the demo
+           conference; prints the join URL of the free seat for a browser
+  demo --offline
+           mix nine synthetic rooms and write out/demo.h264 and out/demo.wav
            --layout   layout template or custom layout name (default 3x3)
            --seconds  length of the demo in seconds (default 10)
            --out      output folder (default ./out)
@@ -36,7 +40,24 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Some("demo") => match demo::Options::parse(&args[1..]) {
+        Some("demo") if !args.iter().any(|a| a == "--offline") => {
+            if args.len() > 1 {
+                eprintln!("mcud demo: the live demo takes no options (see --offline)\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+            serve(ServeOptions {
+                config: None,
+                json_logs: false,
+                demo: true,
+            })
+        }
+        Some("demo") => match demo::Options::parse(
+            &args[1..]
+                .iter()
+                .filter(|a| *a != "--offline")
+                .cloned()
+                .collect::<Vec<_>>(),
+        ) {
             Ok(opts) => match demo::run(&opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -60,9 +81,49 @@ fn main() -> ExitCode {
     }
 }
 
+/// The live demo: every invited endpoint but one joins as a synthetic room;
+/// the free seat's join URL is printed for a browser.
+fn start_demo_rooms(running: &server::Running, config: &Config) {
+    const ROOMS: [((u8, u8, u8), f64); 4] = [
+        ((200, 40, 40), 440.0),
+        ((40, 70, 200), 880.0),
+        ((40, 160, 60), 660.0),
+        ((210, 170, 30), 1320.0),
+    ];
+    let Some(conference) = config.conferences.first() else {
+        return;
+    };
+    let (seat, others) = match conference.endpoints.split_first() {
+        Some((first, rest)) if !rest.is_empty() => {
+            (&rest[0], std::iter::once(first).chain(&rest[1..]))
+        }
+        _ => return,
+    };
+    for (endpoint, (rgb, tone)) in others.zip(ROOMS.iter().cycle()) {
+        if let Err(e) = running.add_synthetic(&conference.id, &endpoint.id, *rgb, *tone) {
+            tracing::warn!("synthetic room {}: {e}", endpoint.id.as_str());
+        }
+    }
+    println!();
+    println!(
+        "Mở trang này trong Chromium / Open this page in Chromium (self-signed certificate: accept it):"
+    );
+    println!(
+        "  https://localhost:{}/join?conference={}&endpoint={}&token={}",
+        running.addr.port(),
+        conference.id.as_str(),
+        seat.id.as_str(),
+        seat.token.as_str()
+    );
+    println!("Ctrl-C to stop.");
+    println!();
+}
+
 struct ServeOptions {
     config: Option<PathBuf>,
     json_logs: bool,
+    /// Live demo: synthetic rooms join, the join URL of a free seat is printed.
+    demo: bool,
 }
 
 impl ServeOptions {
@@ -70,6 +131,7 @@ impl ServeOptions {
         let mut o = ServeOptions {
             config: None,
             json_logs: false,
+            demo: false,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -149,6 +211,9 @@ fn serve(opts: ServeOptions) -> ExitCode {
             "listening: signalling at wss://{}/ws",
             running.addr
         );
+        if opts.demo {
+            start_demo_rooms(&running, &config);
+        }
         server::shutdown_signal().await;
         tracing::info!("shutting down: closing sessions");
         match running.shutdown(Duration::from_secs(5)).await {

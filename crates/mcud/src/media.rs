@@ -14,8 +14,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use mcu_mixer::ParticipantId;
+use mcu_mixer::audio::FRAME_DURATION;
+use mcu_mixer::frame::Yuv;
 use mcu_mixer::layout::LayoutLibrary;
 use mcu_mixer::mixer::{ConferenceMixer, ConferenceMixerConfig, MixerOutput, ViewSpec};
+use mcu_mixer::synth::{SineTone, SyntheticVideo};
 use mcu_signalling::rtp::{DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig};
 use mcu_signalling::webrtc::{ServerSession, ServerSessionConfig, SessionEvent};
 use tokio::sync::oneshot;
@@ -34,6 +37,18 @@ pub enum MediaCommand {
         sdp: String,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// A synthetic room inside the daemon (demos, tests): a coloured
+    /// picture with a moving square and a tone it "speaks" now and then.
+    AddSynthetic {
+        /// Its participant id.
+        participant: ParticipantId,
+        /// Name drawn into its tile.
+        name: String,
+        /// Picture colour (RGB).
+        rgb: (u8, u8, u8),
+        /// Tone frequency in Hz.
+        tone_hz: f64,
     },
     /// The participant left (or its socket vanished).
     Leave {
@@ -89,6 +104,15 @@ impl Drop for ConferenceMedia {
     }
 }
 
+/// A synthetic room: picture and tone generated in the media thread.
+struct Synthetic {
+    id: ParticipantId,
+    video: SyntheticVideo,
+    tone: SineTone,
+    /// Index among synthetic rooms: they take turns to talk, 3 s each.
+    turn: usize,
+}
+
 struct Peer {
     socket: UdpSocket,
     session: ServerSession,
@@ -125,6 +149,8 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
     };
     let view = ViewSpec::new(&layout, 1280, 720);
     let mut peers: BTreeMap<ParticipantId, Peer> = BTreeMap::new();
+    let mut synthetic: Vec<Synthetic> = Vec::new();
+    let (mut next_synth_video, mut next_synth_audio) = (epoch, epoch);
     let mut buf = vec![0u8; 2048];
     loop {
         // 1. Commands.
@@ -147,7 +173,31 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
                     );
                     let _ = reply.send(answer);
                 }
+                Ok(MediaCommand::AddSynthetic {
+                    participant,
+                    name,
+                    rgb,
+                    tone_hz,
+                }) => {
+                    let (r, g, b) = rgb;
+                    match SyntheticVideo::new(640, 360, Yuv::from_rgb(r, g, b)) {
+                        Ok(video)
+                            if mixer
+                                .add_participant(participant, &name, view.clone())
+                                .is_ok() =>
+                        {
+                            synthetic.push(Synthetic {
+                                id: participant,
+                                video,
+                                tone: SineTone::new(tone_hz, 6000),
+                                turn: synthetic.len(),
+                            });
+                        }
+                        _ => warn!("synthetic room {name:?} not added"),
+                    }
+                }
                 Ok(MediaCommand::Leave { participant }) => {
+                    synthetic.retain(|s| s.id != participant);
                     if let Some(mut p) = peers.remove(&participant) {
                         let _ = p.session.close();
                         flush(&mut p);
@@ -215,6 +265,25 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
             peers.remove(&id);
             let _ = mixer.remove_participant(id);
         }
+        // Synthetic rooms: 30 fps pictures; 20 ms of tone while it is their turn.
+        if !synthetic.is_empty() {
+            if next_synth_video <= now {
+                next_synth_video += Duration::from_nanos(33_333_333);
+                for s in &mut synthetic {
+                    let _ = mixer.handle_video_frame(s.id, s.video.next_frame().clone());
+                }
+            }
+            while next_synth_audio <= now {
+                let turn = ((next_synth_audio - epoch).as_secs() / 3) as usize % synthetic.len();
+                next_synth_audio += FRAME_DURATION;
+                for s in &mut synthetic {
+                    let frame = s.tone.next_frame();
+                    if s.turn == turn {
+                        let _ = mixer.handle_audio_pcm(s.id, frame);
+                    }
+                }
+            }
+        }
         // 3. Mixer ticks and outputs.
         if mixer.poll_timeout() <= now {
             mixer.handle_timeout(now);
@@ -258,6 +327,9 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
         }
         // 5. Sleep until the next deadline (at most 5 ms: sockets are polled).
         let mut next = mixer.poll_timeout();
+        if !synthetic.is_empty() {
+            next = next.min(next_synth_video).min(next_synth_audio);
+        }
         for p in peers.values_mut() {
             if let Some(t) = p.session.poll_timeout() {
                 next = next.min(t);

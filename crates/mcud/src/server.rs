@@ -63,11 +63,41 @@ pub struct Running {
     /// The TLS identity in use.
     pub identity: Identity,
     handle: axum_server::Handle<SocketAddr>,
+    state: Arc<AppState>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
+    /// Puts a synthetic room (generated picture and tone) into a conference
+    /// as the invited endpoint `endpoint`: it shows in the roster and the layout.
+    pub fn add_synthetic(
+        &self,
+        conference: &ConferenceId,
+        endpoint: &EndpointId,
+        rgb: (u8, u8, u8),
+        tone_hz: f64,
+    ) -> Result<u64, crate::room::JoinError> {
+        let mut reg = self.state.registry();
+        let pid = reg.join_local(conference, endpoint)?;
+        let name = reg
+            .room(conference)
+            .and_then(|r| r.name_of(endpoint))
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default();
+        drop(reg);
+        if let Some(media) = self.state.media.get(conference) {
+            media.send(MediaCommand::AddSynthetic {
+                participant: mcu_mixer::ParticipantId(pid),
+                name,
+                rgb,
+                tone_hz,
+            });
+        }
+        publish_roster(&self.state, conference);
+        Ok(pid)
+    }
+
     /// Stops accepting, closes sessions, waits up to `grace` for them.
     pub async fn shutdown(self, grace: Duration) -> std::io::Result<()> {
         // Upgraded WebSockets are not tracked by the HTTP server: tell them first.
@@ -118,7 +148,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/join", get(|| async { Html(include_str!("join.html")) }))
-        .with_state(state);
+        .with_state(state.clone());
     let listener = std::net::TcpListener::bind(config.server.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -129,6 +159,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         addr,
         identity,
         handle,
+        state: state.clone(),
         stop,
         task,
     })

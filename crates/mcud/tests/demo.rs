@@ -42,7 +42,15 @@ fn access_units(stream: &[u8]) -> Vec<&[u8]> {
 fn demo_writes_playable_video_and_audio() {
     let out = std::env::temp_dir().join(format!("mcud-demo-{}", std::process::id()));
     let status = Command::new(env!("CARGO_BIN_EXE_mcud"))
-        .args(["demo", "--seconds", "2", "--size", "640x360", "--out"])
+        .args([
+            "demo",
+            "--offline",
+            "--seconds",
+            "2",
+            "--size",
+            "640x360",
+            "--out",
+        ])
         .arg(&out)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .status()
@@ -91,6 +99,7 @@ fn bad_arguments_are_refused_with_usage() {
     let out = Command::new(env!("CARGO_BIN_EXE_mcud"))
         .args([
             "demo",
+            "--offline",
             "--layout",
             "no-such-layout",
             "--seconds",
@@ -103,8 +112,14 @@ fn bad_arguments_are_refused_with_usage() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown layout"));
+    // The live demo takes no options; the offline one checks its values.
+    let live = Command::new(env!("CARGO_BIN_EXE_mcud"))
+        .args(["demo", "--seconds", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(live.status.code(), Some(2));
     let out = Command::new(env!("CARGO_BIN_EXE_mcud"))
-        .args(["demo", "--seconds", "0"])
+        .args(["demo", "--offline", "--seconds", "0"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
