@@ -481,6 +481,22 @@ fn two_browsers_see_the_composite_and_hear_each_other() {
             }
         }
     }
+    // The late joiner (blue) gets a picture soon after joining: the mixer
+    // forces an IDR for a new viewer (the encoders make no periodic IDRs, so
+    // without it the picture would never come). Measured here ~0.75 s (target
+    // 1 s, docs/performance.md); the bound is looser so a loaded CI machine
+    // running three browser tests at once does not turn timing into failure.
+    let timing = blue
+        .execute("return window.mcu.timing;", &[])
+        .expect("timing");
+    eprintln!("blue timing (ms since page start): {timing}");
+    let (joined, first) = (timing["joined"].as_f64(), timing["firstFrame"].as_f64());
+    match (joined, first) {
+        (Some(j), Some(f)) if f - j <= 1000.0 => {}
+        _ => failures.push(format!(
+            "blue: join to first picture should be <= 1 s, got {timing}"
+        )),
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
