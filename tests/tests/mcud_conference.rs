@@ -28,6 +28,16 @@ use mcu_signalling::protocol::{ConferenceId, DisplayName, EndpointId, JoinToken}
 use mcud::config::{ConferenceConfig, Config, EndpointConfig, ServerConfig};
 use serde_json::{Value, json};
 
+/// One test at a time: each runs browsers and a 720p media thread, and the
+/// frame-rate checks must not measure several tests starving each other on a
+/// 2-core machine.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    // A failed test poisons the lock; the next test still runs alone.
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const CONFERENCE: &str = "giao-ban-thu";
 /// (endpoint id, display name, join token).
 const ENDPOINTS: [(&str, &str, &str); 3] = [
@@ -80,6 +90,11 @@ impl Mcu {
                 endpoints,
             }],
         };
+        Mcu::start_config(config, data)
+    }
+
+    fn start_config(mut config: Config, data: TempDir) -> Mcu {
+        config.server.data_dir = data.path().to_owned();
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
         let running = runtime
@@ -97,8 +112,12 @@ impl Mcu {
     }
 
     fn join_url(&self, endpoint: &str, token: &str) -> String {
+        self.join_url_in(CONFERENCE, endpoint, token)
+    }
+
+    fn join_url_in(&self, conference: &str, endpoint: &str, token: &str) -> String {
         format!(
-            "https://localhost:{}/join?conference={CONFERENCE}&endpoint={endpoint}&token={token}",
+            "https://localhost:{}/join?conference={conference}&endpoint={endpoint}&token={token}",
             self.addr.port()
         )
     }
@@ -221,6 +240,7 @@ fn names(snap: &Value) -> Vec<String> {
 
 #[test]
 fn join_page_roster_and_bad_token() {
+    let _one = exclusive();
     let mcu = Mcu::start();
     let dir = TempDir::new("mcud-conference-cams").expect("temp dir");
     let red_cam = camera(dir.path(), "red.y4m", Rgb::RED);
@@ -419,6 +439,7 @@ fn is_blue(tile: &Value) -> bool {
 
 #[test]
 fn two_browsers_see_the_composite_and_hear_each_other() {
+    let _one = exclusive();
     let mcu = Mcu::start();
     let dir = TempDir::new("mcud-conference-cams").expect("temp dir");
     let red_cam = camera(dir.path(), "red.y4m", Rgb::RED);
@@ -502,6 +523,7 @@ fn two_browsers_see_the_composite_and_hear_each_other() {
 
 #[test]
 fn synthetic_rooms_of_the_live_demo_show_up_in_a_browser() {
+    let _one = exclusive();
     let mcu = Mcu::start();
     let running = mcu.running.as_ref().expect("running");
     let conference = ConferenceId::new(CONFERENCE).expect("conference id");
@@ -543,4 +565,81 @@ fn synthetic_rooms_of_the_live_demo_show_up_in_a_browser() {
         probe["audioEnergyWindow"].as_f64().unwrap_or(0.0) > 0.0,
         "{probe}"
     );
+}
+
+#[test]
+fn two_conferences_at_once_see_only_their_own_participants() {
+    let _one = exclusive();
+    let data = TempDir::new("mcud-two-conferences").expect("temp dir");
+    let conference = |id: &str, ep: (&str, &str, &str)| ConferenceConfig {
+        id: ConferenceId::new(id).expect("conference id"),
+        title: DisplayName::new(format!("Hội nghị {id}")).expect("title"),
+        layout: "2x2".into(),
+        chair: None,
+        endpoints: vec![EndpointConfig {
+            id: EndpointId::new(ep.0).expect("endpoint id"),
+            name: DisplayName::new(ep.1).expect("name"),
+            token: JoinToken::new(ep.2).expect("token"),
+        }],
+    };
+    let a = (
+        "ubnd-ham-yen",
+        "UBND huyện Hàm Yên",
+        "token-ham-yen-0123456789",
+    );
+    let b = (
+        "ubnd-na-hang",
+        "UBND huyện Na Hang",
+        "token-na-hang-0123456789",
+    );
+    let config = Config {
+        server: ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data.path().to_owned(),
+        },
+        tls: None,
+        conferences: vec![conference("hoi-nghi-a", a), conference("hoi-nghi-b", b)],
+    };
+    let mcu = Mcu::start_config(config, data);
+    let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");
+    let red = launch(&camera(dir.path(), "red.y4m", Rgb::RED));
+    let blue = launch(&camera(dir.path(), "blue.y4m", Rgb::BLUE));
+    red.navigate(&mcu.join_url_in("hoi-nghi-a", a.0, a.2))
+        .expect("navigate red");
+    blue.navigate(&mcu.join_url_in("hoi-nghi-b", b.0, b.2))
+        .expect("navigate blue");
+    for (who, page, own_name, other_name, own_red) in [
+        ("red", &red, a.1, b.1, true),
+        ("blue", &blue, b.1, a.1, false),
+    ] {
+        let state = wait_state(page, &["connected"], Duration::from_secs(20));
+        assert_eq!(state, "connected", "{who}");
+        let probe = page
+            .await_promise(PROBE, &[], Some(Duration::from_secs(40)))
+            .unwrap_or_else(|e| panic!("{who}: {e}\n{}", page.console_dump()));
+        let tiles = &probe["tiles"];
+        let own_colour = if own_red {
+            is_red(&tiles[0])
+        } else {
+            is_blue(&tiles[0])
+        };
+        assert!(
+            own_colour,
+            "{who}: tile 0 shows its own room, got {}",
+            tiles[0]
+        );
+        for t in 1..4 {
+            assert!(
+                !is_red(&tiles[t]) && !is_blue(&tiles[t]),
+                "{who}: tile {t} must not show the other conference, got {}",
+                tiles[t]
+            );
+        }
+        let roster = names(&snapshot(page));
+        assert_eq!(
+            roster,
+            vec![own_name.to_string()],
+            "{who}: roster has only its own room, not {other_name}"
+        );
+    }
 }
