@@ -516,6 +516,27 @@ fn down_k_body<const K: usize>(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
     }
 }
 
+/// The portable entry point of a kernel body and the same body compiled with
+/// AVX2 enabled (LLVM vectorises it); `run` picks one at run time.
+macro_rules! simd_variants {
+    ($portable:ident, $avx2:ident, $body:ident) => {
+        fn $portable(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
+            $body(src, dst)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
+            $body(src, dst)
+        }
+
+        #[cfg(not(target_arch = "x86_64"))]
+        fn $avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
+            $body(src, dst)
+        }
+    };
+}
+
 fn down_k<const K: usize>(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
     down_k_body::<K>(src, dst)
 }
@@ -570,19 +591,7 @@ fn down_3to2_body(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
     }
 }
 
-fn down_3to2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
-    down_3to2_body(src, dst)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn down_3to2_avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
-    down_3to2_body(src, dst)
-}
-#[cfg(not(target_arch = "x86_64"))]
-fn down_3to2_avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
-    down_3to2_body(src, dst)
-}
+simd_variants!(down_3to2, down_3to2_avx2, down_3to2_body);
 
 /// 4:3 area average. Per axis, 4 samples (a, b, c, d) give 3 outputs
 /// (3a + b, 2b + 2c, c + 3d) / 4; in 2-D the total weight is 16. A last,
@@ -628,19 +637,7 @@ fn down_4to3_body(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
     }
 }
 
-fn down_4to3(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
-    down_4to3_body(src, dst)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn down_4to3_avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
-    down_4to3_body(src, dst)
-}
-#[cfg(not(target_arch = "x86_64"))]
-fn down_4to3_avx2(src: PlaneRef<'_>, dst: &mut PlaneMut<'_>) {
-    down_4to3_body(src, dst)
-}
+simd_variants!(down_4to3, down_4to3_avx2, down_4to3_body);
 
 #[inline(always)]
 fn generic_body(
