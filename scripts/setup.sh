@@ -23,6 +23,7 @@ SYSTEM_PACKAGES=(
     libyuv-dev  # libyuv comparison bench
     ffmpeg      # ffprobe checks of output files in tests and the demo
     chromium chromium-driver  # headless browser end-to-end tests (tests/, mcu-e2e)
+    postgresql  # the store's PostgreSQL back-end tests (each test run starts its own server on loopback)
 )
 # ---------------------------------------------------------------------------
 

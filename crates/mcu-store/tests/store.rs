@@ -1,0 +1,479 @@
+//! The one storage suite, run against both back-ends: a SQLite file and a
+//! PostgreSQL server started on loopback for this test run.
+
+mod common;
+
+use common::{Postgres, Scratch};
+use mcu_store::*;
+
+const T0: i64 = 1_790_000_000_000;
+
+fn user(name: &str, role: Role) -> NewUser {
+    NewUser {
+        username: name.into(),
+        display_name: format!("Nguyễn Văn {name}"),
+        role,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        endpoints: vec![],
+    }
+}
+
+fn endpoint(id: &str, name: &str, level: Level) -> Endpoint {
+    Endpoint {
+        id: id.into(),
+        name: name.into(),
+        unit: format!("Văn phòng {name}"),
+        level,
+        chair_capable: level == Level::Province,
+        owner_mcu: "tuyen-quang".into(),
+        contacts: vec![Contact {
+            name: "Trần Thị Hương".into(),
+            title: "Chuyên viên CNTT".into(),
+            unit: name.into(),
+            phone: "0207 3822 111".into(),
+            email: "huong@tuyenquang.gov.vn".into(),
+        }],
+    }
+}
+
+async fn check_users(store: &Store) {
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let admin = store
+        .create_user(&user("admin", Role::Admin), T0)
+        .await
+        .unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    assert_eq!(admin.display_name, "Nguyễn Văn admin");
+    assert!(matches!(
+        store.create_user(&user("admin", Role::Operator), T0).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    store
+        .create_endpoint(
+            &endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+            T0,
+        )
+        .await
+        .unwrap();
+    let mut site = user("site", Role::SiteOperator);
+    site.endpoints = vec!["son-duong".into()];
+    let site = store.create_user(&site, T0).await.unwrap();
+    assert_eq!(site.endpoints, vec!["son-duong".to_string()]);
+    let mut bad = user("ghost", Role::SiteOperator);
+    bad.endpoints = vec!["no-such-room".into()];
+    assert!(matches!(
+        store.create_user(&bad, T0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store.user_by_username("ghost").await.unwrap().is_none(),
+        "rolled back"
+    );
+
+    let by_name = store.user_by_username("site").await.unwrap().unwrap();
+    assert_eq!(by_name, site);
+    assert_eq!(store.list_users().await.unwrap().len(), 2);
+
+    let changed = store
+        .update_user(
+            site.id,
+            &UserChange {
+                role: Some(Role::Operator),
+                endpoints: Some(vec![]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.role, Role::Operator);
+    assert!(changed.endpoints.is_empty());
+    assert!(matches!(
+        store.update_user(9999, &UserChange::default()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_user(site.id).await.unwrap();
+    assert!(matches!(
+        store.delete_user(site.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn check_lockout(store: &Store) {
+    let u = store
+        .create_user(&user("op", Role::Operator), T0)
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            store
+                .record_login_failure(u.id, T0, 5, 900_000)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 4);
+    let until = store
+        .record_login_failure(u.id, T0, 5, 900_000)
+        .await
+        .unwrap();
+    assert_eq!(until, Some(T0 + 900_000));
+    let locked = store.user(u.id).await.unwrap().unwrap();
+    assert_eq!(locked.locked_until, Some(T0 + 900_000));
+    store.record_login_success(u.id).await.unwrap();
+    let cleared = store.user(u.id).await.unwrap().unwrap();
+    assert_eq!((cleared.failed_logins, cleared.locked_until), (0, None));
+}
+
+async fn check_sessions(store: &Store) {
+    let u = store
+        .create_user(&user("op", Role::Operator), T0)
+        .await
+        .unwrap();
+    let session = Session {
+        token_hash: "ab".repeat(32),
+        user_id: u.id,
+        created_at: T0,
+        expires_at: T0 + 1000,
+        from_addr: "127.0.0.1".into(),
+    };
+    store.create_session(&session).await.unwrap();
+    let found = store
+        .session_user(&session.token_hash, T0 + 999)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|u| u.username), Some("op".into()));
+    assert!(
+        store
+            .session_user(&session.token_hash, T0 + 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.session_user("cd", T0).await.unwrap().is_none());
+
+    // Disabling the account ends its sessions.
+    store
+        .update_user(
+            u.id,
+            &UserChange {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session_user(&session.token_hash, T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .update_user(
+            u.id,
+            &UserChange {
+                disabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session_user(&session.token_hash, T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store.create_session(&session).await.unwrap();
+    store.delete_session(&session.token_hash).await.unwrap();
+    assert!(
+        store
+            .session_user(&session.token_hash, T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.create_session(&session).await.unwrap();
+    assert_eq!(store.purge_sessions(T0 + 1000).await.unwrap(), 1);
+}
+
+async fn check_endpoints(store: &Store) {
+    let mut tinh = endpoint("ubnd-tinh", "UBND tỉnh Tuyên Quang", Level::Province);
+    let son_duong = endpoint("son-duong", "UBND huyện Sơn Dương", Level::District);
+    let mut xa = endpoint("dong-quy", "UBND xã Đông Quý", Level::Commune);
+    xa.contacts.push(Contact {
+        name: "Lê Văn Đức".into(),
+        ..Default::default()
+    });
+    for e in [&xa, &son_duong, &tinh] {
+        store.create_endpoint(e, T0).await.unwrap();
+    }
+    assert!(matches!(
+        store.create_endpoint(&xa, T0).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    let all = store.list_endpoints().await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["ubnd-tinh", "son-duong", "dong-quy"],
+        "ordered by level, central first"
+    );
+    assert_eq!(store.endpoint("dong-quy").await.unwrap().unwrap(), xa);
+
+    tinh.name = "Ủy ban nhân dân tỉnh Tuyên Quang".into();
+    tinh.contacts.clear();
+    store.update_endpoint(&tinh, T0 + 1).await.unwrap();
+    assert_eq!(store.endpoint("ubnd-tinh").await.unwrap().unwrap(), tinh);
+    let mut missing = tinh.clone();
+    missing.id = "nowhere".into();
+    assert!(matches!(
+        store.update_endpoint(&missing, T0).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let new_contacts = vec![Contact {
+        name: "Phạm Thu Hà".into(),
+        title: "Kỹ thuật viên".into(),
+        unit: "Trung tâm CNTT".into(),
+        phone: "0912 000 000".into(),
+        email: "ha@sonduong.gov.vn".into(),
+    }];
+    store
+        .set_contacts("son-duong", &new_contacts, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.endpoint("son-duong").await.unwrap().unwrap().contacts,
+        new_contacts
+    );
+    assert!(matches!(
+        store.set_contacts("nowhere", &new_contacts, T0).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    assert_eq!(store.endpoint_token_hash("son-duong").await.unwrap(), None);
+    store
+        .set_endpoint_token_hash("son-duong", Some("f00d"), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .endpoint_token_hash("son-duong")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("f00d")
+    );
+    store
+        .set_endpoint_token_hash("son-duong", None, T0)
+        .await
+        .unwrap();
+    assert_eq!(store.endpoint_token_hash("son-duong").await.unwrap(), None);
+
+    store.delete_endpoint("dong-quy").await.unwrap();
+    assert!(store.endpoint("dong-quy").await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_endpoint("dong-quy").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn check_conferences(store: &Store) {
+    for e in [
+        endpoint("ubnd-tinh", "UBND tỉnh Tuyên Quang", Level::Province),
+        endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+    ] {
+        store.create_endpoint(&e, T0).await.unwrap();
+    }
+    let conf = Conference {
+        id: "giao-ban".into(),
+        title: "Giao ban trực tuyến tháng 11".into(),
+        chair: Some("ubnd-tinh".into()),
+        layout: "2x2".into(),
+        state: ConferenceState::Created,
+        created_by: "op".into(),
+        created_at: T0,
+        started_at: None,
+        ended_at: None,
+        participants: vec!["son-duong".into(), "ubnd-tinh".into()],
+    };
+    store.create_conference(&conf).await.unwrap();
+    assert_eq!(store.conference("giao-ban").await.unwrap().unwrap(), conf);
+    assert!(matches!(
+        store.create_conference(&conf).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    let mut bad = conf.clone();
+    bad.id = "bad".into();
+    bad.participants.push("nowhere".into());
+    assert!(matches!(
+        store.create_conference(&bad).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store.conference("bad").await.unwrap().is_none(),
+        "rolled back"
+    );
+
+    // An endpoint a conference lists cannot be deleted.
+    assert!(store.delete_endpoint("son-duong").await.is_err());
+
+    use ConferenceState::*;
+    assert!(
+        store
+            .transition_conference("giao-ban", Created, Live, T0 + 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .transition_conference("giao-ban", Created, Live, T0 + 6)
+            .await
+            .unwrap()
+    );
+    store
+        .set_conference_layout("giao-ban", "1+7")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .transition_conference("giao-ban", Live, Ended, T0 + 9)
+            .await
+            .unwrap()
+    );
+    let ended = store.conference("giao-ban").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            ended.state,
+            ended.started_at,
+            ended.ended_at,
+            ended.layout.as_str()
+        ),
+        (Ended, Some(T0 + 5), Some(T0 + 9), "1+7")
+    );
+    assert_eq!(store.list_conferences().await.unwrap().len(), 1);
+}
+
+async fn check_audit(store: &Store) {
+    for i in 0..5 {
+        store
+            .append_audit(&NewAuditEntry {
+                at: T0 + i,
+                actor: "op".into(),
+                role: "operator".into(),
+                action: "participant.mute".into(),
+                target: format!("conference/giao-ban/participant/{i}"),
+                from_addr: "127.0.0.1".into(),
+                result: "ok".into(),
+                details: "{\"audio\":true}".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let page = store.list_audit(3, None).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.entry.at - T0).collect::<Vec<_>>(),
+        [4, 3, 2]
+    );
+    let next = store.list_audit(3, Some(page[2].id)).await.unwrap();
+    assert_eq!(
+        next.iter().map(|e| e.entry.at - T0).collect::<Vec<_>>(),
+        [1, 0]
+    );
+}
+
+/// Runs every check, each on a fresh database from `fresh`.
+macro_rules! suite {
+    ($fresh:expr) => {{
+        check_users(&$fresh.await).await;
+        check_lockout(&$fresh.await).await;
+        check_sessions(&$fresh.await).await;
+        check_endpoints(&$fresh.await).await;
+        check_conferences(&$fresh.await).await;
+        check_audit(&$fresh.await).await;
+    }};
+}
+
+#[tokio::test]
+async fn sqlite_backend_passes_the_suite() {
+    let dir = Scratch::new("sqlite");
+    let n = std::cell::Cell::new(0);
+    let fresh = || {
+        n.set(n.get() + 1);
+        let url = format!(
+            "sqlite://{}",
+            dir.0.join(format!("t{}.db", n.get())).display()
+        );
+        async move {
+            let store = Store::open(&url).await.unwrap();
+            assert_eq!(store.backend(), Backend::Sqlite);
+            store
+        }
+    };
+    suite!(fresh());
+
+    // Reopening runs no migration twice and keeps the data.
+    let url = format!("sqlite://{}", dir.0.join("t1.db").display());
+    let again = Store::open(&url).await.unwrap();
+    assert_eq!(again.count_users().await.unwrap(), 1);
+    let journal: String = sqlx_journal_mode(&dir.0.join("t1.db"));
+    assert_eq!(journal, "wal");
+}
+
+/// Reads the journal mode from the file header (bytes 18/19 are 2 in WAL mode).
+fn sqlx_journal_mode(path: &std::path::Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    if bytes.len() > 19 && bytes[18] == 2 && bytes[19] == 2 {
+        "wal".into()
+    } else {
+        "rollback".into()
+    }
+}
+
+#[tokio::test]
+async fn postgres_backend_passes_the_suite() {
+    let pg = Postgres::start();
+    let admin = Store::open(&pg.url).await.unwrap();
+    assert_eq!(admin.backend(), Backend::Postgres);
+    let n = std::cell::Cell::new(0);
+    let fresh = || {
+        n.set(n.get() + 1);
+        let db = format!("t{}", n.get());
+        let base = pg.url.clone();
+        async move {
+            let url = format!("{}{db}", base.trim_end_matches("postgres"));
+            create_database(&base, &db).await;
+            Store::open(&url).await.unwrap()
+        }
+    };
+    suite!(fresh());
+    let again = Store::open(&format!("{}t1", pg.url.trim_end_matches("postgres")))
+        .await
+        .unwrap();
+    assert_eq!(again.count_users().await.unwrap(), 1);
+}
+
+async fn create_database(url: &str, name: &str) {
+    // A throw-away connection to the maintenance database.
+    let out = std::process::Command::new(common::pg_bin("psql"))
+        .args([url, "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused_without_their_password() {
+    let err = Store::open("mysql://root:hunter2@db/x").await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("unsupported database URL"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
