@@ -1,1 +1,218 @@
-//! placeholder
+//! The operators' control plane: a REST API under `/api/v1` with accounts,
+//! roles and sessions, the endpoint directory, conferences and live control,
+//! the audit log, and its OpenAPI document at `/api/openapi.json`.
+//!
+//! It owns no media and no sockets: [`router`] gives an axum `Router` the
+//! daemon serves (over TLS), [`ControlState`] holds the [`mcu_store::Store`],
+//! the daemon's [`Live`] media handle and a wall clock (injected, so tests
+//! control time). Every mutating call checks the caller's role
+//! ([`auth::allowed`]) and is written to the audit log with its result.
+//!
+//! Errors are one type, [`ApiError`], with a stable code (see `docs/api.md`).
+//!
+//! ```no_run
+//! # async fn f(live: std::sync::Arc<dyn mcu_control::Live>) -> Result<(), Box<dyn std::error::Error>> {
+//! let store = mcu_store::Store::open("sqlite://data/mcu.db").await?;
+//! let state = mcu_control::ControlState::new(store, live, mcu_control::Policy::default());
+//! let app: axum::Router = mcu_control::router(state);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod auth;
+mod error;
+mod live;
+pub mod model;
+pub mod openapi;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use mcu_store::{NewAuditEntry, Store};
+use serde::de::DeserializeOwned;
+
+pub use auth::Caller;
+pub use error::{ApiError, ApiResult, ErrorBody};
+pub use live::{Live, LiveCommand, LiveConference, LiveEndpoint, LiveError, LiveParticipant, View};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Numbers of the login and session rules.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Failed logins in a row that lock an account.
+    pub max_failed_logins: i64,
+    /// How long a lock lasts (ms).
+    pub lock_ms: i64,
+    /// How long a session lasts (ms).
+    pub session_ms: i64,
+    /// Mark the session cookie `Secure` (served over TLS).
+    pub secure_cookie: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            max_failed_logins: 5,
+            lock_ms: 15 * 60 * 1000,
+            session_ms: 12 * 60 * 60 * 1000,
+            secure_cookie: true,
+        }
+    }
+}
+
+type Clock = dyn Fn() -> i64 + Send + Sync;
+
+/// What every handler shares.
+pub struct ControlState {
+    /// Persistence.
+    pub store: Store,
+    /// The running media.
+    pub live: Arc<dyn Live>,
+    /// Login and session rules.
+    pub policy: Policy,
+    clock: Box<Clock>,
+}
+
+impl ControlState {
+    /// State on the system's wall clock.
+    pub fn new(store: Store, live: Arc<dyn Live>, policy: Policy) -> Arc<Self> {
+        Self::with_clock(store, live, policy, || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0)
+        })
+    }
+
+    /// State on an injected clock (Unix ms), for tests.
+    pub fn with_clock(
+        store: Store,
+        live: Arc<dyn Live>,
+        policy: Policy,
+        clock: impl Fn() -> i64 + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            live,
+            policy,
+            clock: Box::new(clock),
+        })
+    }
+
+    /// Now, Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Writes one audit entry; a failure to write is logged loudly (the
+    /// action has happened by then and is not undone).
+    pub async fn audit(
+        &self,
+        actor: (&str, &str),
+        from: &str,
+        action: &str,
+        target: &str,
+        details: &serde_json::Value,
+        result: &str,
+    ) {
+        let entry = NewAuditEntry {
+            at: self.now_ms(),
+            actor: actor.0.to_owned(),
+            role: actor.1.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            from_addr: from.to_owned(),
+            result: result.to_owned(),
+            details: details.to_string(),
+        };
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!(error = %e, action, target, "audit entry could not be written");
+        }
+    }
+
+    /// Runs a mutating action of `caller` and audits it with its result.
+    pub async fn audited<T>(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+        run: impl Future<Output = ApiResult<T>>,
+    ) -> ApiResult<T> {
+        let result = run.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code,
+        };
+        self.audit(
+            (&caller.user.username, caller.user.role.as_str()),
+            &caller.from,
+            action,
+            target,
+            &details,
+            outcome,
+        )
+        .await;
+        result
+    }
+}
+
+/// A JSON request body whose rejections are [`ApiError`]s with stable codes.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| Body(v))
+            .map_err(ApiError::from)
+    }
+}
+
+/// The control API's routes (`/api/v1/…`, `/api/openapi.json`).
+pub fn router(state: Arc<ControlState>) -> Router {
+    routes::routes()
+        .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Checks an id (endpoint, conference): 1–64 characters from
+/// `a-z A-Z 0-9 . _ -`, starting with a letter or digit — the signalling rule.
+pub fn check_id(field: &str, id: &str) -> ApiResult<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "{field} must be 1–64 characters from a-z A-Z 0-9 . _ -, starting with a letter or digit"
+            ),
+        ))
+    }
+}
+
+/// Checks a display text: 1–200 characters, no control characters.
+pub fn check_text(field: &str, text: &str) -> ApiResult<()> {
+    let n = text.chars().count();
+    if n == 0 || n > 200 || text.chars().any(char::is_control) || text.trim() != text {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must be 1–200 characters without control characters or edge spaces"),
+        ));
+    }
+    Ok(())
+}

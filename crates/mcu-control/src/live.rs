@@ -1,0 +1,130 @@
+//! What the control API asks of the running media: the daemon implements
+//! [`Live`] over its conference threads; the API never touches media itself.
+
+/// One endpoint of a conference being started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveEndpoint {
+    /// Endpoint id.
+    pub id: String,
+    /// Name drawn into its tile.
+    pub name: String,
+    /// SHA-256 (hex) of its dial-in token; `None`: it cannot dial in yet.
+    pub token_hash: Option<String>,
+}
+
+/// A conference to open for media.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveConference {
+    /// Conference id.
+    pub id: String,
+    /// Layout of the chair view.
+    pub layout: String,
+    /// The chair endpoint.
+    pub chair: Option<String>,
+    /// Who may join.
+    pub endpoints: Vec<LiveEndpoint>,
+}
+
+/// The live state of one participant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveParticipant {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Media connected.
+    pub connected: bool,
+    /// Audio muted.
+    pub audio_muted: bool,
+    /// Video muted.
+    pub video_muted: bool,
+}
+
+/// Which output group a layout or pin applies to.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    /// What the chair endpoint sees.
+    Chair,
+    /// What every other participant sees.
+    Participants,
+}
+
+/// A live-control action on a running conference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveCommand {
+    /// Mute or unmute a participant's audio and/or video (`None`: unchanged).
+    Mute {
+        /// Endpoint id.
+        endpoint: String,
+        /// New audio state.
+        audio: Option<bool>,
+        /// New video state.
+        video: Option<bool>,
+    },
+    /// Drop a participant's connection.
+    Disconnect {
+        /// Endpoint id.
+        endpoint: String,
+    },
+    /// Change a view's layout.
+    SetLayout {
+        /// The output group.
+        view: View,
+        /// Layout name.
+        layout: String,
+    },
+    /// Pin an endpoint to a tile of a view (`None` clears the pin).
+    Pin {
+        /// The output group.
+        view: View,
+        /// Tile index in the layout.
+        slot: usize,
+        /// Endpoint id.
+        endpoint: Option<String>,
+    },
+    /// Call an endpoint to the chair screen: pin it to the main tile of the
+    /// chair view and unmute its audio.
+    CallToChair {
+        /// Endpoint id.
+        endpoint: String,
+    },
+}
+
+/// Why a live action failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LiveError {
+    /// The conference has no running media.
+    #[error("conference {0} is not running")]
+    NotRunning(String),
+    /// The conference is running already.
+    #[error("conference {0} is running already")]
+    AlreadyRunning(String),
+    /// The endpoint is not connected to the conference.
+    #[error("endpoint {0} is not connected")]
+    NotConnected(String),
+    /// No layout by that name.
+    #[error("unknown layout {0:?}")]
+    UnknownLayout(String),
+    /// The layout has no such tile.
+    #[error("layout has no tile {0}")]
+    NoSuchSlot(usize),
+    /// The media side failed.
+    #[error("media: {0}")]
+    Media(String),
+}
+
+/// The running media, as the control API sees it.
+pub trait Live: Send + Sync + 'static {
+    /// Layout names the mixer knows.
+    fn layouts(&self) -> Vec<String>;
+    /// Opens a conference for endpoints to join.
+    fn start(&self, conference: &LiveConference) -> Result<(), LiveError>;
+    /// Closes a conference: participants are disconnected.
+    fn end(&self, conference: &str);
+    /// Live state of a conference's participants (empty when not running).
+    fn roster(&self, conference: &str) -> Vec<LiveParticipant>;
+    /// Applies a live-control action.
+    fn command(&self, conference: &str, command: LiveCommand) -> Result<(), LiveError>;
+}

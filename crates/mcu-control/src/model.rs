@@ -1,0 +1,326 @@
+//! Request and response bodies of the REST API — the wire format, in one
+//! place. Handlers convert to and from the store's domain types here.
+
+use mcu_store as store;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident <-> $domain:path { $($variant:ident),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $(#[allow(missing_docs)] $variant),+ }
+
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self { match v { $(<$domain>::$variant => Self::$variant),+ } }
+        }
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self { match v { $($name::$variant => Self::$variant),+ } }
+        }
+    };
+}
+
+wire_enum! {
+    /// `admin`, `operator`, `site_operator` or `auditor`.
+    RoleName <-> store::Role { Admin, Operator, SiteOperator, Auditor }
+}
+wire_enum! {
+    /// `central`, `province`, `district` or `commune`.
+    LevelName <-> store::Level { Central, Province, District, Commune }
+}
+wire_enum! {
+    /// `created`, `live` or `ended`.
+    ConferenceStateName <-> store::ConferenceState { Created, Live, Ended }
+}
+
+/// Log in.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A new session: the token is also set as an HTTP-only cookie.
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for API clients.
+    pub token: String,
+    /// Expiry, Unix ms.
+    pub expires_at: i64,
+    /// Who is logged in.
+    pub user: UserView,
+}
+
+/// An account as the API shows it (never the password hash).
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Full name.
+    pub display_name: String,
+    /// Role.
+    pub role: RoleName,
+    /// Disabled accounts cannot log in.
+    pub disabled: bool,
+    /// Locked after repeated failed logins until this time (Unix ms).
+    pub locked_until: Option<i64>,
+    /// Endpoints a site operator looks after.
+    pub endpoints: Vec<String>,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+impl From<store::User> for UserView {
+    fn from(u: store::User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role.into(),
+            disabled: u.disabled,
+            locked_until: u.locked_until,
+            endpoints: u.endpoints,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Create an account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    /// Login name: 3–64 characters from `a-z 0-9 . _ -`.
+    pub username: String,
+    /// Full name (Unicode).
+    pub display_name: String,
+    /// Role.
+    pub role: RoleName,
+    /// At least 12 characters.
+    pub password: String,
+    /// For a site operator: the endpoints they look after (at least one).
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+}
+
+/// Change an account; absent fields stay as they are.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// Full name.
+    pub display_name: Option<String>,
+    /// Role (ends the account's sessions).
+    pub role: Option<RoleName>,
+    /// Disable (ends sessions) or enable.
+    pub disabled: Option<bool>,
+    /// New password (ends sessions, clears a lock).
+    pub password: Option<String>,
+    /// Endpoints a site operator looks after.
+    pub endpoints: Option<Vec<String>>,
+}
+
+/// A technical contact of an endpoint (R14).
+#[derive(Clone, Serialize, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    /// Full name.
+    pub name: String,
+    /// Job title.
+    #[serde(default)]
+    pub title: String,
+    /// Unit.
+    #[serde(default)]
+    pub unit: String,
+    /// Phone.
+    #[serde(default)]
+    pub phone: String,
+    /// E-mail.
+    #[serde(default)]
+    pub email: String,
+}
+
+impl From<store::Contact> for ContactBody {
+    fn from(c: store::Contact) -> Self {
+        Self {
+            name: c.name,
+            title: c.title,
+            unit: c.unit,
+            phone: c.phone,
+            email: c.email,
+        }
+    }
+}
+
+impl From<ContactBody> for store::Contact {
+    fn from(c: ContactBody) -> Self {
+        Self {
+            name: c.name,
+            title: c.title,
+            unit: c.unit,
+            phone: c.phone,
+            email: c.email,
+        }
+    }
+}
+
+/// An endpoint (điểm cầu) of the directory, as sent and received.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointBody {
+    /// Stable id: 1–64 characters from `a-z 0-9 . _ -`, starting with a letter or digit.
+    pub id: String,
+    /// Name with diacritics, e.g. "UBND huyện Sơn Dương".
+    pub name: String,
+    /// Owning unit.
+    #[serde(default)]
+    pub unit: String,
+    /// Administrative level.
+    pub level: LevelName,
+    /// May host the chair.
+    #[serde(default)]
+    pub chair_capable: bool,
+    /// Id of the MCU this endpoint dials.
+    pub owner_mcu: String,
+    /// Technical contacts.
+    #[serde(default)]
+    pub contacts: Vec<ContactBody>,
+}
+
+impl From<store::Endpoint> for EndpointBody {
+    fn from(e: store::Endpoint) -> Self {
+        Self {
+            id: e.id,
+            name: e.name,
+            unit: e.unit,
+            level: e.level.into(),
+            chair_capable: e.chair_capable,
+            owner_mcu: e.owner_mcu,
+            contacts: e.contacts.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<EndpointBody> for store::Endpoint {
+    fn from(e: EndpointBody) -> Self {
+        Self {
+            id: e.id,
+            name: e.name,
+            unit: e.unit,
+            level: e.level.into(),
+            chair_capable: e.chair_capable,
+            owner_mcu: e.owner_mcu,
+            contacts: e.contacts.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A new dial-in token, shown once: only its hash is kept.
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The token to configure on the endpoint (join page `token=`).
+    pub token: String,
+}
+
+/// Create a conference.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConferenceRequest {
+    /// Stable id (as for endpoints).
+    pub id: String,
+    /// Title with diacritics.
+    pub title: String,
+    /// The chair endpoint (must be chair-capable and among the participants).
+    pub chair: Option<String>,
+    /// Layout of the chair view, e.g. `2x2`, `1+7`.
+    pub layout: String,
+    /// Participating endpoints.
+    pub participants: Vec<String>,
+}
+
+/// A participant of a conference with its live state.
+#[derive(Serialize, ToSchema)]
+pub struct ParticipantView {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Endpoint name.
+    pub name: String,
+    /// Whether its media is connected now.
+    pub connected: bool,
+    /// Audio muted by the operator or the room.
+    pub audio_muted: bool,
+    /// Video muted by the operator or the room.
+    pub video_muted: bool,
+}
+
+/// A conference with its participants.
+#[derive(Serialize, ToSchema)]
+pub struct ConferenceView {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Chair endpoint.
+    pub chair: Option<String>,
+    /// Layout of the chair view.
+    pub layout: String,
+    /// State.
+    pub state: ConferenceStateName,
+    /// Creator.
+    pub created_by: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub started_at: Option<i64>,
+    /// Unix ms.
+    pub ended_at: Option<i64>,
+    /// Participants with live state.
+    pub participants: Vec<ParticipantView>,
+}
+
+/// One audit log entry.
+#[derive(Serialize, ToSchema)]
+pub struct AuditView {
+    /// Increasing id (use as `before` to page back).
+    pub id: i64,
+    /// Unix ms.
+    pub at: i64,
+    /// Username, or `-`.
+    pub actor: String,
+    /// Role at the time.
+    pub role: String,
+    /// Action, e.g. `participant.mute`.
+    pub action: String,
+    /// Target, e.g. `conference/giao-ban/participant/xa-dong-quy`.
+    pub target: String,
+    /// Client address.
+    pub from_addr: String,
+    /// `ok` or the error code.
+    pub result: String,
+    /// Parameters of the action.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl From<store::AuditEntry> for AuditView {
+    fn from(a: store::AuditEntry) -> Self {
+        let e = a.entry;
+        Self {
+            id: a.id,
+            at: e.at,
+            actor: e.actor,
+            role: e.role,
+            action: e.action,
+            target: e.target,
+            from_addr: e.from_addr,
+            result: e.result,
+            details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}

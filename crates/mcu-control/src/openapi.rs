@@ -1,0 +1,63 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{audit, auth as login, conferences, endpoints, users};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "MCU control API",
+        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, the audit log. See docs/api.md.",
+        version = "1"
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("cookie" = [])),
+    paths(
+        login::login, login::logout, login::me,
+        users::list, users::create, users::update, users::delete,
+        endpoints::list, endpoints::create, endpoints::get_one, endpoints::update,
+        endpoints::delete, endpoints::set_contacts, endpoints::issue_token, endpoints::contacts_csv,
+        conferences::list, conferences::create, conferences::get_one, conferences::start,
+        conferences::end, conferences::mute, conferences::disconnect, conferences::set_layout,
+        conferences::pin, conferences::call_to_chair,
+        audit::list,
+    ),
+    tags(
+        (name = "auth", description = "Log in and out"),
+        (name = "users", description = "Accounts and roles (admin)"),
+        (name = "endpoints", description = "The endpoint directory (điểm cầu) and contacts"),
+        (name = "conferences", description = "Conferences and live control"),
+        (name = "audit", description = "Who did what, when, from where"),
+    )
+)]
+struct ApiDoc;
+
+/// The document as JSON.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(spec())
+}

@@ -1,0 +1,67 @@
+//! Handlers, one module per resource.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::ControlState;
+
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod conferences;
+pub(crate) mod endpoints;
+pub(crate) mod users;
+
+pub(crate) fn routes() -> Router<Arc<ControlState>> {
+    Router::new()
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route(
+            "/api/v1/users/{id}",
+            axum::routing::patch(users::update).delete(users::delete),
+        )
+        .route(
+            "/api/v1/endpoints",
+            get(endpoints::list).post(endpoints::create),
+        )
+        .route(
+            "/api/v1/endpoints/{id}",
+            get(endpoints::get_one)
+                .put(endpoints::update)
+                .delete(endpoints::delete),
+        )
+        .route(
+            "/api/v1/endpoints/{id}/contacts",
+            put(endpoints::set_contacts),
+        )
+        .route("/api/v1/endpoints/{id}/token", post(endpoints::issue_token))
+        .route("/api/v1/contacts.csv", get(endpoints::contacts_csv))
+        .route(
+            "/api/v1/conferences",
+            get(conferences::list).post(conferences::create),
+        )
+        .route("/api/v1/conferences/{id}", get(conferences::get_one))
+        .route("/api/v1/conferences/{id}/start", post(conferences::start))
+        .route("/api/v1/conferences/{id}/end", post(conferences::end))
+        .route(
+            "/api/v1/conferences/{id}/layout",
+            put(conferences::set_layout),
+        )
+        .route("/api/v1/conferences/{id}/pin", post(conferences::pin))
+        .route(
+            "/api/v1/conferences/{id}/call-to-chair",
+            post(conferences::call_to_chair),
+        )
+        .route(
+            "/api/v1/conferences/{id}/participants/{endpoint}/mute",
+            post(conferences::mute),
+        )
+        .route(
+            "/api/v1/conferences/{id}/participants/{endpoint}/disconnect",
+            post(conferences::disconnect),
+        )
+        .route("/api/v1/audit", get(audit::list))
+}

@@ -1,0 +1,304 @@
+//! Every route × every role: anonymous → 401, wrong role → 403 (audited,
+//! nothing changed), right role → success; site operators only touch their
+//! own endpoints.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Api, code};
+use serde_json::{Value, json};
+
+const ROLES: [&str; 4] = ["admin", "operator", "site_operator", "auditor"];
+const ALL: &[&str] = &ROLES;
+
+struct Case {
+    method: &'static str,
+    path: &'static str,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+    success: StatusCode,
+}
+
+fn cases() -> Vec<Case> {
+    let c = |method, path, body, allowed, success| Case {
+        method,
+        path,
+        body,
+        allowed,
+        success,
+    };
+    let endpoint = json!({"id": "ham-yen", "name": "UBND huyện Hàm Yên", "level": "district", "owner_mcu": "tuyen-quang"});
+    let son_duong = json!({"id": "son-duong", "name": "UBND huyện Sơn Dương", "level": "district", "owner_mcu": "tuyen-quang"});
+    vec![
+        c("GET", "/api/v1/auth/me", None, ALL, StatusCode::OK),
+        c(
+            "POST",
+            "/api/v1/auth/logout",
+            None,
+            ALL,
+            StatusCode::NO_CONTENT,
+        ),
+        c("GET", "/api/v1/users", None, &["admin"], StatusCode::OK),
+        c(
+            "POST",
+            "/api/v1/users",
+            Some(
+                json!({"username": "moi", "display_name": "Lê Văn Mới", "role": "auditor", "password": "mật-khẩu-đủ-dài"}),
+            ),
+            &["admin"],
+            StatusCode::CREATED,
+        ),
+        c(
+            "PATCH",
+            "/api/v1/users/{victim}",
+            Some(json!({"display_name": "Đỗ Thị Hoa"})),
+            &["admin"],
+            StatusCode::OK,
+        ),
+        c(
+            "DELETE",
+            "/api/v1/users/{victim}",
+            None,
+            &["admin"],
+            StatusCode::NO_CONTENT,
+        ),
+        c("GET", "/api/v1/endpoints", None, ALL, StatusCode::OK),
+        c(
+            "POST",
+            "/api/v1/endpoints",
+            Some(endpoint),
+            &["admin"],
+            StatusCode::CREATED,
+        ),
+        c(
+            "GET",
+            "/api/v1/endpoints/son-duong",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "PUT",
+            "/api/v1/endpoints/son-duong",
+            Some(son_duong),
+            &["admin"],
+            StatusCode::OK,
+        ),
+        c(
+            "DELETE",
+            "/api/v1/endpoints/tan-trao",
+            None,
+            &["admin"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "PUT",
+            "/api/v1/endpoints/son-duong/contacts",
+            Some(json!([{"name": "Phạm Thu Hà", "phone": "0912 000 000"}])),
+            &["admin", "site_operator"],
+            StatusCode::OK,
+        ),
+        c(
+            "POST",
+            "/api/v1/endpoints/son-duong/token",
+            None,
+            &["admin"],
+            StatusCode::OK,
+        ),
+        c("GET", "/api/v1/contacts.csv", None, ALL, StatusCode::OK),
+        c("GET", "/api/v1/conferences", None, ALL, StatusCode::OK),
+        c(
+            "POST",
+            "/api/v1/conferences",
+            Some(
+                json!({"id": "khan", "title": "Họp khẩn", "chair": "ubnd-tinh", "layout": "1+7", "participants": ["ubnd-tinh", "dong-quy"]}),
+            ),
+            &["operator"],
+            StatusCode::CREATED,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/hop-moi/start",
+            None,
+            &["operator"],
+            StatusCode::OK,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/end",
+            None,
+            &["operator"],
+            StatusCode::OK,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/participants/son-duong/mute",
+            Some(json!({"audio": true})),
+            &["operator", "site_operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/participants/son-duong/disconnect",
+            None,
+            &["operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "PUT",
+            "/api/v1/conferences/giao-ban/layout",
+            Some(json!({"view": "chair", "layout": "1+7"})),
+            &["operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/pin",
+            Some(json!({"view": "chair", "slot": 0, "endpoint": "dong-quy"})),
+            &["operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/call-to-chair",
+            Some(json!({"endpoint": "dong-quy"})),
+            &["operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "GET",
+            "/api/v1/audit",
+            None,
+            &["admin", "auditor"],
+            StatusCode::OK,
+        ),
+    ]
+}
+
+async fn snapshot(api: &Api) -> String {
+    format!(
+        "{:?}{:?}{:?}{:?}{:?}",
+        api.store.list_users().await.unwrap(),
+        api.store.list_endpoints().await.unwrap(),
+        api.store.list_conferences().await.unwrap(),
+        api.live.commands.lock().unwrap(),
+        api.live.started.lock().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn every_route_for_every_role() {
+    for case in cases() {
+        for role in ["anonymous"].iter().chain(ROLES.iter()) {
+            let api = Api::new().await;
+            let path = case.path.replace("{victim}", &api.victim.to_string());
+            let before = snapshot(&api).await;
+            let audit_before = api.store.list_audit(1000, None).await.unwrap().len();
+            let (status, body) = api.call(role, case.method, &path, case.body.clone()).await;
+            let what = format!("{} {} as {role}: {body}", case.method, path);
+            if *role == "anonymous" {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+                assert_eq!(code(&body), "unauthenticated", "{what}");
+                assert_eq!(snapshot(&api).await, before, "{what} changed something");
+            } else if case.allowed.contains(role) {
+                assert_eq!(status, case.success, "{what}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                assert_eq!(code(&body), "forbidden", "{what}");
+                assert_eq!(snapshot(&api).await, before, "{what} changed something");
+                if case.method != "GET" {
+                    let audit = api.store.list_audit(1000, None).await.unwrap();
+                    assert_eq!(audit.len(), audit_before + 1, "{what} not audited");
+                    assert_eq!(audit[0].entry.result, "forbidden", "{what}");
+                    assert_eq!(audit[0].entry.role, *role, "{what}");
+                }
+            }
+            if case.method != "GET" && case.allowed.contains(role) {
+                let last = api.last_audit().await;
+                assert_eq!(last.entry.result, "ok", "{what}: audit {last:?}");
+                assert_eq!(last.entry.actor, role.replace('_', "-"), "{what}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_site_operator_cannot_touch_another_site() {
+    let api = Api::new().await;
+    let cases = [
+        (
+            "POST",
+            "/api/v1/conferences/giao-ban/participants/dong-quy/mute",
+            Some(json!({"audio": true})),
+        ),
+        (
+            "PUT",
+            "/api/v1/endpoints/dong-quy/contacts",
+            Some(json!([{"name": "Kẻ Lạ"}])),
+        ),
+        ("GET", "/api/v1/conferences/hop-moi", None),
+    ];
+    for (method, path, body) in cases {
+        let before = snapshot(&api).await;
+        let (status, body) = api.call("site_operator", method, path, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+        assert_eq!(snapshot(&api).await, before);
+    }
+    // The conference list shows only conferences with the site's endpoint.
+    let (_, list) = api
+        .call("site_operator", "GET", "/api/v1/conferences", None)
+        .await;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["giao-ban"]);
+    let (_, all) = api
+        .call("operator", "GET", "/api/v1/conferences", None)
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let api = Api::new().await;
+    let (status, doc) = api
+        .call("anonymous", "GET", "/api/openapi.json", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for case in cases() {
+        let template = template_of(case.path);
+        let op = &doc["paths"][&template][case.method.to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {template} missing from the OpenAPI document",
+            case.method
+        );
+    }
+}
+
+/// `/api/v1/conferences/giao-ban/participants/son-duong/mute` →
+/// `/api/v1/conferences/{id}/participants/{endpoint}/mute`.
+fn template_of(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut previous = "";
+    for segment in path.split('/') {
+        out.push(match previous {
+            "users" | "endpoints" | "conferences" => "{id}",
+            "participants" => "{endpoint}",
+            _ => segment,
+        });
+        previous = segment;
+    }
+    out.join("/")
+}

@@ -1,0 +1,270 @@
+//! A control API over a fresh SQLite file with fixture data, a recording
+//! stand-in for the media side, and a settable clock.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use mcu_control::auth::{hash_password, token_hash};
+use mcu_control::*;
+use mcu_store::*;
+use tower::ServiceExt;
+
+pub const T0: i64 = 1_790_000_000_000;
+pub const PASSWORD: &str = "mật-khẩu-thử-nghiệm";
+
+/// The media side, recorded.
+#[derive(Default)]
+pub struct FakeLive {
+    pub started: Mutex<Vec<LiveConference>>,
+    pub ended: Mutex<Vec<String>>,
+    pub commands: Mutex<Vec<(String, LiveCommand)>>,
+    pub connected: Mutex<Vec<String>>,
+}
+
+impl Live for FakeLive {
+    fn layouts(&self) -> Vec<String> {
+        ["1x1", "2x2", "3x3", "1+7"].map(String::from).to_vec()
+    }
+    fn start(&self, c: &LiveConference) -> Result<(), LiveError> {
+        self.started.lock().unwrap().push(c.clone());
+        Ok(())
+    }
+    fn end(&self, c: &str) {
+        self.ended.lock().unwrap().push(c.to_owned());
+    }
+    fn roster(&self, _: &str) -> Vec<LiveParticipant> {
+        self.connected
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| LiveParticipant {
+                endpoint: e.clone(),
+                connected: true,
+                ..Default::default()
+            })
+            .collect()
+    }
+    fn command(&self, c: &str, command: LiveCommand) -> Result<(), LiveError> {
+        if let LiveCommand::CallToChair { endpoint } | LiveCommand::Disconnect { endpoint } =
+            &command
+            && !self.connected.lock().unwrap().contains(endpoint)
+        {
+            return Err(LiveError::NotConnected(endpoint.clone()));
+        }
+        self.commands.lock().unwrap().push((c.to_owned(), command));
+        Ok(())
+    }
+}
+
+pub struct Api {
+    pub router: Router,
+    pub store: Store,
+    pub live: Arc<FakeLive>,
+    pub clock: Arc<AtomicI64>,
+    /// Session token per role name, plus "anonymous" → none.
+    pub tokens: Vec<(&'static str, String)>,
+    pub victim: i64,
+    _dir: Dir,
+}
+
+struct Dir(std::path::PathBuf);
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+fn endpoint(id: &str, name: &str, level: Level, chair: bool) -> Endpoint {
+    Endpoint {
+        id: id.into(),
+        name: name.into(),
+        unit: name.into(),
+        level,
+        chair_capable: chair,
+        owner_mcu: "tuyen-quang".into(),
+        contacts: vec![Contact {
+            name: "Trần Thị Hương".into(),
+            title: "Chuyên viên".into(),
+            unit: name.into(),
+            phone: "+84 207 3822 111".into(),
+            email: "huong@tuyenquang.gov.vn".into(),
+        }],
+    }
+}
+
+impl Api {
+    /// Endpoints ubnd-tinh (chair-capable), son-duong, dong-quy, tan-trao (in no
+    /// conference); users admin, operator, site (son-duong), auditor, victim;
+    /// conference giao-ban (live, all three with son-duong) and hop-moi
+    /// (created, without son-duong).
+    pub async fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "mcu-control-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
+        for e in [
+            endpoint("ubnd-tinh", "UBND tỉnh Tuyên Quang", Level::Province, true),
+            endpoint("son-duong", "UBND huyện Sơn Dương", Level::District, false),
+            endpoint("dong-quy", "UBND xã Đông Quý", Level::Commune, false),
+            endpoint("tan-trao", "UBND xã Tân Trào", Level::Commune, false),
+        ] {
+            store.create_endpoint(&e, T0).await.unwrap();
+        }
+        static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let hash = HASH
+            .get_or_init(|| hash_password(PASSWORD).unwrap())
+            .clone();
+        let mut tokens = Vec::new();
+        let mut victim = 0;
+        for (name, role) in [
+            ("admin", Role::Admin),
+            ("operator", Role::Operator),
+            ("site_operator", Role::SiteOperator),
+            ("auditor", Role::Auditor),
+            ("victim", Role::Operator),
+        ] {
+            let u = store
+                .create_user(
+                    &NewUser {
+                        username: name.replace('_', "-"),
+                        display_name: format!("Người dùng {name}"),
+                        role,
+                        password_hash: hash.clone(),
+                        endpoints: if role == Role::SiteOperator {
+                            vec!["son-duong".into()]
+                        } else {
+                            vec![]
+                        },
+                    },
+                    T0,
+                )
+                .await
+                .unwrap();
+            if name == "victim" {
+                victim = u.id;
+                continue;
+            }
+            let token = format!("token-of-{name}-0123456789");
+            store
+                .create_session(&Session {
+                    token_hash: token_hash(&token),
+                    user_id: u.id,
+                    created_at: T0,
+                    expires_at: T0 + 3_600_000,
+                    from_addr: "127.0.0.1".into(),
+                })
+                .await
+                .unwrap();
+            tokens.push((name, token));
+        }
+        for (id, members, live) in [
+            ("giao-ban", vec!["ubnd-tinh", "son-duong", "dong-quy"], true),
+            ("hop-moi", vec!["ubnd-tinh", "dong-quy"], false),
+        ] {
+            store
+                .create_conference(&Conference {
+                    id: id.into(),
+                    title: "Giao ban trực tuyến".into(),
+                    chair: Some("ubnd-tinh".into()),
+                    layout: "2x2".into(),
+                    state: ConferenceState::Created,
+                    created_by: "operator".into(),
+                    created_at: T0,
+                    started_at: None,
+                    ended_at: None,
+                    participants: members.into_iter().map(String::from).collect(),
+                })
+                .await
+                .unwrap();
+            if live {
+                store
+                    .transition_conference(id, ConferenceState::Created, ConferenceState::Live, T0)
+                    .await
+                    .unwrap();
+            }
+        }
+        let live = Arc::new(FakeLive::default());
+        live.connected
+            .lock()
+            .unwrap()
+            .extend(["ubnd-tinh", "son-duong", "dong-quy"].map(String::from));
+        let clock = Arc::new(AtomicI64::new(T0 + 1000));
+        let c = clock.clone();
+        let policy = Policy {
+            secure_cookie: true,
+            ..Policy::default()
+        };
+        let state = ControlState::with_clock(store.clone(), live.clone(), policy, move || {
+            c.load(Ordering::Relaxed)
+        });
+        Self {
+            router: router(state),
+            store,
+            live,
+            clock,
+            tokens,
+            victim,
+            _dir: Dir(dir),
+        }
+    }
+
+    pub fn token(&self, role: &str) -> Option<&str> {
+        self.tokens
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, t)| t.as_str())
+    }
+
+    /// One request; `role` "anonymous" sends no credentials.
+    pub async fn call(
+        &self,
+        role: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = self.token(role) {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.send(req).await;
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, json)
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(req).await.unwrap()
+    }
+
+    pub async fn last_audit(&self) -> AuditEntry {
+        self.store.list_audit(1, None).await.unwrap().remove(0)
+    }
+}
+
+/// The error code of an error body.
+pub fn code(body: &serde_json::Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
