@@ -167,7 +167,11 @@ impl Y4mSpec {
 
     /// Writes the whole file to `w`.
     pub fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
-        if self.width == 0 || self.height == 0 || self.width % 2 != 0 || self.height % 2 != 0 {
+        if self.width == 0
+            || self.height == 0
+            || !self.width.is_multiple_of(2)
+            || !self.height.is_multiple_of(2)
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(

@@ -36,7 +36,10 @@ use serde::de::DeserializeOwned;
 
 pub use auth::Caller;
 pub use error::{ApiError, ApiResult, ErrorBody};
-pub use live::{Live, LiveCommand, LiveConference, LiveEndpoint, LiveError, LiveParticipant, View};
+pub use live::{
+    Live, LiveCommand, LiveConference, LiveEndpoint, LiveError, LiveParticipant, View,
+    live_conference,
+};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

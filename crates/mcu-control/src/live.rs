@@ -17,6 +17,8 @@ pub struct LiveEndpoint {
 pub struct LiveConference {
     /// Conference id.
     pub id: String,
+    /// Title with diacritics.
+    pub title: String,
     /// Layout of the chair view.
     pub layout: String,
     /// The chair endpoint.
@@ -127,4 +129,31 @@ pub trait Live: Send + Sync + 'static {
     fn roster(&self, conference: &str) -> Vec<LiveParticipant>;
     /// Applies a live-control action.
     fn command(&self, conference: &str, command: LiveCommand) -> Result<(), LiveError>;
+}
+
+/// What the media side needs to open a stored conference: its endpoints'
+/// names and dial-in token hashes.
+pub async fn live_conference(
+    store: &mcu_store::Store,
+    c: &mcu_store::Conference,
+) -> Result<LiveConference, mcu_store::StoreError> {
+    let mut endpoints = Vec::with_capacity(c.participants.len());
+    for id in &c.participants {
+        let e = store
+            .endpoint(id)
+            .await?
+            .ok_or_else(|| mcu_store::StoreError::NotFound(format!("endpoint {id}")))?;
+        endpoints.push(LiveEndpoint {
+            token_hash: store.endpoint_token_hash(id).await?,
+            id: e.id,
+            name: e.name,
+        });
+    }
+    Ok(LiveConference {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        layout: c.layout.clone(),
+        chair: c.chair.clone(),
+        endpoints,
+    })
 }

@@ -66,17 +66,27 @@ pub struct ViewSpec {
     pub height: u32,
     /// Bitrate class of the encode.
     pub bitrate: BitrateClass,
+    /// Audience: views with different audiences never share a group, so
+    /// the chair's view can be steered apart from everyone else's (0: all).
+    pub audience: u8,
 }
 
 impl ViewSpec {
-    /// A spec at the standard bitrate class.
+    /// A spec at the standard bitrate class for the general audience.
     pub fn new(layout: &str, width: u32, height: u32) -> Self {
         Self {
             layout: layout.to_owned(),
             width,
             height,
             bitrate: BitrateClass::Standard,
+            audience: 0,
         }
+    }
+
+    /// The same spec for another audience.
+    pub fn for_audience(mut self, audience: u8) -> Self {
+        self.audience = audience;
+        self
     }
 }
 

@@ -41,9 +41,13 @@ pub struct ServerConfig {
     /// HTTPS + WebSocket listener (port 0: chosen by the system).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Data directory (TLS identity, later the database).
+    /// Data directory (TLS identity, the SQLite database).
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Database: `postgres://user@host/db`, or `sqlite://FILE`; absent: the
+    /// SQLite file `mcu.db` in the data directory.
+    #[serde(default)]
+    pub database_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +55,23 @@ impl Default for ServerConfig {
         Self {
             listen: default_listen(),
             data_dir: default_data_dir(),
+            database_url: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The database URL in use; creates the data directory for the default SQLite file.
+    pub fn database_url(&self) -> std::io::Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                Ok(format!(
+                    "sqlite://{}",
+                    self.data_dir.join("mcu.db").display()
+                ))
+            }
         }
     }
 }

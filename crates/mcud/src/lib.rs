@@ -7,8 +7,10 @@
 //! `demo`.
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod config;
 pub mod demo;
+pub mod live;
 pub mod media;
 pub mod room;
 pub mod server;

@@ -15,12 +15,18 @@ use mcud::config::{Config, random_token};
 use mcud::{demo, server};
 
 const USAGE: &str = "usage: mcud serve [--config FILE] [--log-format human|json]
+       mcud admin create-user --username NAME --role ROLE [--display-name TEXT]
+                              [--endpoint ID]... [--config FILE]   (password on stdin)
        mcud demo
        mcud demo --offline [--layout NAME] [--seconds N] [--out DIR] [--size WxH]
 
   serve    HTTPS + WebSocket signalling server; without --config, runs on an
            embedded default (loopback, system-chosen port, ./data, one demo
            conference with random join tokens)
+  admin create-user
+           create an account (there is none by default: create the first
+           admin this way); ROLE is admin, operator, site_operator or auditor;
+           the password (at least 12 characters) is read from standard input
   demo     live: the embedded default with synthetic rooms in the demo
            conference; prints the join URL of the free seat for a browser
   demo --offline
@@ -70,6 +76,9 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("admin") if args.get(1).map(String::as_str) == Some("create-user") => {
+            admin_create_user(&args[2..])
+        }
         Some("-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -77,6 +86,57 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn admin_create_user(args: &[String]) -> ExitCode {
+    let account = match mcud::admin::NewAccount::parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("mcud admin create-user: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config_path = args
+        .windows(2)
+        .find(|w| w[0] == "--config")
+        .map(|w| PathBuf::from(&w[1]));
+    let config = match &config_path {
+        Some(path) => Config::load(path),
+        None => Config::embedded_default(|| random_token().unwrap_or_default()),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mcud admin create-user: configuration refused: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprint!("Mật khẩu / Password for {}: ", account.username);
+    let mut password = String::new();
+    if std::io::stdin().read_line(&mut password).is_err() {
+        eprintln!("\nmcud admin create-user: no password on standard input");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']);
+    let done = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(mcud::admin::create_user(&config, &account, password)));
+    match done {
+        Ok(()) => {
+            eprintln!();
+            println!(
+                "Đã tạo tài khoản / account created: {} ({})",
+                account.username, account.role
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("\nmcud admin create-user: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -17,7 +17,7 @@ use mcu_mixer::ParticipantId;
 use mcu_mixer::audio::FRAME_DURATION;
 use mcu_mixer::frame::Yuv;
 use mcu_mixer::layout::LayoutLibrary;
-use mcu_mixer::mixer::{ConferenceMixer, ConferenceMixerConfig, MixerOutput, ViewSpec};
+use mcu_mixer::mixer::{ConferenceMixer, ConferenceMixerConfig, MixerError, MixerOutput, ViewSpec};
 use mcu_mixer::synth::{SineTone, SyntheticVideo};
 use mcu_signalling::rtp::{DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig};
 use mcu_signalling::webrtc::{ServerSession, ServerSessionConfig, SessionEvent};
@@ -35,6 +35,8 @@ pub enum MediaCommand {
         name: String,
         /// The SDP offer.
         sdp: String,
+        /// It is the chair endpoint: it sees the chair view.
+        chair: bool,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<String, String>>,
     },
@@ -55,6 +57,217 @@ pub enum MediaCommand {
         /// The participant.
         participant: ParticipantId,
     },
+    /// An operator's live-control action.
+    Control {
+        /// The action.
+        control: Control,
+        /// Where the outcome goes.
+        reply: mpsc::Sender<Result<(), ControlError>>,
+    },
+}
+
+/// Audience tag of the chair view's output group.
+const CHAIR_AUDIENCE: u8 = 1;
+
+/// A live-control action on the conference's media.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Mute or unmute a participant's audio / video (`None`: unchanged).
+    Mute {
+        /// The participant.
+        participant: ParticipantId,
+        /// New audio state.
+        audio: Option<bool>,
+        /// New video state.
+        video: Option<bool>,
+    },
+    /// Change the layout of the chair view or the participants' view.
+    SetLayout {
+        /// The chair view (else the participants' view).
+        chair_view: bool,
+        /// Layout name.
+        layout: String,
+    },
+    /// Pin a participant to a tile (`None` clears the tile's pin).
+    Pin {
+        /// The chair view (else the participants' view).
+        chair_view: bool,
+        /// Tile index.
+        slot: usize,
+        /// The participant.
+        participant: Option<ParticipantId>,
+    },
+    /// Put a participant on the main tile of the chair view and unmute it.
+    CallToChair {
+        /// The participant.
+        participant: ParticipantId,
+    },
+}
+
+/// Why a control action failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// No layout by that name.
+    #[error("unknown layout {0:?}")]
+    UnknownLayout(String),
+    /// The layout has no such tile.
+    #[error("layout has no tile {0}")]
+    NoSuchSlot(usize),
+    /// The mixer refused.
+    #[error("{0}")]
+    Mixer(String),
+}
+
+/// The views of a conference (participants', chair's) and the operator's
+/// pins on each, kept so they hold for viewers who connect later.
+struct Views {
+    specs: [ViewSpec; 2],
+    pins: [Vec<(usize, ParticipantId)>; 2],
+    audio_muted: std::collections::BTreeSet<ParticipantId>,
+    video_muted: std::collections::BTreeSet<ParticipantId>,
+}
+
+/// An operator may act on a participant that has joined but whose media is
+/// not up yet: the views keep the state and apply it when it connects.
+fn unless_not_yet_connected(r: Result<(), MixerError>) -> Result<(), ControlError> {
+    match r {
+        Ok(()) | Err(MixerError::UnknownParticipant(_)) => Ok(()),
+        Err(e) => Err(ControlError::Mixer(e.to_string())),
+    }
+}
+
+impl Views {
+    fn new(layout: &str) -> Self {
+        let spec = ViewSpec::new(layout, 1280, 720);
+        Self {
+            specs: [spec.clone(), spec.for_audience(CHAIR_AUDIENCE)],
+            pins: [Vec::new(), Vec::new()],
+            audio_muted: Default::default(),
+            video_muted: Default::default(),
+        }
+    }
+
+    /// Applies the operator's state to a participant whose media just connected.
+    fn admitted(&self, mixer: &mut ConferenceMixer, p: ParticipantId) {
+        if self.audio_muted.contains(&p) {
+            let _ = mixer.set_audio_muted(p, true);
+        }
+        self.apply_pins(mixer);
+    }
+
+    fn group(&self, mixer: &ConferenceMixer, i: usize) -> Option<mcu_mixer::mixer::GroupId> {
+        mixer
+            .groups()
+            .find(|(_, s)| **s == self.specs[i])
+            .map(|(g, _)| g)
+    }
+
+    /// Re-applies the pins of every view that has viewers.
+    fn apply_pins(&self, mixer: &mut ConferenceMixer) {
+        for i in 0..2 {
+            if let Some(g) = self.group(mixer, i) {
+                for &(slot, p) in &self.pins[i] {
+                    // The pinned participant may not have connected yet.
+                    let _ = mixer.pin(g, slot, Some(p));
+                }
+            }
+        }
+    }
+
+    fn tiles(&self, mixer: &ConferenceMixer, i: usize) -> Vec<mcu_mixer::layout::Tile> {
+        mixer
+            .layouts()
+            .get(&self.specs[i].layout)
+            .map(|l| l.tiles.clone())
+            .unwrap_or_default()
+    }
+
+    fn apply(&mut self, mixer: &mut ConferenceMixer, c: Control) -> Result<(), ControlError> {
+        let mixer_err = |e: MixerError| ControlError::Mixer(e.to_string());
+        match c {
+            Control::Mute {
+                participant,
+                audio,
+                video,
+            } => {
+                if let Some(muted) = audio {
+                    if muted {
+                        self.audio_muted.insert(participant);
+                    } else {
+                        self.audio_muted.remove(&participant);
+                    }
+                    if mixer.group_of(participant).is_some() {
+                        mixer
+                            .set_audio_muted(participant, muted)
+                            .map_err(mixer_err)?;
+                    }
+                }
+                match video {
+                    Some(true) => {
+                        self.video_muted.insert(participant);
+                    }
+                    Some(false) => {
+                        self.video_muted.remove(&participant);
+                    }
+                    None => {}
+                }
+            }
+            Control::SetLayout { chair_view, layout } => {
+                let i = usize::from(chair_view);
+                let Some(l) = mixer.layouts().get(&layout) else {
+                    return Err(ControlError::UnknownLayout(layout));
+                };
+                let tiles = l.tiles.len();
+                if let Some(g) = self.group(mixer, i) {
+                    mixer.set_group_layout(g, &layout).map_err(mixer_err)?;
+                }
+                self.specs[i].layout = layout;
+                self.pins[i].retain(|&(slot, _)| slot < tiles);
+                self.apply_pins(mixer);
+            }
+            Control::Pin {
+                chair_view,
+                slot,
+                participant,
+            } => {
+                let i = usize::from(chair_view);
+                if slot >= self.tiles(mixer, i).len() {
+                    return Err(ControlError::NoSuchSlot(slot));
+                }
+                self.pins[i].retain(|&(t, p)| t != slot && Some(p) != participant);
+                if let Some(p) = participant {
+                    self.pins[i].push((slot, p));
+                }
+                if let Some(g) = self.group(mixer, i) {
+                    unless_not_yet_connected(mixer.pin(g, slot, participant))?;
+                }
+            }
+            Control::CallToChair { participant } => {
+                let main = self
+                    .tiles(mixer, 1)
+                    .iter()
+                    .position(|t| t.role == mcu_mixer::layout::TileRole::Main)
+                    .unwrap_or(0);
+                self.apply(
+                    mixer,
+                    Control::Pin {
+                        chair_view: true,
+                        slot: main,
+                        participant: Some(participant),
+                    },
+                )?;
+                self.apply(
+                    mixer,
+                    Control::Mute {
+                        participant,
+                        audio: Some(false),
+                        video: Some(false),
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Handle to a conference's media thread; dropping it stops the thread.
@@ -147,7 +360,7 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
             return;
         }
     };
-    let view = ViewSpec::new(&layout, 1280, 720);
+    let mut views = Views::new(&layout);
     let mut peers: BTreeMap<ParticipantId, Peer> = BTreeMap::new();
     let mut synthetic: Vec<Synthetic> = Vec::new();
     let (mut next_synth_video, mut next_synth_audio) = (epoch, epoch);
@@ -160,18 +373,24 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
                     participant,
                     name,
                     sdp,
+                    chair,
                     reply,
                 }) => {
+                    let view = &views.specs[usize::from(chair)];
                     let answer = admit(
                         &mut mixer,
                         &mut peers,
                         participant,
                         &name,
                         &sdp,
-                        &view,
+                        view,
                         bind_ip,
                     );
+                    views.admitted(&mut mixer, participant);
                     let _ = reply.send(answer);
+                }
+                Ok(MediaCommand::Control { control, reply }) => {
+                    let _ = reply.send(views.apply(&mut mixer, control));
                 }
                 Ok(MediaCommand::AddSynthetic {
                     participant,
@@ -183,7 +402,7 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
                     match SyntheticVideo::new(640, 360, Yuv::from_rgb(r, g, b)) {
                         Ok(video)
                             if mixer
-                                .add_participant(participant, &name, view.clone())
+                                .add_participant(participant, &name, views.specs[0].clone())
                                 .is_ok() =>
                         {
                             synthetic.push(Synthetic {
@@ -198,6 +417,11 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
                 }
                 Ok(MediaCommand::Leave { participant }) => {
                     synthetic.retain(|s| s.id != participant);
+                    for pins in &mut views.pins {
+                        pins.retain(|&(_, p)| p != participant);
+                    }
+                    views.video_muted.remove(&participant);
+                    views.audio_muted.remove(&participant);
                     if let Some(mut p) = peers.remove(&participant) {
                         let _ = p.session.close();
                         flush(&mut p);
@@ -220,6 +444,7 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
             }
             while let Some(event) = p.session.poll_event() {
                 match event {
+                    SessionEvent::VideoRtp(_) if views.video_muted.contains(&id) => {}
                     SessionEvent::VideoRtp(pkt) => {
                         if p.video_in
                             .push(pkt.sequence, pkt.timestamp, pkt.marker, &pkt.payload)

@@ -18,7 +18,7 @@ pub struct Room {
     /// Layout of the participants' view.
     pub layout: String,
     chair: Option<EndpointId>,
-    allowed: BTreeMap<EndpointId, (DisplayName, JoinToken)>,
+    allowed: BTreeMap<EndpointId, (DisplayName, Credential)>,
     members: BTreeMap<EndpointId, Member>,
 }
 
@@ -27,6 +27,27 @@ struct Member {
     participant_id: u64,
     audio_muted: bool,
     video_muted: bool,
+}
+
+/// How an invited endpoint proves itself.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A join token from the config file.
+    Token(JoinToken),
+    /// The SHA-256 (hex) of a dial-in token issued through the control API.
+    Sha256(String),
+    /// No token issued yet: the endpoint cannot join.
+    None,
+}
+
+impl Credential {
+    fn accepts(&self, token: &JoinToken) -> bool {
+        match self {
+            Credential::Token(t) => same_secret(t.as_str(), token.as_str()),
+            Credential::Sha256(h) => same_secret(h, &mcu_control::auth::token_hash(token.as_str())),
+            Credential::None => false,
+        }
+    }
 }
 
 /// Why a join was refused (each maps to a stable protocol error code).
@@ -74,10 +95,41 @@ impl Room {
             allowed: c
                 .endpoints
                 .iter()
-                .map(|e| (e.id.clone(), (e.name.clone(), e.token.clone())))
+                .map(|e| {
+                    (
+                        e.id.clone(),
+                        (e.name.clone(), Credential::Token(e.token.clone())),
+                    )
+                })
                 .collect(),
             members: BTreeMap::new(),
         }
+    }
+
+    /// A room opened through the control API.
+    pub fn new(
+        title: DisplayName,
+        layout: String,
+        chair: Option<EndpointId>,
+        allowed: impl IntoIterator<Item = (EndpointId, DisplayName, Credential)>,
+    ) -> Self {
+        Self {
+            title,
+            layout,
+            chair,
+            allowed: allowed.into_iter().map(|(id, n, c)| (id, (n, c))).collect(),
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// Whether `endpoint` is the chair.
+    pub fn is_chair(&self, endpoint: &EndpointId) -> bool {
+        self.chair.as_ref() == Some(endpoint)
+    }
+
+    /// The participant id of a connected member.
+    pub fn participant_of(&self, endpoint: &EndpointId) -> Option<u64> {
+        self.members.get(endpoint).map(|m| m.participant_id)
     }
 
     /// The display name of an invited endpoint.
@@ -157,10 +209,23 @@ impl Registry {
         let accepted = room
             .allowed
             .get(endpoint)
-            .is_some_and(|(_, t)| same_secret(t.as_str(), token.as_str()));
+            .is_some_and(|(_, c)| c.accepts(token));
         if !accepted {
             return Err(JoinError::BadToken);
         }
+        self.admit(conference, endpoint)
+    }
+
+    /// Adds an invited endpoint as a member, after its credential was checked.
+    fn admit(
+        &mut self,
+        conference: &ConferenceId,
+        endpoint: &EndpointId,
+    ) -> Result<u64, JoinError> {
+        let room = self
+            .rooms
+            .get_mut(conference)
+            .ok_or(JoinError::UnknownConference)?;
         if room.members.contains_key(endpoint) {
             return Err(JoinError::AlreadyJoined);
         }
@@ -184,15 +249,42 @@ impl Registry {
         conference: &ConferenceId,
         endpoint: &EndpointId,
     ) -> Result<u64, JoinError> {
-        let token = self
+        let invited = self
             .rooms
             .get(conference)
             .ok_or(JoinError::UnknownConference)?
             .allowed
-            .get(endpoint)
-            .map(|(_, t)| t.clone())
-            .ok_or(JoinError::BadToken)?;
-        self.join(conference, endpoint, &token)
+            .contains_key(endpoint);
+        if !invited {
+            return Err(JoinError::BadToken);
+        }
+        self.admit(conference, endpoint)
+    }
+
+    /// Opens a room (a conference started through the control API); false
+    /// if one with that id is open already.
+    pub fn add_room(&mut self, id: ConferenceId, room: Room) -> bool {
+        if self.rooms.contains_key(&id) {
+            return false;
+        }
+        self.rooms.insert(id, room);
+        true
+    }
+
+    /// Closes a room; returns it with its members.
+    pub fn remove_room(&mut self, id: &ConferenceId) -> Option<Room> {
+        self.rooms.remove(id)
+    }
+
+    /// Removes a member whatever its session (an operator's disconnect);
+    /// returns its participant id.
+    pub fn remove_member(
+        &mut self,
+        conference: &ConferenceId,
+        endpoint: &EndpointId,
+    ) -> Option<u64> {
+        let room = self.rooms.get_mut(conference)?;
+        room.members.remove(endpoint).map(|m| m.participant_id)
     }
 
     /// Removes a member (if that participant is still the member); true if removed.

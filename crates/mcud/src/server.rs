@@ -36,23 +36,62 @@ pub enum ServeError {
     /// The TLS files could not be loaded, or the socket not bound.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] mcu_store::StoreError),
 }
 
-struct AppState {
+pub(crate) struct AppState {
     registry: Mutex<Registry>,
-    /// Per conference: its media thread.
-    media: BTreeMap<ConferenceId, ConferenceMedia>,
+    /// Per conference: its media thread (conferences come and go through the control API).
+    media: Mutex<BTreeMap<ConferenceId, Arc<ConferenceMedia>>>,
     /// Flips to true when the server shuts down: sessions say goodbye (1001).
     stopping: tokio::sync::watch::Receiver<bool>,
     /// Per conference: every session's event feed (serialized frames).
-    feeds: BTreeMap<ConferenceId, broadcast::Sender<Arc<str>>>,
+    feeds: Mutex<BTreeMap<ConferenceId, broadcast::Sender<Arc<str>>>>,
+    /// Where media sockets bind.
+    media_ip: IpAddr,
+}
+
+/// Locks a mutex whose data each holder changes in one step, so a panic in
+/// another holder cannot have left it half updated: keep serving.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl AppState {
-    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
-        // A panic while holding the lock cannot leave the registry half
-        // updated (each method changes it in one step), so keep serving.
-        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        lock(&self.registry)
+    }
+
+    pub(crate) fn media(&self, conference: &ConferenceId) -> Option<Arc<ConferenceMedia>> {
+        lock(&self.media).get(conference).cloned()
+    }
+
+    fn feed(&self, conference: &ConferenceId) -> Option<broadcast::Sender<Arc<str>>> {
+        lock(&self.feeds).get(conference).cloned()
+    }
+
+    /// Starts a conference's media thread and event feed.
+    pub(crate) fn open_conference(&self, id: &ConferenceId, layout: &str) -> std::io::Result<()> {
+        let media = ConferenceMedia::spawn(id.as_str(), layout.to_owned(), self.media_ip)?;
+        lock(&self.media).insert(id.clone(), Arc::new(media));
+        lock(&self.feeds).insert(id.clone(), broadcast::channel(256).0);
+        Ok(())
+    }
+
+    /// Stops a conference's media thread; its sessions are told it ended.
+    pub(crate) fn close_conference(&self, id: &ConferenceId) {
+        lock(&self.media).remove(id);
+        if let Some(feed) = lock(&self.feeds).remove(id) {
+            let e = ErrorEvent::new(ErrorCode::UnknownConference, "the conference has ended");
+            let _ = feed.send(ServerMessage::from(e).to_json().into());
+        }
+    }
+
+    /// Tells every session of a conference the new roster.
+    pub(crate) fn publish_roster(&self, conference: &ConferenceId) {
+        publish_roster(self, conference);
     }
 }
 
@@ -86,7 +125,7 @@ impl Running {
             .map(|n| n.as_str().to_owned())
             .unwrap_or_default();
         drop(reg);
-        if let Some(media) = self.state.media.get(conference) {
+        if let Some(media) = self.state.media(conference) {
             media.send(MediaCommand::AddSynthetic {
                 participant: mcu_mixer::ParticipantId(pid),
                 name,
@@ -119,11 +158,6 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         &identity.key_path,
     )
     .await?;
-    let feeds = config
-        .conferences
-        .iter()
-        .map(|c| (c.id.clone(), broadcast::channel(256).0))
-        .collect();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     // Media sockets bind on the listener's address (loopback by default); a
     // wildcard listener binds media on loopback until public addresses are configurable.
@@ -131,24 +165,26 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         ip => ip,
     };
-    let mut media = BTreeMap::new();
-    for c in &config.conferences {
-        media.insert(
-            c.id.clone(),
-            ConferenceMedia::spawn(c.id.as_str(), c.layout.clone(), media_ip)?,
-        );
-    }
     let state = Arc::new(AppState {
         registry: Mutex::new(Registry::from_config(config)),
-        media,
+        media: Mutex::default(),
         stopping,
-        feeds,
+        feeds: Mutex::default(),
+        media_ip,
     });
+    for c in &config.conferences {
+        state.open_conference(&c.id, &c.layout)?;
+    }
+    let store = mcu_store::Store::open(&config.server.database_url()?).await?;
+    let live = Arc::new(crate::live::DaemonLive::new(state.clone()));
+    crate::live::resume(&store, live.as_ref()).await;
+    let control = mcu_control::ControlState::new(store, live, mcu_control::Policy::default());
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/join", get(|| async { Html(include_str!("join.html")) }))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(mcu_control::router(control));
     let listener = std::net::TcpListener::bind(config.server.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -293,7 +329,7 @@ fn publish_roster(state: &AppState, conference: &ConferenceId) {
         .room(conference)
         .map(|r| r.roster())
         .unwrap_or_default();
-    if let Some(feed) = state.feeds.get(conference) {
+    if let Some(feed) = state.feed(conference) {
         let frame: Arc<str> = ServerMessage::RosterChanged(RosterChanged { roster })
             .to_json()
             .into();
@@ -311,19 +347,24 @@ async fn offer(state: &AppState, member: Option<&Member>, sdp: String) -> (Strin
     let Some(m) = member else {
         return reply(ErrorCode::NotJoined, "send join first");
     };
-    let Some(media) = state.media.get(&m.conference) else {
+    let Some(media) = state.media(&m.conference) else {
         return reply(ErrorCode::Internal, "conference has no media thread");
     };
-    let name = state
+    let (name, chair) = state
         .registry()
         .room(&m.conference)
-        .and_then(|r| r.name_of(&m.endpoint).map(|n| n.as_str().to_owned()))
-        .unwrap_or_else(|| m.endpoint.as_str().to_owned());
+        .map(|r| {
+            let name = r.name_of(&m.endpoint).map(|n| n.as_str().to_owned());
+            (name, r.is_chair(&m.endpoint))
+        })
+        .unwrap_or_default();
+    let name = name.unwrap_or_else(|| m.endpoint.as_str().to_owned());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let sent = media.send(MediaCommand::Offer {
         participant: mcu_mixer::ParticipantId(m.participant_id),
         name,
         sdp,
+        chair,
         reply: tx,
     });
     if !sent {
@@ -344,7 +385,7 @@ async fn offer(state: &AppState, member: Option<&Member>, sdp: String) -> (Strin
 }
 
 fn leave(state: &AppState, m: &Member) {
-    if let Some(media) = state.media.get(&m.conference) {
+    if let Some(media) = state.media(&m.conference) {
         media.send(MediaCommand::Leave {
             participant: mcu_mixer::ParticipantId(m.participant_id),
         });
@@ -389,7 +430,7 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
                 roster: room.roster(),
             });
             drop(reg);
-            let Some(feed) = state.feeds.get(&join.conference_id) else {
+            let Some(feed) = state.feed(&join.conference_id) else {
                 return error_reply(ErrorCode::Internal, "conference has no event feed");
             };
             let span = tracing::Span::current();

@@ -11,7 +11,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Permission};
-use crate::live::{LiveCommand, LiveConference, LiveEndpoint, LiveError, View};
+use crate::live::{LiveCommand, LiveError, View};
 use crate::model::{ConferenceView, NewConferenceRequest, ParticipantView};
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_id, check_text};
 
@@ -212,7 +212,7 @@ pub(crate) async fn start(
                     format!("conference is {}", c.state),
                 ));
             }
-            let live = live_conference(&s, &c).await?;
+            let live = crate::live_conference(&s.store, &c).await?;
             s.live.start(&live)?;
             if !s
                 .store
@@ -234,29 +234,6 @@ pub(crate) async fn start(
         },
     )
     .await
-}
-
-/// What the media side needs to open a conference.
-pub async fn live_conference(s: &ControlState, c: &Conference) -> ApiResult<LiveConference> {
-    let mut endpoints = Vec::with_capacity(c.participants.len());
-    for id in &c.participants {
-        let e = s
-            .store
-            .endpoint(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("endpoint {id}")))?;
-        endpoints.push(LiveEndpoint {
-            id: e.id.clone(),
-            name: e.name,
-            token_hash: s.store.endpoint_token_hash(id).await?,
-        });
-    }
-    Ok(LiveConference {
-        id: c.id.clone(),
-        layout: c.layout.clone(),
-        chair: c.chair.clone(),
-        endpoints,
-    })
 }
 
 /// End a live conference: every participant is disconnected.

@@ -32,7 +32,7 @@ pub(crate) const GAIN_UNITY: i32 = 1 << GAIN_SHIFT;
 const CHUNK: usize = 16;
 /// Number of chunks in a frame; fits in the `u64` chunk mask and in a `u8`.
 const CHUNKS: usize = FRAME_SAMPLES / CHUNK;
-const _: () = assert!(FRAME_SAMPLES % 64 == 0 && CHUNKS <= 64);
+const _: () = assert!(FRAME_SAMPLES.is_multiple_of(64) && CHUNKS <= 64);
 /// Largest own-frame peak `|own|` the planned N-1 path is exact for (see
 /// [`Total`]); louder frames take the generic i32 path.
 pub(crate) const PLAN_PEAK_MAX: u16 = 8191;
@@ -933,7 +933,11 @@ mod tests {
     fn plan_lists_every_chunk_once_linear_first() {
         let mut total = Box::<Total>::default();
         for (i, a) in total.acc.iter_mut().enumerate() {
-            *a = if (i / CHUNK) % 3 == 0 { 30_000 } else { 100 };
+            *a = if (i / CHUNK).is_multiple_of(3) {
+                30_000
+            } else {
+                100
+            };
         }
         let mut full = vec![0; FRAME_SAMPLES];
         Kernels::Portable.finish(&mut total, 200, &mut full);

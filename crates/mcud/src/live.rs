@@ -1,0 +1,262 @@
+//! The daemon's side of live control: the control API's [`Live`] over the
+//! registry (who may join, who is in) and the conferences' media threads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcu_control::{Live, LiveCommand, LiveConference, LiveError, LiveParticipant, View};
+use mcu_mixer::ParticipantId;
+use mcu_mixer::layout::LayoutLibrary;
+use mcu_signalling::protocol::{ConferenceId, DisplayName, EndpointId, Media};
+use mcu_store::{ConferenceState, Store};
+use tracing::{info, warn};
+
+use crate::media::{Control, ControlError, MediaCommand};
+use crate::room::{Credential, Room};
+use crate::server::AppState;
+
+/// How long an operator's action may wait for the media thread.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// [`Live`] over the daemon's conferences.
+pub struct DaemonLive {
+    state: Arc<AppState>,
+    layouts: Vec<String>,
+}
+
+impl DaemonLive {
+    pub(crate) fn new(state: Arc<AppState>) -> Self {
+        let mut library = LayoutLibrary::with_templates();
+        let custom = std::path::Path::new("config/layouts");
+        if custom.is_dir()
+            && let Err(e) = library.load_dir(custom)
+        {
+            warn!("custom layouts not loaded: {e}");
+        }
+        let layouts = library.names().map(str::to_owned).collect();
+        Self { state, layouts }
+    }
+
+    fn conference_id(id: &str) -> Result<ConferenceId, LiveError> {
+        ConferenceId::new(id).map_err(|_| LiveError::NotRunning(id.to_owned()))
+    }
+
+    /// The participant id of a connected endpoint.
+    fn participant(
+        &self,
+        conference: &ConferenceId,
+        endpoint: &str,
+    ) -> Result<ParticipantId, LiveError> {
+        let not_connected = || LiveError::NotConnected(endpoint.to_owned());
+        let endpoint = EndpointId::new(endpoint).map_err(|_| not_connected())?;
+        let registry = self.state.registry();
+        let room = registry
+            .room(conference)
+            .ok_or_else(|| LiveError::NotRunning(conference.as_str().to_owned()))?;
+        room.participant_of(&endpoint)
+            .map(ParticipantId)
+            .ok_or_else(not_connected)
+    }
+
+    fn control(&self, conference: &ConferenceId, control: Control) -> Result<(), LiveError> {
+        let media = self
+            .state
+            .media(conference)
+            .ok_or_else(|| LiveError::NotRunning(conference.as_str().to_owned()))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        if !media.send(MediaCommand::Control { control, reply: tx }) {
+            return Err(LiveError::Media(
+                "the conference's media has stopped".into(),
+            ));
+        }
+        // The media thread answers within one loop turn (a few ms).
+        match rx.recv_timeout(CONTROL_TIMEOUT) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(ControlError::UnknownLayout(l))) => Err(LiveError::UnknownLayout(l)),
+            Ok(Err(ControlError::NoSuchSlot(s))) => Err(LiveError::NoSuchSlot(s)),
+            Ok(Err(ControlError::Mixer(m))) => Err(LiveError::Media(m)),
+            Err(_) => Err(LiveError::Media(
+                "the media thread did not answer in time".into(),
+            )),
+        }
+    }
+}
+
+impl Live for DaemonLive {
+    fn layouts(&self) -> Vec<String> {
+        self.layouts.clone()
+    }
+
+    fn start(&self, c: &LiveConference) -> Result<(), LiveError> {
+        let id = Self::conference_id(&c.id)?;
+        let bad =
+            |what: &str| LiveError::Media(format!("conference {} has an invalid {what}", c.id));
+        let mut allowed = Vec::with_capacity(c.endpoints.len());
+        for e in &c.endpoints {
+            let credential = match &e.token_hash {
+                Some(h) => Credential::Sha256(h.clone()),
+                None => Credential::None,
+            };
+            allowed.push((
+                EndpointId::new(e.id.clone()).map_err(|_| bad("endpoint id"))?,
+                DisplayName::new(e.name.clone()).map_err(|_| bad("endpoint name"))?,
+                credential,
+            ));
+        }
+        let chair = c
+            .chair
+            .clone()
+            .map(EndpointId::new)
+            .transpose()
+            .map_err(|_| bad("chair"))?;
+        let title = DisplayName::new(c.title.clone()).map_err(|_| bad("title"))?;
+        let room = Room::new(title, c.layout.clone(), chair, allowed);
+        if !self.state.registry().add_room(id.clone(), room) {
+            return Err(LiveError::AlreadyRunning(c.id.clone()));
+        }
+        if let Err(e) = self.state.open_conference(&id, &c.layout) {
+            self.state.registry().remove_room(&id);
+            return Err(LiveError::Media(format!("media thread: {e}")));
+        }
+        info!(
+            conference = c.id,
+            endpoints = c.endpoints.len(),
+            "conference opened"
+        );
+        Ok(())
+    }
+
+    fn end(&self, conference: &str) {
+        let Ok(id) = Self::conference_id(conference) else {
+            return;
+        };
+        self.state.registry().remove_room(&id);
+        self.state.close_conference(&id);
+        info!(conference, "conference closed");
+    }
+
+    fn roster(&self, conference: &str) -> Vec<LiveParticipant> {
+        let Ok(id) = Self::conference_id(conference) else {
+            return Vec::new();
+        };
+        self.state
+            .registry()
+            .room(&id)
+            .map(|r| {
+                r.roster()
+                    .into_iter()
+                    .map(|e| LiveParticipant {
+                        endpoint: e.endpoint_id.as_str().to_owned(),
+                        connected: true,
+                        audio_muted: e.audio_muted,
+                        video_muted: e.video_muted,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn command(&self, conference: &str, command: LiveCommand) -> Result<(), LiveError> {
+        let id = Self::conference_id(conference)?;
+        match command {
+            LiveCommand::Mute {
+                endpoint,
+                audio,
+                video,
+            } => {
+                let participant = self.participant(&id, &endpoint)?;
+                self.control(
+                    &id,
+                    Control::Mute {
+                        participant,
+                        audio,
+                        video,
+                    },
+                )?;
+                let endpoint =
+                    EndpointId::new(endpoint).map_err(|e| LiveError::Media(e.to_string()))?;
+                let mut registry = self.state.registry();
+                for (media, muted) in [(Media::Audio, audio), (Media::Video, video)] {
+                    if let Some(muted) = muted {
+                        registry.set_mute(&id, &endpoint, media, muted);
+                    }
+                }
+                drop(registry);
+                self.state.publish_roster(&id);
+            }
+            LiveCommand::Disconnect { endpoint } => {
+                let ep = EndpointId::new(endpoint.clone())
+                    .map_err(|_| LiveError::NotConnected(endpoint.clone()))?;
+                let pid = self
+                    .state
+                    .registry()
+                    .remove_member(&id, &ep)
+                    .ok_or(LiveError::NotConnected(endpoint))?;
+                if let Some(media) = self.state.media(&id) {
+                    media.send(MediaCommand::Leave {
+                        participant: ParticipantId(pid),
+                    });
+                }
+                self.state.publish_roster(&id);
+            }
+            LiveCommand::SetLayout { view, layout } => {
+                self.control(
+                    &id,
+                    Control::SetLayout {
+                        chair_view: view == View::Chair,
+                        layout,
+                    },
+                )?;
+            }
+            LiveCommand::Pin {
+                view,
+                slot,
+                endpoint,
+            } => {
+                let participant = endpoint.map(|e| self.participant(&id, &e)).transpose()?;
+                self.control(
+                    &id,
+                    Control::Pin {
+                        chair_view: view == View::Chair,
+                        slot,
+                        participant,
+                    },
+                )?;
+            }
+            LiveCommand::CallToChair { endpoint } => {
+                let participant = self.participant(&id, &endpoint)?;
+                self.control(&id, Control::CallToChair { participant })?;
+                let ep = EndpointId::new(endpoint).map_err(|e| LiveError::Media(e.to_string()))?;
+                self.state
+                    .registry()
+                    .set_mute(&id, &ep, Media::Audio, false);
+                self.state.publish_roster(&id);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reopens the conferences the database says are live (after a restart).
+pub(crate) async fn resume(store: &Store, live: &DaemonLive) {
+    let conferences = match store.list_conferences().await {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e, "live conferences could not be listed");
+            return;
+        }
+    };
+    for c in conferences
+        .into_iter()
+        .filter(|c| c.state == ConferenceState::Live)
+    {
+        let started = match mcu_control::live_conference(store, &c).await {
+            Ok(lc) => live.start(&lc).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match started {
+            Ok(()) => info!(conference = c.id, "live conference resumed after restart"),
+            Err(e) => warn!(conference = c.id, error = %e, "live conference not resumed"),
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The control API served by a running daemon over TLS: the first admin from
+//! the command line, an endpoint directory and dial-in tokens, a conference
+//! started through the API that an endpoint joins with its issued token,
+//! operator actions reaching the endpoint's session, the end of the
+//! conference, and everything surviving a restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use mcu_signalling::protocol::{ErrorCode, ServerMessage, parse_server_message};
+use mcu_store::Role;
+use mcud::admin::{NewAccount, create_user};
+use mcud::config::Config;
+use mcud::server::{Running, start};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut config = Config::embedded_default(|| "unused-config-token-0123456789".into()).unwrap();
+    config.server.data_dir = dir.to_owned();
+    config.conferences.clear();
+    config
+}
+
+fn tls(running: &Running) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(&running.identity.cert_path).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+struct Response {
+    status: u16,
+    headers: String,
+    body: Value,
+}
+
+/// One HTTPS request (HTTP/1.1, `Connection: close`).
+async fn https(
+    running: &Running,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let tcp = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(tls(running));
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut stream = connector.connect(name, tcp).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Response {
+        status,
+        headers: head.to_owned(),
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    }
+}
+
+async fn login(running: &Running, user: &str, password: &str) -> String {
+    let r = https(
+        running,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": user, "password": password})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "login {user}: {}", r.body);
+    assert!(
+        r.headers.contains("HttpOnly") && r.headers.contains("Secure"),
+        "{}",
+        r.headers
+    );
+    r.body["token"].as_str().unwrap().to_owned()
+}
+
+async fn ws(running: &Running) -> Ws {
+    let url = format!("wss://localhost:{}/ws", running.addr.port());
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+        url,
+        None,
+        false,
+        Some(Connector::Rustls(tls(running))),
+    )
+    .await
+    .unwrap();
+    ws
+}
+
+async fn next(ws: &mut Ws) -> ServerMessage {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame in 5 s");
+        if let Some(Ok(Message::Text(t))) = frame {
+            return parse_server_message(t.as_str()).unwrap();
+        }
+    }
+}
+
+async fn join(
+    running: &Running,
+    conference: &str,
+    endpoint: &str,
+    token: &str,
+) -> (Ws, ServerMessage) {
+    let mut ws = ws(running).await;
+    let frame = json!({"v": 1, "type": "join", "conference_id": conference, "endpoint_id": endpoint, "token": token});
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    let first = next(&mut ws).await;
+    (ws, first)
+}
+
+const ADMIN_PW: &str = "quản-trị-viên-mạnh";
+const OPERATOR_PW: &str = "điều-hành-viên-mạnh";
+
+#[tokio::test]
+async fn a_conference_run_through_the_control_api() {
+    let dir = std::env::temp_dir().join(format!("mcud-control-{}", std::process::id()));
+    let _guard = TempDir(dir.clone());
+    let config = config(&dir);
+    for (user, role, pw) in [
+        ("quantri", Role::Admin, ADMIN_PW),
+        ("dieuhanh", Role::Operator, OPERATOR_PW),
+    ] {
+        let account = NewAccount {
+            username: user.into(),
+            role,
+            display_name: user.into(),
+            endpoints: vec![],
+        };
+        create_user(&config, &account, pw).await.unwrap();
+    }
+    let weak = NewAccount {
+        username: "yeu".into(),
+        role: Role::Admin,
+        display_name: "yếu".into(),
+        endpoints: vec![],
+    };
+    assert!(
+        create_user(&config, &weak, "ngắn").await.is_err(),
+        "the password policy holds on the command line"
+    );
+
+    let running = start(&config).await.unwrap();
+    assert_eq!(
+        https(&running, "GET", "/api/v1/endpoints", None, None)
+            .await
+            .status,
+        401
+    );
+    let admin = login(&running, "quantri", ADMIN_PW).await;
+    for (id, name, level, chair) in [
+        ("ubnd-tinh", "UBND tỉnh Tuyên Quang", "province", true),
+        ("son-duong", "UBND huyện Sơn Dương", "district", false),
+    ] {
+        let body = json!({"id": id, "name": name, "level": level, "chair_capable": chair, "owner_mcu": "tuyen-quang"});
+        let r = https(
+            &running,
+            "POST",
+            "/api/v1/endpoints",
+            Some(&admin),
+            Some(body),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/endpoints/son-duong/token",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let son_duong_token = r.body["token"].as_str().unwrap().to_owned();
+
+    let op = login(&running, "dieuhanh", OPERATOR_PW).await;
+    let body = json!({"id": "giao-ban", "title": "Giao ban trực tuyến", "chair": "ubnd-tinh", "layout": "2x2", "participants": ["ubnd-tinh", "son-duong"]});
+    assert_eq!(
+        https(
+            &running,
+            "POST",
+            "/api/v1/conferences",
+            Some(&op),
+            Some(body)
+        )
+        .await
+        .status,
+        201
+    );
+
+    // Not started: nobody can join.
+    let (_, refused) = join(&running, "giao-ban", "son-duong", &son_duong_token).await;
+    assert!(
+        matches!(refused, ServerMessage::Error(ref e) if e.code == ErrorCode::UnknownConference),
+        "{refused:?}"
+    );
+
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/start",
+        Some(&op),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["state"].as_str()),
+        (200, Some("live")),
+        "{}",
+        r.body
+    );
+
+    let (_, wrong) = join(
+        &running,
+        "giao-ban",
+        "son-duong",
+        "not-the-issued-token-0000",
+    )
+    .await;
+    assert!(
+        matches!(wrong, ServerMessage::Error(ref e) if e.code == ErrorCode::BadToken),
+        "{wrong:?}"
+    );
+    let (_, no_token) = join(
+        &running,
+        "giao-ban",
+        "ubnd-tinh",
+        "ubnd-tinh-has-no-token-yet",
+    )
+    .await;
+    assert!(
+        matches!(no_token, ServerMessage::Error(ref e) if e.code == ErrorCode::BadToken),
+        "{no_token:?}"
+    );
+    let (mut session, joined) = join(&running, "giao-ban", "son-duong", &son_duong_token).await;
+    match joined {
+        ServerMessage::Joined(j) => assert_eq!(j.conference_title, "Giao ban trực tuyến"),
+        other => panic!("expected joined, got {other:?}"),
+    }
+
+    let r = https(
+        &running,
+        "GET",
+        "/api/v1/conferences/giao-ban",
+        Some(&op),
+        None,
+    )
+    .await;
+    let son_duong = r.body["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["endpoint"] == "son-duong")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (son_duong["connected"].as_bool(), son_duong["name"].as_str()),
+        (Some(true), Some("UBND huyện Sơn Dương"))
+    );
+
+    // The operator mutes the room: its session hears of it through the roster.
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/participants/son-duong/mute",
+        Some(&op),
+        Some(json!({"audio": true})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let muted = loop {
+        if let ServerMessage::RosterChanged(r) = next(&mut session).await
+            && let Some(me) = r
+                .roster
+                .iter()
+                .find(|e| e.endpoint_id.as_str() == "son-duong")
+            && me.audio_muted
+        {
+            break true;
+        }
+    };
+    assert!(muted);
+    // Calling it to the chair unmutes it.
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/call-to-chair",
+        Some(&op),
+        Some(json!({"endpoint": "son-duong"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = https(
+        &running,
+        "GET",
+        "/api/v1/conferences/giao-ban",
+        Some(&op),
+        None,
+    )
+    .await;
+    assert!(
+        r.body["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["endpoint"] == "son-duong" && p["audio_muted"] == false)
+    );
+    // An endpoint that is not connected gets a clear error.
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/call-to-chair",
+        Some(&op),
+        Some(json!({"endpoint": "ubnd-tinh"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (409, Some("endpoint_not_connected"))
+    );
+    let r = https(
+        &running,
+        "PUT",
+        "/api/v1/conferences/giao-ban/layout",
+        Some(&op),
+        Some(json!({"view": "participants", "layout": "1+7"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/pin",
+        Some(&op),
+        Some(json!({"view": "chair", "slot": 99, "endpoint": "son-duong"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (400, Some("invalid_slot"))
+    );
+
+    // A restart keeps accounts, sessions and the live conference.
+    running.shutdown(Duration::from_secs(2)).await.unwrap();
+    let running = start(&config).await.unwrap();
+    let r = https(
+        &running,
+        "GET",
+        "/api/v1/conferences/giao-ban",
+        Some(&op),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["state"].as_str()),
+        (200, Some("live")),
+        "{}",
+        r.body
+    );
+    let (mut session, joined) = join(&running, "giao-ban", "son-duong", &son_duong_token).await;
+    assert!(
+        matches!(joined, ServerMessage::Joined(_)),
+        "rejoin after restart: {joined:?}"
+    );
+
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/end",
+        Some(&op),
+        None,
+    )
+    .await;
+    assert_eq!((r.status, r.body["state"].as_str()), (200, Some("ended")));
+    let ended = loop {
+        if let ServerMessage::Error(e) = next(&mut session).await {
+            break e;
+        }
+    };
+    assert_eq!(ended.code, ErrorCode::UnknownConference);
+
+    let audit = https(
+        &running,
+        "GET",
+        "/api/v1/audit?limit=100",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let actions: Vec<&str> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "user.create",
+        "auth.login",
+        "endpoint.create",
+        "endpoint.token",
+        "conference.create",
+        "conference.start",
+        "participant.mute",
+        "conference.call_to_chair",
+        "conference.layout",
+        "conference.pin",
+        "conference.end",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} not audited: {actions:?}"
+        );
+    }
+    running.shutdown(Duration::from_secs(2)).await.unwrap();
+}
