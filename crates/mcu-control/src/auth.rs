@@ -106,6 +106,8 @@ pub enum Permission {
     RunConferences,
     /// Steer one's own room in a conference: own mic, floor request, own presets.
     ControlOwnRoom,
+    /// Save or delete camera presets (site operators: their own endpoints).
+    EditPresets,
     /// Read the audit log.
     ReadAudit,
 }
@@ -121,6 +123,7 @@ impl Permission {
             Self::ReadConferences => "see this conference",
             Self::RunConferences => "run conferences",
             Self::ControlOwnRoom => "control this room",
+            Self::EditPresets => "edit these camera presets",
             Self::ReadAudit => "read the audit log",
         }
     }
@@ -138,6 +141,7 @@ pub fn allowed(role: Role, p: Permission) -> bool {
         ReadConferences => true,
         RunConferences => role == Operator,
         ControlOwnRoom => matches!(role, Operator | SiteOperator),
+        EditPresets => matches!(role, Admin | Operator | SiteOperator),
         ReadAudit => matches!(role, Admin | Auditor),
     }
 }

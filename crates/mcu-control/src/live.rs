@@ -91,6 +91,34 @@ pub enum LiveCommand {
         /// Endpoint id.
         endpoint: String,
     },
+    /// Point an endpoint's camera at a stored position.
+    RecallPreset {
+        /// Endpoint id.
+        endpoint: String,
+        /// The position.
+        preset: mcu_store::CameraPreset,
+    },
+    /// Queue a floor request on behalf of an endpoint.
+    RequestFloor {
+        /// Endpoint id.
+        endpoint: String,
+    },
+    /// Answer an endpoint's floor request: grant (call to chair) or dismiss.
+    AnswerFloor {
+        /// Endpoint id.
+        endpoint: String,
+        /// Grant (else dismiss).
+        grant: bool,
+    },
+}
+
+/// A pending floor request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FloorRequest {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// When it was made (Unix ms).
+    pub requested_at: i64,
 }
 
 /// Why a live action failed.
@@ -112,6 +140,9 @@ pub enum LiveError {
     /// The layout has no such tile.
     #[error("layout has no tile {0}")]
     NoSuchSlot(usize),
+    /// The endpoint has no pending floor request.
+    #[error("endpoint {0} has no pending floor request")]
+    NoFloorRequest(String),
     /// The media side failed.
     #[error("media: {0}")]
     Media(String),
@@ -129,6 +160,8 @@ pub trait Live: Send + Sync + 'static {
     fn roster(&self, conference: &str) -> Vec<LiveParticipant>;
     /// Applies a live-control action.
     fn command(&self, conference: &str, command: LiveCommand) -> Result<(), LiveError>;
+    /// Pending floor requests, oldest first (empty when not running).
+    fn floor_queue(&self, conference: &str) -> Vec<FloorRequest>;
 }
 
 /// What the media side needs to open a stored conference: its endpoints'

@@ -174,6 +174,62 @@ fn cases() -> Vec<Case> {
         ),
         c(
             "GET",
+            "/api/v1/endpoints/son-duong/presets",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "PUT",
+            "/api/v1/endpoints/son-duong/presets/Toàn cảnh",
+            Some(json!({"pan": 500, "tilt": 500, "zoom": 100})),
+            &["admin", "operator", "site_operator"],
+            StatusCode::OK,
+        ),
+        c(
+            "DELETE",
+            "/api/v1/endpoints/son-duong/presets/Ghế chủ tọa",
+            None,
+            &["admin", "operator", "site_operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/participants/son-duong/presets/Ghế chủ tọa/recall",
+            None,
+            &["operator", "site_operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/floor",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/participants/son-duong/floor-request",
+            None,
+            &["operator", "site_operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/floor/dong-quy/grant",
+            None,
+            &["operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/floor/dong-quy/dismiss",
+            None,
+            &["operator"],
+            StatusCode::NO_CONTENT,
+        ),
+        c(
+            "GET",
             "/api/v1/audit",
             None,
             &["admin", "auditor"],
@@ -183,13 +239,16 @@ fn cases() -> Vec<Case> {
 }
 
 async fn snapshot(api: &Api) -> String {
+    let users = api.store.list_users().await.unwrap();
+    let endpoints = api.store.list_endpoints().await.unwrap();
+    let conferences = api.store.list_conferences().await.unwrap();
+    let presets = api.store.presets("son-duong").await.unwrap();
+    let live = &api.live;
     format!(
-        "{:?}{:?}{:?}{:?}{:?}",
-        api.store.list_users().await.unwrap(),
-        api.store.list_endpoints().await.unwrap(),
-        api.store.list_conferences().await.unwrap(),
-        api.live.commands.lock().unwrap(),
-        api.live.started.lock().unwrap(),
+        "{users:?}{endpoints:?}{conferences:?}{presets:?}{:?}{:?}{:?}",
+        live.commands.lock().unwrap(),
+        live.started.lock().unwrap(),
+        live.floor.lock().unwrap(),
     )
 }
 
@@ -243,6 +302,17 @@ async fn a_site_operator_cannot_touch_another_site() {
             "/api/v1/endpoints/dong-quy/contacts",
             Some(json!([{"name": "Kẻ Lạ"}])),
         ),
+        (
+            "PUT",
+            "/api/v1/endpoints/dong-quy/presets/Lạ",
+            Some(json!({"pan": 1, "tilt": 1, "zoom": 100})),
+        ),
+        (
+            "POST",
+            "/api/v1/conferences/giao-ban/participants/dong-quy/floor-request",
+            None,
+        ),
+        ("GET", "/api/v1/conferences/hop-moi/floor", None),
         ("GET", "/api/v1/conferences/hop-moi", None),
     ];
     for (method, path, body) in cases {
@@ -296,6 +366,8 @@ fn template_of(path: &str) -> String {
         out.push(match previous {
             "users" | "endpoints" | "conferences" => "{id}",
             "participants" => "{endpoint}",
+            "presets" => "{name}",
+            "floor" => "{endpoint}",
             _ => segment,
         });
         previous = segment;

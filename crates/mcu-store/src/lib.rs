@@ -90,11 +90,18 @@ pub enum Backend {
 }
 
 /// Embedded migrations, applied in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "directory, accounts, audit",
-    include_str!("../migrations/0001_directory_accounts_audit.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "directory, accounts, audit",
+        include_str!("../migrations/0001_directory_accounts_audit.sql"),
+    ),
+    (
+        2,
+        "camera presets",
+        include_str!("../migrations/0002_camera_presets.sql"),
+    ),
+];
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -643,6 +650,80 @@ impl Store {
         Ok(hash.flatten())
     }
 
+    // ---- camera presets ----------------------------------------------------
+
+    /// An endpoint's camera presets, by name.
+    pub async fn presets(&self, endpoint: &str) -> Result<Vec<CameraPreset>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, pan, tilt, zoom FROM camera_presets WHERE endpoint_id = $1 ORDER BY name",
+        )
+        .bind(endpoint)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(preset_from_row).collect()
+    }
+
+    /// One preset.
+    pub async fn preset(
+        &self,
+        endpoint: &str,
+        name: &str,
+    ) -> Result<Option<CameraPreset>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, pan, tilt, zoom FROM camera_presets WHERE endpoint_id = $1 AND name = $2",
+        )
+        .bind(endpoint)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(preset_from_row).transpose()
+    }
+
+    /// Saves (creates or replaces) a preset.
+    pub async fn put_preset(
+        &self,
+        endpoint: &str,
+        p: &CameraPreset,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO camera_presets (endpoint_id, name, pan, tilt, zoom, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint_id, name) DO UPDATE SET \
+             pan = excluded.pan, tilt = excluded.tilt, zoom = excluded.zoom, updated_at = excluded.updated_at",
+        )
+        .bind(endpoint)
+        .bind(&p.name)
+        .bind(i64::from(p.pan))
+        .bind(i64::from(p.tilt))
+        .bind(i64::from(p.zoom))
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if foreign_key_violation(&e) {
+                StoreError::NotFound(format!("endpoint {endpoint}"))
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Deletes a preset.
+    pub async fn delete_preset(&self, endpoint: &str, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM camera_presets WHERE endpoint_id = $1 AND name = $2")
+            .bind(endpoint)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "preset {name} of endpoint {endpoint}"
+            )));
+        }
+        Ok(())
+    }
+
     // ---- conferences -------------------------------------------------------
 
     /// Creates a conference with its participants (state `created`).
@@ -848,6 +929,19 @@ fn endpoint_from_row(row: &AnyRow) -> Result<Endpoint, StoreError> {
         chair_capable: row.try_get::<i64, _>("chair_capable")? != 0,
         owner_mcu: row.try_get("owner_mcu")?,
         contacts: Vec::new(),
+    })
+}
+
+fn preset_from_row(r: &AnyRow) -> Result<CameraPreset, StoreError> {
+    let number = |col: &str| -> Result<u16, StoreError> {
+        let v: i64 = r.try_get(col)?;
+        u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("preset {col} {v}")))
+    };
+    Ok(CameraPreset {
+        name: r.try_get("name")?,
+        pan: number("pan")?,
+        tilt: number("tilt")?,
+        zoom: number("zoom")?,
     })
 }
 

@@ -244,3 +244,16 @@ pub struct AuditEntry {
     /// The entry.
     pub entry: NewAuditEntry,
 }
+
+/// A named camera position of an endpoint (R6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CameraPreset {
+    /// Name, e.g. "Ghế chủ tọa", "Toàn cảnh".
+    pub name: String,
+    /// Horizontal centre, thousandths of the picture width (0–1000).
+    pub pan: u16,
+    /// Vertical centre, thousandths of the picture height (0–1000).
+    pub tilt: u16,
+    /// Magnification in hundredths (100–400).
+    pub zoom: u16,
+}

@@ -386,6 +386,53 @@ async fn check_audit(store: &Store) {
     );
 }
 
+async fn check_presets(store: &Store) {
+    store
+        .create_endpoint(
+            &endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+            T0,
+        )
+        .await
+        .unwrap();
+    let chair = CameraPreset {
+        name: "Ghế chủ tọa".into(),
+        pan: 500,
+        tilt: 400,
+        zoom: 250,
+    };
+    let wide = CameraPreset {
+        name: "Toàn cảnh".into(),
+        pan: 500,
+        tilt: 500,
+        zoom: 100,
+    };
+    store.put_preset("son-duong", &wide, T0).await.unwrap();
+    store.put_preset("son-duong", &chair, T0).await.unwrap();
+    assert_eq!(
+        store.presets("son-duong").await.unwrap(),
+        [chair.clone(), wide.clone()]
+    );
+    let moved = CameraPreset {
+        pan: 300,
+        ..chair.clone()
+    };
+    store.put_preset("son-duong", &moved, T0 + 1).await.unwrap();
+    assert_eq!(
+        store.preset("son-duong", "Ghế chủ tọa").await.unwrap(),
+        Some(moved)
+    );
+    assert!(matches!(
+        store.put_preset("nowhere", &wide, T0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_preset("son-duong", "Toàn cảnh").await.unwrap();
+    assert!(matches!(
+        store.delete_preset("son-duong", "Toàn cảnh").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.presets("son-duong").await.unwrap().len(), 1);
+}
+
 /// Runs every check, each on a fresh database from `fresh`.
 macro_rules! suite {
     ($fresh:expr) => {{
@@ -395,6 +442,7 @@ macro_rules! suite {
         check_endpoints(&$fresh.await).await;
         check_conferences(&$fresh.await).await;
         check_audit(&$fresh.await).await;
+        check_presets(&$fresh.await).await;
     }};
 }
 

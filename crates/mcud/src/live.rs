@@ -4,10 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcu_control::{Live, LiveCommand, LiveConference, LiveError, LiveParticipant, View};
+use mcu_control::{
+    FloorRequest, Live, LiveCommand, LiveConference, LiveError, LiveParticipant, View,
+};
 use mcu_mixer::ParticipantId;
 use mcu_mixer::layout::LayoutLibrary;
-use mcu_signalling::protocol::{ConferenceId, DisplayName, EndpointId, Media};
+use mcu_signalling::protocol::{
+    CameraPreset, ConferenceId, DisplayName, EndpointId, FloorRequestAnswered, Media,
+    OperatorMuteChanged, ServerMessage,
+};
 use mcu_store::{ConferenceState, Store};
 use tracing::{info, warn};
 
@@ -56,6 +61,27 @@ impl DaemonLive {
         room.participant_of(&endpoint)
             .map(ParticipantId)
             .ok_or_else(not_connected)
+    }
+
+    fn endpoint_id(endpoint: &str) -> Result<EndpointId, LiveError> {
+        EndpointId::new(endpoint).map_err(|_| LiveError::NotConnected(endpoint.to_owned()))
+    }
+
+    /// Pins an endpoint to the chair view's main tile and unmutes it.
+    fn call_to_chair(&self, id: &ConferenceId, endpoint: &str) -> Result<(), LiveError> {
+        let participant = self.participant(id, endpoint)?;
+        self.control(id, Control::CallToChair { participant })?;
+        let ep = Self::endpoint_id(endpoint)?;
+        for media in [Media::Audio, Media::Video] {
+            self.state.registry().set_mute(id, &ep, media, false);
+            let msg = ServerMessage::OperatorMuteChanged(OperatorMuteChanged {
+                media,
+                muted: false,
+            });
+            self.state.send_to(id, participant.0, &msg);
+        }
+        self.state.publish_roster(id);
+        Ok(())
     }
 
     fn control(&self, conference: &ConferenceId, control: Control) -> Result<(), LiveError> {
@@ -156,6 +182,25 @@ impl Live for DaemonLive {
             .unwrap_or_default()
     }
 
+    fn floor_queue(&self, conference: &str) -> Vec<FloorRequest> {
+        let Ok(id) = Self::conference_id(conference) else {
+            return Vec::new();
+        };
+        self.state
+            .registry()
+            .room(&id)
+            .map(|r| {
+                r.floor_queue()
+                    .iter()
+                    .map(|(e, at)| FloorRequest {
+                        endpoint: e.as_str().to_owned(),
+                        requested_at: *at,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn command(&self, conference: &str, command: LiveCommand) -> Result<(), LiveError> {
         let id = Self::conference_id(conference)?;
         match command {
@@ -165,28 +210,27 @@ impl Live for DaemonLive {
                 video,
             } => {
                 let participant = self.participant(&id, &endpoint)?;
-                self.control(
-                    &id,
-                    Control::Mute {
-                        participant,
-                        audio,
-                        video,
-                    },
-                )?;
-                let endpoint =
-                    EndpointId::new(endpoint).map_err(|e| LiveError::Media(e.to_string()))?;
-                let mut registry = self.state.registry();
+                let control = Control::Mute {
+                    participant,
+                    audio,
+                    video,
+                };
+                self.control(&id, control)?;
+                let endpoint = Self::endpoint_id(&endpoint)?;
                 for (media, muted) in [(Media::Audio, audio), (Media::Video, video)] {
                     if let Some(muted) = muted {
-                        registry.set_mute(&id, &endpoint, media, muted);
+                        self.state.registry().set_mute(&id, &endpoint, media, muted);
+                        let msg = ServerMessage::OperatorMuteChanged(OperatorMuteChanged {
+                            media,
+                            muted,
+                        });
+                        self.state.send_to(&id, participant.0, &msg);
                     }
                 }
-                drop(registry);
                 self.state.publish_roster(&id);
             }
             LiveCommand::Disconnect { endpoint } => {
-                let ep = EndpointId::new(endpoint.clone())
-                    .map_err(|_| LiveError::NotConnected(endpoint.clone()))?;
+                let ep = Self::endpoint_id(&endpoint)?;
                 let pid = self
                     .state
                     .registry()
@@ -223,14 +267,48 @@ impl Live for DaemonLive {
                     },
                 )?;
             }
-            LiveCommand::CallToChair { endpoint } => {
+            LiveCommand::CallToChair { endpoint } => self.call_to_chair(&id, &endpoint)?,
+            LiveCommand::RecallPreset { endpoint, preset } => {
                 let participant = self.participant(&id, &endpoint)?;
-                self.control(&id, Control::CallToChair { participant })?;
-                let ep = EndpointId::new(endpoint).map_err(|e| LiveError::Media(e.to_string()))?;
-                self.state
+                let msg = ServerMessage::CameraPreset(CameraPreset {
+                    name: preset.name,
+                    pan: preset.pan,
+                    tilt: preset.tilt,
+                    zoom: preset.zoom,
+                });
+                if !self.state.send_to(&id, participant.0, &msg) {
+                    return Err(LiveError::NotConnected(endpoint));
+                }
+            }
+            LiveCommand::RequestFloor { endpoint } => {
+                let ep = Self::endpoint_id(&endpoint)?;
+                let queued = self
+                    .state
                     .registry()
-                    .set_mute(&id, &ep, Media::Audio, false);
-                self.state.publish_roster(&id);
+                    .room_mut(&id)
+                    .is_some_and(|r| r.request_floor(&ep, crate::server::wall_clock_ms()));
+                if !queued {
+                    return Err(LiveError::NotConnected(endpoint));
+                }
+            }
+            LiveCommand::AnswerFloor { endpoint, grant } => {
+                let ep = Self::endpoint_id(&endpoint)?;
+                let pending = self
+                    .state
+                    .registry()
+                    .room_mut(&id)
+                    .is_some_and(|r| r.cancel_floor(&ep));
+                if !pending {
+                    return Err(LiveError::NoFloorRequest(endpoint));
+                }
+                if grant {
+                    self.call_to_chair(&id, &endpoint)?;
+                }
+                if let Ok(p) = self.participant(&id, &endpoint) {
+                    let answered = FloorRequestAnswered { granted: grant };
+                    self.state
+                        .send_to(&id, p.0, &ServerMessage::FloorRequestAnswered(answered));
+                }
             }
         }
         Ok(())

@@ -20,6 +20,8 @@ pub struct Room {
     chair: Option<EndpointId>,
     allowed: BTreeMap<EndpointId, (DisplayName, Credential)>,
     members: BTreeMap<EndpointId, Member>,
+    /// Pending floor requests in the order they came, with their time (Unix ms).
+    floor: Vec<(EndpointId, i64)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +105,7 @@ impl Room {
                 })
                 .collect(),
             members: BTreeMap::new(),
+            floor: Vec::new(),
         }
     }
 
@@ -119,7 +122,31 @@ impl Room {
             chair,
             allowed: allowed.into_iter().map(|(id, n, c)| (id, (n, c))).collect(),
             members: BTreeMap::new(),
+            floor: Vec::new(),
         }
+    }
+
+    /// Pending floor requests, oldest first, with their time (Unix ms).
+    pub fn floor_queue(&self) -> &[(EndpointId, i64)] {
+        &self.floor
+    }
+
+    /// Queues a member's floor request (once); false if it is not a member.
+    pub fn request_floor(&mut self, endpoint: &EndpointId, at_ms: i64) -> bool {
+        if !self.members.contains_key(endpoint) {
+            return false;
+        }
+        if !self.floor.iter().any(|(e, _)| e == endpoint) {
+            self.floor.push((endpoint.clone(), at_ms));
+        }
+        true
+    }
+
+    /// Takes a request out of the queue; false if it was not pending.
+    pub fn cancel_floor(&mut self, endpoint: &EndpointId) -> bool {
+        let before = self.floor.len();
+        self.floor.retain(|(e, _)| e != endpoint);
+        self.floor.len() != before
     }
 
     /// Whether `endpoint` is the chair.
@@ -284,7 +311,13 @@ impl Registry {
         endpoint: &EndpointId,
     ) -> Option<u64> {
         let room = self.rooms.get_mut(conference)?;
+        room.cancel_floor(endpoint);
         room.members.remove(endpoint).map(|m| m.participant_id)
+    }
+
+    /// A conference's room, to change.
+    pub fn room_mut(&mut self, id: &ConferenceId) -> Option<&mut Room> {
+        self.rooms.get_mut(id)
     }
 
     /// Removes a member (if that participant is still the member); true if removed.
@@ -303,6 +336,7 @@ impl Registry {
             .is_some_and(|m| m.participant_id == participant_id)
         {
             room.members.remove(endpoint);
+            room.cancel_floor(endpoint);
             return true;
         }
         false
@@ -390,6 +424,36 @@ mod tests {
             r.join(&conf, &other, &t1).is_ok(),
             "can rejoin after leaving"
         );
+    }
+
+    #[test]
+    fn floor_requests_queue_in_order_once_and_leave_with_the_member() {
+        let (mut r, c) = registry();
+        let (conf, a, ta) = ids(&c, 1);
+        let (_, b, tb) = ids(&c, 2);
+        let pa = r.join(&conf, &a, &ta).unwrap();
+        r.join(&conf, &b, &tb).unwrap();
+        let room = r.room_mut(&conf).unwrap();
+        assert!(room.request_floor(&b, 10));
+        assert!(room.request_floor(&a, 20));
+        assert!(
+            room.request_floor(&b, 30),
+            "a second request keeps the first place"
+        );
+        let order: Vec<_> = room
+            .floor_queue()
+            .iter()
+            .map(|(e, t)| (e.clone(), *t))
+            .collect();
+        assert_eq!(order, [(b.clone(), 10), (a.clone(), 20)]);
+        assert!(
+            !room.request_floor(&EndpointId::new("xa-la").unwrap(), 40),
+            "members only"
+        );
+        assert!(r.leave(&conf, &a, pa));
+        assert_eq!(r.room(&conf).unwrap().floor_queue().len(), 1);
+        assert!(r.room_mut(&conf).unwrap().cancel_floor(&b));
+        assert!(!r.room_mut(&conf).unwrap().cancel_floor(&b));
     }
 
     #[test]

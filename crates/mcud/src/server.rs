@@ -48,9 +48,25 @@ pub(crate) struct AppState {
     /// Flips to true when the server shuts down: sessions say goodbye (1001).
     stopping: tokio::sync::watch::Receiver<bool>,
     /// Per conference: every session's event feed (serialized frames).
-    feeds: Mutex<BTreeMap<ConferenceId, broadcast::Sender<Arc<str>>>>,
+    feeds: Mutex<BTreeMap<ConferenceId, broadcast::Sender<FeedEvent>>>,
     /// Where media sockets bind.
     media_ip: IpAddr,
+}
+
+/// One frame on a conference's event feed, for every session or one participant's.
+#[derive(Clone, Debug)]
+pub(crate) struct FeedEvent {
+    to: Option<u64>,
+    frame: Arc<str>,
+}
+
+impl FeedEvent {
+    fn all(msg: &ServerMessage) -> Self {
+        Self {
+            to: None,
+            frame: msg.to_json().into(),
+        }
+    }
 }
 
 /// Locks a mutex whose data each holder changes in one step, so a panic in
@@ -68,7 +84,7 @@ impl AppState {
         lock(&self.media).get(conference).cloned()
     }
 
-    fn feed(&self, conference: &ConferenceId) -> Option<broadcast::Sender<Arc<str>>> {
+    fn feed(&self, conference: &ConferenceId) -> Option<broadcast::Sender<FeedEvent>> {
         lock(&self.feeds).get(conference).cloned()
     }
 
@@ -85,8 +101,25 @@ impl AppState {
         lock(&self.media).remove(id);
         if let Some(feed) = lock(&self.feeds).remove(id) {
             let e = ErrorEvent::new(ErrorCode::UnknownConference, "the conference has ended");
-            let _ = feed.send(ServerMessage::from(e).to_json().into());
+            let _ = feed.send(FeedEvent::all(&ServerMessage::from(e)));
         }
+    }
+
+    /// Sends a message to one participant's signalling session; false if
+    /// the conference has no session feed.
+    pub(crate) fn send_to(
+        &self,
+        conference: &ConferenceId,
+        participant: u64,
+        msg: &ServerMessage,
+    ) -> bool {
+        self.feed(conference).is_some_and(|f| {
+            f.send(FeedEvent {
+                to: Some(participant),
+                frame: msg.to_json().into(),
+            })
+            .is_ok()
+        })
     }
 
     /// Tells every session of a conference the new roster.
@@ -220,7 +253,7 @@ struct Member {
     conference: ConferenceId,
     endpoint: EndpointId,
     participant_id: u64,
-    events: broadcast::Receiver<Arc<str>>,
+    events: broadcast::Receiver<FeedEvent>,
 }
 
 enum Step {
@@ -303,7 +336,9 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
 async fn next_event(member: &mut Option<Member>) -> Option<Arc<str>> {
     match member {
         Some(m) => match m.events.recv().await {
-            Ok(frame) => Some(frame),
+            Ok(FeedEvent { to: None, frame }) => Some(frame),
+            Ok(FeedEvent { to: Some(p), frame }) if p == m.participant_id => Some(frame),
+            Ok(_) => None,
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 warn!(skipped = n, "session fell behind on events");
                 None
@@ -330,9 +365,7 @@ fn publish_roster(state: &AppState, conference: &ConferenceId) {
         .map(|r| r.roster())
         .unwrap_or_default();
     if let Some(feed) = state.feed(conference) {
-        let frame: Arc<str> = ServerMessage::RosterChanged(RosterChanged { roster })
-            .to_json()
-            .into();
+        let frame = FeedEvent::all(&ServerMessage::RosterChanged(RosterChanged { roster }));
         // No receiver is not an error: the conference may just have emptied.
         let _ = feed.send(frame);
     }
@@ -469,14 +502,35 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
             (Vec::new(), Step::Continue)
         }
         ClientMessage::RequestFloor {} | ClientMessage::CancelFloorRequest {} => {
-            // Floor control arrives with the control issue; the request is acknowledged as pending.
-            let pending = matches!(msg, ClientMessage::RequestFloor {});
+            let request = matches!(msg, ClientMessage::RequestFloor {});
+            let Some(m) = member.as_ref() else {
+                return error_reply(ErrorCode::NotJoined, "send join first");
+            };
+            let mut registry = state.registry();
+            let pending = match registry.room_mut(&m.conference) {
+                Some(room) if request => room.request_floor(&m.endpoint, wall_clock_ms()),
+                Some(room) => {
+                    room.cancel_floor(&m.endpoint);
+                    false
+                }
+                None => false,
+            };
+            drop(registry);
+            info!(endpoint = m.endpoint.as_str(), pending, "floor request");
             let ack = ServerMessage::FloorRequestAcknowledged(
                 mcu_signalling::protocol::FloorRequestAcknowledged { pending },
             );
             (vec![ack.to_json()], Step::Continue)
         }
     }
+}
+
+/// Now, Unix ms (floor requests are stamped with it).
+pub(crate) fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Waits for SIGINT or SIGTERM.

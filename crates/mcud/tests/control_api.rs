@@ -389,6 +389,81 @@ async fn a_conference_run_through_the_control_api() {
         (400, Some("invalid_slot"))
     );
 
+    // The room asks for the floor over signalling; the operator sees the
+    // queue and grants it; the room hears the answer.
+    session
+        .send(Message::Text(
+            json!({"v": 1, "type": "request_floor"}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    loop {
+        if let ServerMessage::FloorRequestAcknowledged(a) = next(&mut session).await {
+            assert!(a.pending);
+            break;
+        }
+    }
+    let r = https(
+        &running,
+        "GET",
+        "/api/v1/conferences/giao-ban/floor",
+        Some(&op),
+        None,
+    )
+    .await;
+    let queue = r.body.as_array().unwrap();
+    assert_eq!(queue.len(), 1, "{}", r.body);
+    assert_eq!(queue[0]["name"], "UBND huyện Sơn Dương");
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/floor/son-duong/grant",
+        Some(&op),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    loop {
+        if let ServerMessage::FloorRequestAnswered(a) = next(&mut session).await {
+            assert!(a.granted);
+            break;
+        }
+    }
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/floor/son-duong/dismiss",
+        Some(&op),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (409, Some("no_floor_request"))
+    );
+
+    // A camera preset saved for the room and recalled reaches its session.
+    let preset = json!({"pan": 250, "tilt": 600, "zoom": 200});
+    let path = "/api/v1/endpoints/son-duong/presets/Gh%E1%BA%BF%20ch%E1%BB%A7%20t%E1%BB%8Da";
+    assert_eq!(
+        https(&running, "PUT", path, Some(&op), Some(preset))
+            .await
+            .status,
+        200
+    );
+    let recall = "/api/v1/conferences/giao-ban/participants/son-duong/presets/Gh%E1%BA%BF%20ch%E1%BB%A7%20t%E1%BB%8Da/recall";
+    let r = https(&running, "POST", recall, Some(&op), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    loop {
+        if let ServerMessage::CameraPreset(p) = next(&mut session).await {
+            assert_eq!(
+                (p.name.as_str(), p.pan, p.tilt, p.zoom),
+                ("Ghế chủ tọa", 250, 600, 200)
+            );
+            break;
+        }
+    }
+
     // A restart keeps accounts, sessions and the live conference.
     running.shutdown(Duration::from_secs(2)).await.unwrap();
     let running = start(&config).await.unwrap();
@@ -455,6 +530,10 @@ async fn a_conference_run_through_the_control_api() {
         "conference.call_to_chair",
         "conference.layout",
         "conference.pin",
+        "floor.grant",
+        "floor.dismiss",
+        "preset.save",
+        "preset.recall",
         "conference.end",
     ] {
         assert!(

@@ -31,19 +31,20 @@ impl From<LiveError> for ApiError {
             LiveError::NoSuchSlot(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_slot", message)
             }
+            LiveError::NoFloorRequest(_) => ApiError::conflict("no_floor_request", message),
             LiveError::Media(m) => ApiError::internal(m),
         }
     }
 }
 
-async fn load(s: &ControlState, id: &str) -> ApiResult<Conference> {
+pub(crate) async fn load(s: &ControlState, id: &str) -> ApiResult<Conference> {
     s.store
         .conference(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("conference {id}")))
 }
 
-fn visible_to(caller: &Caller, c: &Conference) -> bool {
+pub(crate) fn visible_to(caller: &Caller, c: &Conference) -> bool {
     caller.user.role != Role::SiteOperator || c.participants.iter().any(|e| caller.owns(e))
 }
 
@@ -317,7 +318,7 @@ pub struct CallRequest {
 }
 
 /// Runs a live command on a live conference the endpoint (if any) takes part in.
-async fn run_live(
+pub(crate) async fn run_live(
     s: &ControlState,
     id: &str,
     endpoint: Option<&str>,

@@ -11,6 +11,8 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod conferences;
 pub(crate) mod endpoints;
+pub(crate) mod floor;
+pub(crate) mod presets;
 pub(crate) mod users;
 
 pub(crate) fn routes() -> Router<Arc<ControlState>> {
@@ -62,6 +64,28 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         .route(
             "/api/v1/conferences/{id}/participants/{endpoint}/disconnect",
             post(conferences::disconnect),
+        )
+        .route("/api/v1/endpoints/{id}/presets", get(presets::list))
+        .route(
+            "/api/v1/endpoints/{id}/presets/{name}",
+            put(presets::put).delete(presets::delete),
+        )
+        .route(
+            "/api/v1/conferences/{id}/participants/{endpoint}/presets/{name}/recall",
+            post(presets::recall),
+        )
+        .route("/api/v1/conferences/{id}/floor", get(floor::queue))
+        .route(
+            "/api/v1/conferences/{id}/participants/{endpoint}/floor-request",
+            post(floor::request),
+        )
+        .route(
+            "/api/v1/conferences/{id}/floor/{endpoint}/grant",
+            post(floor::grant),
+        )
+        .route(
+            "/api/v1/conferences/{id}/floor/{endpoint}/dismiss",
+            post(floor::dismiss),
         )
         .route("/api/v1/audit", get(audit::list))
 }

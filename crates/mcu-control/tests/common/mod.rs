@@ -24,6 +24,7 @@ pub struct FakeLive {
     pub ended: Mutex<Vec<String>>,
     pub commands: Mutex<Vec<(String, LiveCommand)>>,
     pub connected: Mutex<Vec<String>>,
+    pub floor: Mutex<Vec<FloorRequest>>,
 }
 
 impl Live for FakeLive {
@@ -49,12 +50,35 @@ impl Live for FakeLive {
             })
             .collect()
     }
+    fn floor_queue(&self, _: &str) -> Vec<FloorRequest> {
+        self.floor.lock().unwrap().clone()
+    }
     fn command(&self, c: &str, command: LiveCommand) -> Result<(), LiveError> {
-        if let LiveCommand::CallToChair { endpoint } | LiveCommand::Disconnect { endpoint } =
-            &command
+        if let LiveCommand::CallToChair { endpoint }
+        | LiveCommand::Disconnect { endpoint }
+        | LiveCommand::RecallPreset { endpoint, .. }
+        | LiveCommand::RequestFloor { endpoint } = &command
             && !self.connected.lock().unwrap().contains(endpoint)
         {
             return Err(LiveError::NotConnected(endpoint.clone()));
+        }
+        match &command {
+            LiveCommand::RequestFloor { endpoint } => {
+                let r = FloorRequest {
+                    endpoint: endpoint.clone(),
+                    requested_at: T0,
+                };
+                self.floor.lock().unwrap().push(r);
+            }
+            LiveCommand::AnswerFloor { endpoint, .. } => {
+                let mut floor = self.floor.lock().unwrap();
+                let before = floor.len();
+                floor.retain(|r| &r.endpoint != endpoint);
+                if floor.len() == before {
+                    return Err(LiveError::NoFloorRequest(endpoint.clone()));
+                }
+            }
+            _ => {}
         }
         self.commands.lock().unwrap().push((c.to_owned(), command));
         Ok(())
@@ -196,7 +220,21 @@ impl Api {
                     .unwrap();
             }
         }
+        let chair_seat = CameraPreset {
+            name: "Ghế chủ tọa".into(),
+            pan: 500,
+            tilt: 400,
+            zoom: 200,
+        };
+        store
+            .put_preset("son-duong", &chair_seat, T0)
+            .await
+            .unwrap();
         let live = Arc::new(FakeLive::default());
+        live.floor.lock().unwrap().push(FloorRequest {
+            endpoint: "dong-quy".into(),
+            requested_at: T0,
+        });
         live.connected
             .lock()
             .unwrap()
@@ -236,7 +274,7 @@ impl Api {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (StatusCode, serde_json::Value) {
-        let mut req = Request::builder().method(method).uri(path);
+        let mut req = Request::builder().method(method).uri(encode_path(path));
         if let Some(t) = self.token(role) {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -267,4 +305,17 @@ impl Api {
 /// The error code of an error body.
 pub fn code(body: &serde_json::Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// Percent-encodes what a URI may not carry raw (spaces, non-ASCII names).
+pub fn encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-._~?=&".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -62,6 +62,10 @@ pub enum ServerMessage {
     OperatorMuteChanged(OperatorMuteChanged),
     /// The server took note of `request_floor` / `cancel_floor_request`.
     FloorRequestAcknowledged(FloorRequestAcknowledged),
+    /// An operator granted or dismissed this endpoint's floor request.
+    FloorRequestAnswered(FloorRequestAnswered),
+    /// An operator recalled a camera preset of this endpoint.
+    CameraPreset(CameraPreset),
     /// Something went wrong; see [`ErrorEvent::fatal`].
     Error(ErrorEvent),
 }
@@ -108,7 +112,7 @@ impl ClientMessage {
 
 impl ServerMessage {
     /// Every `"type"` of a server message.
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 12] = [
         "joined",
         "answer",
         "candidate",
@@ -118,6 +122,8 @@ impl ServerMessage {
         "active_speaker_changed",
         "operator_mute_changed",
         "floor_request_acknowledged",
+        "floor_request_answered",
+        "camera_preset",
         "error",
     ];
 
@@ -133,6 +139,8 @@ impl ServerMessage {
             ServerMessage::ActiveSpeakerChanged(_) => "active_speaker_changed",
             ServerMessage::OperatorMuteChanged(_) => "operator_mute_changed",
             ServerMessage::FloorRequestAcknowledged(_) => "floor_request_acknowledged",
+            ServerMessage::FloorRequestAnswered(_) => "floor_request_answered",
+            ServerMessage::CameraPreset(_) => "camera_preset",
             ServerMessage::Error(_) => "error",
         }
     }
@@ -308,6 +316,31 @@ pub struct FloorRequestAcknowledged {
     /// Whether this endpoint's floor request is now pending (`true` after
     /// `request_floor`, `false` after `cancel_floor_request`).
     pub pending: bool,
+}
+
+/// `floor_request_answered`: the operator's answer to a floor request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloorRequestAnswered {
+    /// `true`: the floor is given (the microphone is unmuted and the room is
+    /// on the chair's main tile); `false`: the request was dismissed.
+    pub granted: bool,
+}
+
+/// `camera_preset`: point the camera at a stored position. A room system
+/// maps it to its camera control; a browser applies it as a digital
+/// pan/zoom of its local camera.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraPreset {
+    /// Preset name, e.g. "Ghế chủ tọa".
+    pub name: String,
+    /// Horizontal centre of the view, thousandths of the picture width (0–1000).
+    pub pan: u16,
+    /// Vertical centre of the view, thousandths of the picture height (0–1000).
+    pub tilt: u16,
+    /// Magnification in hundredths: 100 is the whole picture, 400 is 4×.
+    pub zoom: u16,
 }
 
 /// `error`: a stable code, a human message, and whether the session ends.

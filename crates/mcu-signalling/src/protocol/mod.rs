@@ -40,9 +40,10 @@ mod parse;
 pub use error::{CloseCode, ErrorCode, ProtocolError};
 pub use ids::{ConferenceId, DisplayName, EndpointId, FieldError, JoinToken};
 pub use messages::{
-    ActiveSpeakerChanged, Answer, ClientMessage, EndOfCandidates, ErrorEvent,
-    FloorRequestAcknowledged, IceCandidate, Join, Joined, LayoutChanged, Media, Offer,
-    OperatorMuteChanged, RosterChanged, RosterEntry, ServerMessage, SetMute, TileAssignment,
+    ActiveSpeakerChanged, Answer, CameraPreset, ClientMessage, EndOfCandidates, ErrorEvent,
+    FloorRequestAcknowledged, FloorRequestAnswered, IceCandidate, Join, Joined, LayoutChanged,
+    Media, Offer, OperatorMuteChanged, RosterChanged, RosterEntry, ServerMessage, SetMute,
+    TileAssignment,
 };
 pub use parse::{parse_client_message, parse_server_message};
 
