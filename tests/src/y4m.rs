@@ -105,6 +105,8 @@ pub struct Y4mSpec {
     pub frames: u32,
     /// Background colour.
     pub colour: Rgb,
+    /// Another colour for the right half of the picture (`None`: all `colour`).
+    pub right_half: Option<Rgb>,
     /// Side of a white square that moves across the picture, in pixels; `None`
     /// for a plain solid picture.
     pub moving_square: Option<u32>,
@@ -121,6 +123,7 @@ impl Y4mSpec {
             fps: 30,
             frames: 30,
             colour,
+            right_half: None,
             moving_square: None,
             range: ColourRange::Limited,
         }
@@ -131,6 +134,13 @@ impl Y4mSpec {
     /// colour, so a centre sample still sees it).
     pub fn with_moving_square(mut self, side: u32) -> Self {
         self.moving_square = Some(side);
+        self
+    }
+
+    /// Paints the right half of the picture in `colour` (a picture whose
+    /// halves tell where a camera points).
+    pub fn with_right_half(mut self, colour: Rgb) -> Self {
+        self.right_half = Some(colour);
         self
     }
 
@@ -199,6 +209,19 @@ impl Y4mSpec {
             y_plane.fill(bg_y);
             u_plane.fill(bg_u);
             v_plane.fill(bg_v);
+            if let Some(right) = self.right_half {
+                let [ry, ru, rv] = rgb_to_ycbcr(right, self.range);
+                for row in y_plane.chunks_exact_mut(w_px) {
+                    row[w_px / 2..].fill(ry);
+                }
+                for (u_row, v_row) in u_plane
+                    .chunks_exact_mut(cw)
+                    .zip(v_plane.chunks_exact_mut(cw))
+                {
+                    u_row[cw / 2..].fill(ru);
+                    v_row[cw / 2..].fill(rv);
+                }
+            }
             if let Some((x0, y0, side)) = self.square_at(frame) {
                 for row in y0..y0 + side {
                     y_plane[row * w_px + x0..row * w_px + x0 + side].fill(wh_y);
