@@ -10,6 +10,8 @@
 //!   by clicking the `1+7` thumbnail — and the API then reports layout `1+7`
 //!   and an audit entry `conference.layout` by that operator;
 //! - the language toggle switches the labels to English and back;
+//! - the admin sees the directory by level with contacts, issues a dial-in
+//!   token shown with its join URL, and sees the accounts and the audit log;
 //! - after logging out, five wrong passwords lock the account and the login
 //!   form says so with the lock's end time.
 //!
@@ -459,7 +461,95 @@ fn operator_runs_a_conference_from_the_console_and_wrong_passwords_lock() {
         WAIT,
     );
 
-    // Log out; five wrong passwords lock the account, and the form says until when.
+    // The admin's views: directory by level with contacts, a dial-in token
+    // shown once with its join URL, accounts, the audit log.
+    click(&browser, "log out", "#logout");
+    wait_for(
+        &browser,
+        "the login form",
+        "document.getElementById('login-form')",
+        WAIT,
+    );
+    submit_login(&browser, ADMIN.0, ADMIN.1);
+    wait_for(
+        &browser,
+        "the conference list",
+        &format!("document.querySelector(\"{row}\")"),
+        WAIT,
+    );
+    let text = page_text(&browser);
+    assert!(
+        text.contains("Tài khoản") && text.contains("Nhật ký thao tác"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Tạo hội nghị"),
+        "an admin does not run conferences: {text}"
+    );
+    browser
+        .execute("location.hash = '#/directory';", &[])
+        .unwrap();
+    wait_for(
+        &browser,
+        "the directory",
+        "document.querySelector(`table.directory[data-level='district'] tr[data-endpoint='son-duong']`)",
+        WAIT,
+    );
+    let text = page_text(&browser);
+    for label in [
+        "Danh bạ điểm cầu",
+        "Huyện",
+        "Tỉnh",
+        SITE.1,
+        "Trần Thị Hương",
+        "Tải danh bạ kỹ thuật (CSV)",
+    ] {
+        assert!(text.contains(label), "directory lacks {label:?}: {text}");
+    }
+    browser
+        .execute("window.confirm = () => true;", &[])
+        .unwrap();
+    click(
+        &browser,
+        "issue a token",
+        "tr[data-endpoint='son-duong'] button.token-issue",
+    );
+    let join = wait_for(
+        &browser,
+        "the join URL",
+        "document.getElementById('join-url') && document.getElementById('join-url').textContent",
+        WAIT,
+    );
+    let token = browser
+        .execute(
+            "return document.getElementById('token-value').textContent;",
+            &[],
+        )
+        .unwrap();
+    let token = token.as_str().unwrap_or_default();
+    assert_eq!(token.len(), 64, "a fresh token: {token}");
+    assert_eq!(
+        join,
+        json!(mcu.url(&format!(
+            "/join?conference={CONFERENCE}&endpoint=son-duong&token={token}"
+        )))
+    );
+    browser.execute("location.hash = '#/users';", &[]).unwrap();
+    wait_for(
+        &browser,
+        "the accounts",
+        "document.querySelector(`#users tr[data-user='dieuhanh']`)",
+        WAIT,
+    );
+    browser.execute("location.hash = '#/audit';", &[]).unwrap();
+    wait_for(
+        &browser,
+        "the audit log",
+        "document.querySelector(`#audit-rows tr[data-action='conference.layout']`)",
+        WAIT,
+    );
+
+    // Log out; five wrong passwords lock the operator's account, and the form says until when.
     click(&browser, "log out", "#logout");
     wait_for(
         &browser,
