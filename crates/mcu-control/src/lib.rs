@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod console;
 mod error;
 mod live;
 pub mod model;
@@ -182,6 +183,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 /// The control API's routes (`/api/v1/…`, `/api/openapi.json`).
 pub fn router(state: Arc<ControlState>) -> Router {
     routes::routes()
+        .merge(console::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -1,0 +1,273 @@
+// A live conference: the roster with per-endpoint controls, a layout picker
+// per view (chair, participants) drawn from the templates' geometry, and a
+// pin board (pick an endpoint for a tile, or drag a roster row onto a tile).
+// The roster refreshes every second by polling; `fetchConference` is the one
+// place that reads it, so an events WebSocket can replace it later.
+
+import { get, post, put, seg } from "./api.js";
+import { h, replace, attempt, showError, when } from "./dom.js";
+import { t, locale } from "./i18n.js";
+import { LAYOUTS, LAYOUT_NAMES, thumbnail } from "./layouts.js";
+
+const POLL_MS = 1000;
+const VIEWS = ["chair", "participants"];
+
+/** The conference with its participants' live state. */
+export function fetchConference(id) {
+  return get(`/conferences/${seg(id)}`);
+}
+
+export async function render(ctx, root, id) {
+  const s = {
+    conf: await fetchConference(id),
+    // The API reports the chair view's layout; the participants' view's is
+    // the one last set from this console (unknown until then).
+    layouts: { chair: null, participants: null },
+    // Pins set from this console, per view: slot → endpoint id.
+    pins: { chair: {}, participants: {} },
+    pinView: "chair",
+    rosterKey: "",
+  };
+  s.layouts.chair = s.conf.layout;
+
+  const runs = ctx.can("run_conferences");
+  const mine = (endpoint) => ctx.me && ctx.me.role === "site_operator" && (ctx.me.endpoints || []).includes(endpoint);
+  const base = `/conferences/${seg(id)}`;
+  const nameOf = (endpoint) => (s.conf.participants.find((p) => p.endpoint === endpoint) || {}).name || endpoint;
+
+  const headEl = h("div", { id: "live-head" });
+  const rosterBody = h("tbody", { id: "roster" });
+  const pickersEl = h("div", { id: "layout-pickers" });
+  const pinEl = h("div", { id: "pin-board", class: "pinboard" });
+
+  // --- header -------------------------------------------------------------
+  function renderHead() {
+    const c = s.conf;
+    const chairName = c.chair ? nameOf(c.chair) : t("conf.no_chair");
+    const buttons = [];
+    if (runs && c.state === "created") {
+      buttons.push(h("button", { type: "button", id: "live-start", onclick: () => act(() => post(`${base}/start`), t("conf.started")) }, t("conf.start")));
+    }
+    if (runs && c.state === "live") {
+      buttons.push(h("button", {
+        type: "button", class: "danger", id: "live-end",
+        onclick: () => confirm(t("conf.end_confirm")) && act(() => post(`${base}/end`), t("conf.ended")),
+      }, t("conf.end")));
+    }
+    replace(
+      headEl,
+      h("h1", {}, c.title, " ", h("span", { class: "badge " + c.state, id: "live-state" }, t("state." + c.state))),
+      h("p", { class: "muted" }, `${c.id} · ${t("conf.chair")}: ${chairName} · ${t("conf.started_at")}: ${when(c.started_at, locale()) || "—"}`),
+      h("div", { class: "row" }, h("a", { href: "#/conferences", class: "button secondary" }, t("live.back")), buttons),
+    );
+  }
+
+  // --- roster -------------------------------------------------------------
+  function flag(on, yes, no) {
+    return h("span", { class: "badge " + (on ? "yes" : "no") }, on ? yes : no);
+  }
+
+  function rosterRow(p) {
+    const live = s.conf.state === "live";
+    const actions = [];
+    if (runs || mine(p.endpoint)) {
+      actions.push(
+        h("button", {
+          type: "button", class: "mute-audio" + (p.audio_muted ? " on" : ""), disabled: !live,
+          onclick: () => act(() => post(`${base}/participants/${seg(p.endpoint)}/mute`, { audio: !p.audio_muted })),
+        }, p.audio_muted ? t("live.unmute_audio") : t("live.mute_audio")),
+        h("button", {
+          type: "button", class: "mute-video" + (p.video_muted ? " on" : ""), disabled: !live,
+          onclick: () => act(() => post(`${base}/participants/${seg(p.endpoint)}/mute`, { video: !p.video_muted })),
+        }, p.video_muted ? t("live.unmute_video") : t("live.mute_video")),
+      );
+    }
+    if (runs) {
+      actions.push(
+        h("button", {
+          type: "button", class: "call-to-chair", disabled: !live,
+          onclick: () => act(() => post(`${base}/call-to-chair`, { endpoint: p.endpoint }), t("live.called")),
+        }, t("live.call_to_chair")),
+        h("button", {
+          type: "button", class: "danger disconnect", disabled: !live || !p.connected,
+          onclick: () => confirm(t("live.disconnect_confirm")) && act(() => post(`${base}/participants/${seg(p.endpoint)}/disconnect`)),
+        }, t("live.disconnect")),
+      );
+    }
+    const row = h(
+      "tr",
+      { "data-endpoint": p.endpoint, draggable: runs ? "true" : null, title: runs ? t("live.drag_hint") : null },
+      h("td", {}, h("span", { class: "name" }, p.name || p.endpoint), h("div", { class: "muted" }, p.endpoint),
+        p.endpoint === s.conf.chair ? h("span", { class: "badge" }, t("live.chair_badge")) : null),
+      h("td", {}, flag(p.connected, t("live.connected"), t("live.not_connected"))),
+      h("td", {}, flag(!p.audio_muted, t("live.audio_on"), t("live.audio_muted"))),
+      h("td", {}, flag(!p.video_muted, t("live.video_on"), t("live.video_muted"))),
+      h("td", { class: "actions" }, actions),
+    );
+    row.addEventListener("dragstart", (ev) => {
+      ev.dataTransfer.setData("text/plain", p.endpoint);
+      ev.dataTransfer.effectAllowed = "copy";
+    });
+    return row;
+  }
+
+  function renderRoster(force) {
+    const key = JSON.stringify([s.conf.state, s.conf.participants]);
+    if (!force && key === s.rosterKey) return;
+    s.rosterKey = key;
+    replace(rosterBody, s.conf.participants.map(rosterRow));
+  }
+
+  // --- layout pickers -----------------------------------------------------
+  function renderPickers() {
+    const live = s.conf.state === "live";
+    replace(
+      pickersEl,
+      VIEWS.map((view) =>
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, t("live.layout_" + view)),
+          view === "participants" && !s.layouts.participants ? h("p", { class: "muted" }, t("live.participants_layout_unknown")) : null,
+          h(
+            "div",
+            { class: "picker", id: view + "-layouts" },
+            LAYOUT_NAMES.map((name) =>
+              h("button", {
+                type: "button",
+                class: "layout" + (s.layouts[view] === name ? " selected" : ""),
+                "data-view": view,
+                "data-layout": name,
+                "aria-pressed": s.layouts[view] === name ? "true" : "false",
+                disabled: !runs || !live,
+                title: name,
+                onclick: () => setLayout(view, name),
+              }, thumbnail(name), name),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function setLayout(view, name) {
+    const ok = await act(() => put(`${base}/layout`, { view, layout: name }), t("live.layout_set"));
+    if (ok) {
+      s.layouts[view] = name;
+      s.pins[view] = {};
+      renderPickers();
+      renderPinBoard();
+    }
+  }
+
+  // --- pin board ----------------------------------------------------------
+  function renderPinBoard() {
+    const view = s.pinView;
+    const layout = s.layouts[view] || s.layouts.chair;
+    const slots = (LAYOUTS[layout] || []).length;
+    const labels = [];
+    for (const [slot, endpoint] of Object.entries(s.pins[view])) labels[slot] = `${Number(slot) + 1}: ${nameOf(endpoint)}`;
+    const pic = thumbnail(layout, { numbers: true, labels });
+    const live = s.conf.state === "live";
+    if (runs && live) {
+      for (const tile of pic.querySelectorAll(".tile")) {
+        const slot = Number(tile.getAttribute("data-slot"));
+        tile.addEventListener("dragover", (ev) => {
+          ev.preventDefault();
+          tile.classList.add("over");
+        });
+        tile.addEventListener("dragleave", () => tile.classList.remove("over"));
+        tile.addEventListener("drop", (ev) => {
+          ev.preventDefault();
+          tile.classList.remove("over");
+          const endpoint = ev.dataTransfer.getData("text/plain");
+          if (endpoint) pin(view, slot, endpoint);
+        });
+      }
+    }
+    const viewSel = h("select", { id: "pin-view" }, VIEWS.map((v) => h("option", { value: v, selected: v === view }, t("live.view_" + v))));
+    viewSel.addEventListener("change", () => {
+      s.pinView = viewSel.value;
+      renderPinBoard();
+    });
+    const slotSel = h("select", { id: "pin-slot" }, Array.from({ length: slots }, (_, i) => h("option", { value: i }, String(i + 1))));
+    const endpointSel = h("select", { id: "pin-endpoint" }, s.conf.participants.map((p) => h("option", { value: p.endpoint }, p.name || p.endpoint)));
+    replace(
+      pinEl,
+      h("h2", {}, t("live.pin_heading")),
+      h("p", { class: "muted" }, t("live.pin_hint"), " ", `(${layout})`),
+      pic,
+      h("div", { class: "row" },
+        h("label", {}, t("live.view"), viewSel),
+        h("label", {}, t("live.slot"), slotSel),
+        h("label", {}, t("live.endpoint"), endpointSel),
+        h("button", { type: "button", id: "pin-set", disabled: !runs || !live, onclick: () => pin(view, Number(slotSel.value), endpointSel.value) }, t("live.pin")),
+        h("button", { type: "button", class: "secondary", id: "pin-clear", disabled: !runs || !live, onclick: () => pin(view, Number(slotSel.value), null) }, t("live.unpin"))),
+    );
+  }
+
+  async function pin(view, slot, endpoint) {
+    const ok = await act(() => post(`${base}/pin`, { view, slot, endpoint }), t("live.pinned"));
+    if (ok) {
+      if (endpoint) s.pins[view][slot] = endpoint;
+      else delete s.pins[view][slot];
+      renderPinBoard();
+    }
+  }
+
+  // --- refresh ------------------------------------------------------------
+  async function act(run, okMessage) {
+    const ok = await attempt(run, okMessage);
+    await refresh();
+    return ok;
+  }
+
+  let failing = false;
+  async function refresh() {
+    try {
+      const before = [s.conf.state, s.conf.layout].join(" ");
+      s.conf = await fetchConference(id);
+      failing = false;
+      const after = [s.conf.state, s.conf.layout].join(" ");
+      if (before !== after) {
+        s.layouts.chair = s.conf.layout;
+        renderHead();
+        renderPickers();
+        renderPinBoard();
+        renderRoster(true);
+      } else {
+        renderRoster(false);
+      }
+    } catch (e) {
+      if (!failing) showError(e);
+      failing = true;
+    }
+  }
+
+  replace(
+    root,
+    headEl,
+    h("div", { class: "live-grid" },
+      h("section", { class: "card" },
+        h("h2", {}, t("live.roster")),
+        h("table", {},
+          h("thead", {}, h("tr", {},
+            h("th", {}, t("live.endpoint")),
+            h("th", {}, t("live.connection")),
+            h("th", {}, t("live.audio")),
+            h("th", {}, t("live.video")),
+            h("th", {}, ""))),
+          rosterBody)),
+      h("div", {}, pickersEl, h("section", { class: "card" }, pinEl))),
+  );
+  renderHead();
+  renderRoster(true);
+  renderPickers();
+  renderPinBoard();
+
+  let timer = setInterval(refresh, POLL_MS);
+  return () => {
+    clearInterval(timer);
+    timer = null;
+  };
+}
