@@ -167,6 +167,7 @@ const vi = {
   "err.endpoint_in_use": "Điểm cầu đang thuộc một hội nghị.",
   "err.invalid_layout": "Bố cục không hợp lệ.",
   "err.invalid_slot": "Bố cục không có ô này.",
+  "err.no_floor_request": "Điểm cầu này không có yêu cầu phát biểu đang chờ.",
   "err.self_lockout": "Không thể tự khóa, hạ quyền hoặc xóa tài khoản của chính mình.",
 };
 
@@ -332,6 +333,7 @@ const en = {
   "err.endpoint_in_use": "The endpoint is listed by a conference.",
   "err.invalid_layout": "Unknown layout.",
   "err.invalid_slot": "The layout has no such tile.",
+  "err.no_floor_request": "This endpoint has no pending floor request.",
   "err.self_lockout": "You cannot disable, demote or delete your own account.",
 };
 
