@@ -340,4 +340,19 @@ fn a_recalled_preset_moves_the_room_picture_and_a_floor_request_is_granted() {
         note.as_str().unwrap_or_default().contains("Mời phát biểu"),
         "{note}"
     );
+
+    // The monitoring view of the same conference: media was mixed and decoded.
+    let metrics = api(&chair, "GET", "/metrics", Value::Null);
+    let text = metrics["body"].as_str().unwrap_or_default().to_owned();
+    let sample = |name: &str| -> f64 {
+        let prefix = format!("{name}{{conference=\"giao-ban\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    };
+    assert_eq!(sample("mcu_participants"), 2.0);
+    assert!(sample("mcu_video_ticks_total") > 30.0);
+    assert!(sample("mcu_frames_decoded_total") > 30.0);
+    assert!(sample("mcu_mix_tick_seconds_total") > 0.0);
 }

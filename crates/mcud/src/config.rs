@@ -48,6 +48,10 @@ pub struct ServerConfig {
     /// SQLite file `mcu.db` in the data directory.
     #[serde(default)]
     pub database_url: Option<String>,
+    /// Bearer token a monitoring system presents to read `/metrics` from
+    /// another host; absent: `/metrics` answers loopback clients only.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +60,7 @@ impl Default for ServerConfig {
             listen: default_listen(),
             data_dir: default_data_dir(),
             database_url: None,
+            metrics_token: None,
         }
     }
 }

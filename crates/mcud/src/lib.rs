@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod live;
 pub mod media;
+pub mod metrics;
 pub mod room;
 pub mod server;
 pub mod tls;

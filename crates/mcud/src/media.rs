@@ -275,12 +275,30 @@ impl Views {
 pub struct ConferenceMedia {
     commands: mpsc::Sender<MediaCommand>,
     thread: Option<std::thread::JoinHandle<()>>,
+    stats: std::sync::Arc<std::sync::Mutex<MediaStats>>,
+}
+
+/// What the media thread reports for monitoring (`/metrics`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MediaStats {
+    /// Participants with media (browsers, endpoints, synthetic rooms).
+    pub participants: usize,
+    /// The mixer's counters.
+    pub mixer: mcu_mixer::mixer::MixerStats,
+    /// Mixer ticks timed (video and audio ticks, with encodes and decodes).
+    pub ticks: u64,
+    /// Their total time, seconds.
+    pub tick_seconds: f64,
+    /// The longest one, seconds.
+    pub tick_seconds_max: f64,
 }
 
 impl ConferenceMedia {
     /// Starts the media thread of one conference. Media sockets bind on `bind_ip`.
     pub fn spawn(name: &str, layout: String, bind_ip: IpAddr) -> std::io::Result<Self> {
         let (commands, rx) = mpsc::channel();
+        let stats = std::sync::Arc::new(std::sync::Mutex::new(MediaStats::default()));
+        let published = stats.clone();
         let thread = std::thread::Builder::new()
             .name(format!("media-{name}"))
             .spawn(move || {
@@ -288,7 +306,7 @@ impl ConferenceMedia {
                 let _enter = span.enter();
                 // A panic in one conference ends that conference's media only.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(rx, layout, bind_ip)
+                    run(rx, layout, bind_ip, &published)
                 }));
                 if result.is_err() {
                     tracing::error!("conference media thread panicked; its media stopped");
@@ -297,7 +315,13 @@ impl ConferenceMedia {
         Ok(Self {
             commands,
             thread: Some(thread),
+            stats,
         })
+    }
+
+    /// The latest figures of the media thread.
+    pub fn stats(&self) -> MediaStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Sends a command; false if the media thread has stopped.
@@ -344,7 +368,12 @@ fn random_seed() -> u64 {
         .unwrap_or(0x9e37_79b9_7f4a_7c15)
 }
 
-fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
+fn run(
+    rx: mpsc::Receiver<MediaCommand>,
+    layout: String,
+    bind_ip: IpAddr,
+    published: &std::sync::Mutex<MediaStats>,
+) {
     let epoch = clock();
     let mut layouts = LayoutLibrary::with_templates();
     let custom = std::path::Path::new("config/layouts");
@@ -511,7 +540,16 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
         }
         // 3. Mixer ticks and outputs.
         if mixer.poll_timeout() <= now {
+            let started = clock();
             mixer.handle_timeout(now);
+            let took = (clock() - started).as_secs_f64();
+            if let Ok(mut s) = published.lock() {
+                s.participants = peers.len() + synthetic.len();
+                s.mixer = mixer.stats();
+                s.ticks += 1;
+                s.tick_seconds += took;
+                s.tick_seconds_max = s.tick_seconds_max.max(took);
+            }
         }
         while let Some(out) = mixer.poll_output() {
             match out {

@@ -51,6 +51,42 @@ pub(crate) struct AppState {
     feeds: Mutex<BTreeMap<ConferenceId, broadcast::Sender<FeedEvent>>>,
     /// Where media sockets bind.
     media_ip: IpAddr,
+    /// Bearer token `/metrics` asks of non-loopback clients (none: loopback only).
+    metrics_token: Option<String>,
+}
+
+/// Prometheus text metrics. Loopback clients read them freely; others need
+/// `Authorization: Bearer <metrics_token>` (and none get in without one set).
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let allowed = peer.ip().is_loopback()
+        || matches!((&state.metrics_token, bearer), (Some(t), Some(b)) if crate::room::same_secret(t, b));
+    if !allowed {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            "metrics need the configured bearer token\n",
+        )
+            .into_response();
+    }
+    let conferences: Vec<(ConferenceId, crate::media::MediaStats)> = lock(&state.media)
+        .iter()
+        .map(|(id, m)| (id.clone(), m.stats()))
+        .collect();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&conferences),
+    )
+        .into_response()
 }
 
 /// One frame on a conference's event feed, for every session or one participant's.
@@ -204,6 +240,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         stopping,
         feeds: Mutex::default(),
         media_ip,
+        metrics_token: config.server.metrics_token.clone(),
     });
     for c in &config.conferences {
         state.open_conference(&c.id, &c.layout)?;
@@ -215,6 +252,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/join", get(|| async { Html(include_str!("join.html")) }))
         .with_state(state.clone())
         .merge(mcu_control::router(control));
