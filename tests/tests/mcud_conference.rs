@@ -80,7 +80,7 @@ impl Mcu {
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 data_dir: data.path().to_owned(),
-                database_url: None,
+                ..ServerConfig::default()
             },
             tls: None,
             conferences: vec![ConferenceConfig {
@@ -597,7 +597,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         server: ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data.path().to_owned(),
-            database_url: None,
+            ..ServerConfig::default()
         },
         tls: None,
         conferences: vec![conference("hoi-nghi-a", a), conference("hoi-nghi-b", b)],
