@@ -222,52 +222,6 @@ fn used_keys(js: &str) -> Vec<String> {
 
 /// Error codes the API can answer with: the string after `StatusCode::X,`
 /// in `ApiError::new(…)` and the first argument of `ApiError::conflict(…)`.
-fn api_error_codes() -> BTreeSet<String> {
-    fn rs_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                rs_files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    rs_files(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
-    let mut codes = BTreeSet::new();
-    for f in files {
-        let src = std::fs::read_to_string(&f).unwrap();
-        let mut starts: Vec<usize> = src
-            .match_indices("conflict(")
-            .map(|(i, m)| i + m.len())
-            .collect();
-        for (i, _) in src.match_indices("StatusCode::") {
-            let rest = &src[i..];
-            if let Some(comma) = rest.find(',')
-                && rest[12..comma]
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b == b'_')
-            {
-                starts.push(i + comma + 1);
-            }
-        }
-        for s in starts {
-            let rest = src[s..].trim_start();
-            if let Some(lit) = rest.strip_prefix('"') {
-                let code = &lit[..lit.find('"').unwrap()];
-                if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                    codes.insert(code.to_owned());
-                }
-            }
-        }
-    }
-    codes
-}
-
 #[test]
 fn every_label_exists_in_both_languages_and_every_api_error_is_translated() {
     let i18n = std::fs::read_to_string(console_dir().join("i18n.js")).unwrap();
@@ -322,7 +276,7 @@ fn every_label_exists_in_both_languages_and_every_api_error_is_translated() {
         }
     }
 
-    let codes = api_error_codes();
+    let codes = common::api_error_codes();
     for must in [
         "invalid_credentials",
         "account_locked",

@@ -175,6 +175,13 @@ fn start_demo_rooms(running: &server::Running, config: &Config) {
         seat.id.as_str(),
         seat.token.as_str()
     );
+    println!();
+    println!("Bảng điều khiển / Operator console:");
+    println!("  https://localhost:{}/console/", running.addr.port());
+    println!(
+        "  Tài khoản quản trị đầu tiên / first admin account (password on stdin; stop the demo first\n  or run it from another terminal in this folder):"
+    );
+    println!("  cargo run --release -p mcud -- admin create-user --username quantri --role admin");
     println!("Ctrl-C to stop.");
     println!();
 }

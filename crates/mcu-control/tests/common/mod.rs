@@ -319,3 +319,52 @@ pub fn encode_path(path: &str) -> String {
         })
         .collect()
 }
+
+/// Every stable error code the API's sources can answer with (the string
+/// after a `StatusCode::X,` or in `conflict(…)`), for the checks that each
+/// is documented and translated.
+pub fn api_error_codes() -> std::collections::BTreeSet<String> {
+    fn rs_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                rs_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rs_files(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut codes = std::collections::BTreeSet::new();
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap();
+        let mut starts: Vec<usize> = src
+            .match_indices("conflict(")
+            .map(|(i, m)| i + m.len())
+            .collect();
+        for (i, _) in src.match_indices("StatusCode::") {
+            let rest = &src[i..];
+            if let Some(comma) = rest.find(',')
+                && rest[12..comma]
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b == b'_')
+            {
+                starts.push(i + comma + 1);
+            }
+        }
+        for s in starts {
+            let rest = src[s..].trim_start();
+            if let Some(lit) = rest.strip_prefix('"') {
+                let code = &lit[..lit.find('"').unwrap()];
+                if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                    codes.insert(code.to_owned());
+                }
+            }
+        }
+    }
+    codes
+}
