@@ -38,8 +38,8 @@ use serde::de::DeserializeOwned;
 pub use auth::Caller;
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use live::{
-    FloorRequest, Live, LiveCommand, LiveConference, LiveEndpoint, LiveError, LiveParticipant,
-    View, live_conference,
+    FloorRequest, Live, LiveCommand, LiveConference, LiveEndpoint, LiveError, LiveLevels,
+    LiveParticipant, View, live_conference,
 };
 
 /// Largest request body accepted.

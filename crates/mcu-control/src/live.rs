@@ -112,6 +112,15 @@ pub enum LiveCommand {
     },
 }
 
+/// Sound in a conference right now.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveLevels {
+    /// The endpoint speaking, if any.
+    pub active_speaker: Option<String>,
+    /// Each connected endpoint's audio level in the last mix, dBov (-127 silence … 0).
+    pub levels: Vec<(String, f32)>,
+}
+
 /// A pending floor request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FloorRequest {
@@ -162,6 +171,8 @@ pub trait Live: Send + Sync + 'static {
     fn command(&self, conference: &str, command: LiveCommand) -> Result<(), LiveError>;
     /// Pending floor requests, oldest first (empty when not running).
     fn floor_queue(&self, conference: &str) -> Vec<FloorRequest>;
+    /// Audio levels and the active speaker (empty when not running).
+    fn levels(&self, conference: &str) -> LiveLevels;
 }
 
 /// What the media side needs to open a stored conference: its endpoints'

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, auth as login, conferences, endpoints, floor, presets, users};
+use crate::routes::{audit, auth as login, conferences, endpoints, events, floor, presets, users};
 
 struct Security;
 
@@ -42,7 +42,7 @@ impl Modify for Security {
         conferences::end, conferences::mute, conferences::disconnect, conferences::set_layout,
         conferences::pin, conferences::call_to_chair,
         presets::list, presets::put, presets::delete, presets::recall,
-        floor::queue, floor::request, floor::grant, floor::dismiss,
+        floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
         audit::list,
     ),
     tags(

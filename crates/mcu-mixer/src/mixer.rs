@@ -604,6 +604,11 @@ impl ConferenceMixer {
         self.groups.get(&group).map(|g| g.compositor.canvas())
     }
 
+    /// Every participant's audio level in the last mix, dBov.
+    pub fn audio_levels(&self) -> impl Iterator<Item = (ParticipantId, f32)> + '_ {
+        self.audio.levels()
+    }
+
     /// The current active speaker.
     pub fn active_speaker(&self) -> Option<ParticipantId> {
         self.speaker.active()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcu_control::{
-    FloorRequest, Live, LiveCommand, LiveConference, LiveError, LiveParticipant, View,
+    FloorRequest, Live, LiveCommand, LiveConference, LiveError, LiveLevels, LiveParticipant, View,
 };
 use mcu_mixer::ParticipantId;
 use mcu_mixer::layout::LayoutLibrary;
@@ -180,6 +180,28 @@ impl Live for DaemonLive {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    fn levels(&self, conference: &str) -> LiveLevels {
+        let Ok(id) = Self::conference_id(conference) else {
+            return LiveLevels::default();
+        };
+        let Some(stats) = self.state.media(&id).map(|m| m.stats()) else {
+            return LiveLevels::default();
+        };
+        let registry = self.state.registry();
+        let Some(room) = registry.room(&id) else {
+            return LiveLevels::default();
+        };
+        let endpoint = |p: u64| room.endpoint_of(p).map(|e| e.as_str().to_owned());
+        LiveLevels {
+            active_speaker: stats.active_speaker.and_then(endpoint),
+            levels: stats
+                .levels
+                .iter()
+                .filter_map(|&(p, level)| Some((endpoint(p)?, level)))
+                .collect(),
+        }
     }
 
     fn floor_queue(&self, conference: &str) -> Vec<FloorRequest> {

@@ -291,6 +291,10 @@ pub struct MediaStats {
     pub tick_seconds: f64,
     /// The longest one, seconds.
     pub tick_seconds_max: f64,
+    /// Each participant's audio level in the last mix (participant id, dBov).
+    pub levels: Vec<(u64, f32)>,
+    /// The active speaker's participant id.
+    pub active_speaker: Option<u64>,
 }
 
 impl ConferenceMedia {
@@ -549,6 +553,9 @@ fn run(
                 s.ticks += 1;
                 s.tick_seconds += took;
                 s.tick_seconds_max = s.tick_seconds_max.max(took);
+                s.levels.clear();
+                s.levels.extend(mixer.audio_levels().map(|(p, l)| (p.0, l)));
+                s.active_speaker = mixer.active_speaker().map(|p| p.0);
             }
         }
         while let Some(out) = mixer.poll_output() {

@@ -154,6 +154,14 @@ impl Room {
         self.chair.as_ref() == Some(endpoint)
     }
 
+    /// The endpoint of a connected member's participant id.
+    pub fn endpoint_of(&self, participant: u64) -> Option<&EndpointId> {
+        self.members
+            .iter()
+            .find(|(_, m)| m.participant_id == participant)
+            .map(|(e, _)| e)
+    }
+
     /// The participant id of a connected member.
     pub fn participant_of(&self, endpoint: &EndpointId) -> Option<u64> {
         self.members.get(endpoint).map(|m| m.participant_id)

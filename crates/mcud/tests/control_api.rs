@@ -16,6 +16,7 @@ use mcud::server::{Running, start};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -156,6 +157,21 @@ async fn join(
         .unwrap();
     let first = next(&mut ws).await;
     (ws, first)
+}
+
+/// The next event of `kind` on a console event socket (others are skipped).
+async fn next_event(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("an event in 5 s");
+        if let Some(Ok(Message::Text(t))) = frame {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
 }
 
 const ADMIN_PW: &str = "quản-trị-viên-mạnh";
@@ -307,6 +323,49 @@ async fn a_conference_run_through_the_control_api() {
         (Some(true), Some("UBND huyện Sơn Dương"))
     );
 
+    // The console's event socket: refused without a session, then the
+    // conference with its roster and the floor queue, pushed.
+    let events_url = format!(
+        "wss://localhost:{}/api/v1/conferences/giao-ban/events",
+        running.addr.port()
+    );
+    let refused = tokio_tungstenite::connect_async_tls_with_config(
+        events_url.as_str(),
+        None,
+        false,
+        Some(Connector::Rustls(tls(&running))),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 401),
+        "{refused:?}"
+    );
+    let mut request = events_url.as_str().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {op}").parse().unwrap());
+    let (mut events, _) = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        false,
+        Some(Connector::Rustls(tls(&running))),
+    )
+    .await
+    .unwrap();
+    let conference = next_event(&mut events, "conference").await;
+    let row = |c: &Value| {
+        c["conference"]["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["endpoint"] == "son-duong")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row(&conference)["connected"], true, "{conference}");
+    assert_eq!(next_event(&mut events, "floor").await["queue"], json!([]));
+    assert!(next_event(&mut events, "levels").await["levels"].is_object());
+
     // The operator mutes the room: its session hears of it through the roster.
     let r = https(
         &running,
@@ -329,6 +388,13 @@ async fn a_conference_run_through_the_control_api() {
         }
     };
     assert!(muted);
+    // …and the console's event socket pushes the change.
+    loop {
+        let c = next_event(&mut events, "conference").await;
+        if row(&c)["audio_muted"] == true {
+            break;
+        }
+    }
     // Calling it to the chair unmutes it.
     let r = https(
         &running,

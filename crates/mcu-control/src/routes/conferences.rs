@@ -48,7 +48,7 @@ pub(crate) fn visible_to(caller: &Caller, c: &Conference) -> bool {
     caller.user.role != Role::SiteOperator || c.participants.iter().any(|e| caller.owns(e))
 }
 
-async fn view(s: &ControlState, c: Conference) -> ApiResult<ConferenceView> {
+pub(crate) async fn view(s: &ControlState, c: Conference) -> ApiResult<ConferenceView> {
     let roster = s.live.roster(&c.id);
     let mut participants = Vec::with_capacity(c.participants.len());
     for endpoint in &c.participants {

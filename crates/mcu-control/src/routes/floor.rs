@@ -40,8 +40,13 @@ pub(crate) async fn queue(
     if !visible_to(&caller, &c) {
         return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
     }
+    Ok(Json(queue_view(&s, &id).await?))
+}
+
+/// The queue with the endpoints' names.
+pub(crate) async fn queue_view(s: &ControlState, id: &str) -> ApiResult<Vec<FloorRequestView>> {
     let mut out = Vec::new();
-    for r in s.live.floor_queue(&id) {
+    for r in s.live.floor_queue(id) {
         let name = s
             .store
             .endpoint(&r.endpoint)
@@ -54,7 +59,7 @@ pub(crate) async fn queue(
             requested_at: r.requested_at,
         });
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// Ask for the floor on behalf of an endpoint (its site operator, or an operator).

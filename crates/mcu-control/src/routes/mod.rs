@@ -11,6 +11,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod conferences;
 pub(crate) mod endpoints;
+pub(crate) mod events;
 pub(crate) mod floor;
 pub(crate) mod presets;
 pub(crate) mod users;
@@ -75,6 +76,7 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             post(presets::recall),
         )
         .route("/api/v1/conferences/{id}/floor", get(floor::queue))
+        .route("/api/v1/conferences/{id}/events", get(events::events))
         .route(
             "/api/v1/conferences/{id}/participants/{endpoint}/floor-request",
             post(floor::request),

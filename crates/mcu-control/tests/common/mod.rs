@@ -50,6 +50,9 @@ impl Live for FakeLive {
             })
             .collect()
     }
+    fn levels(&self, _: &str) -> LiveLevels {
+        LiveLevels::default()
+    }
     fn floor_queue(&self, _: &str) -> Vec<FloorRequest> {
         self.floor.lock().unwrap().clone()
     }
