@@ -20,7 +20,9 @@
 //! - the site operator of the room logs in: the live view shows no layout
 //!   picker, pin board, call-to-chair or grant buttons, and controls only on
 //!   the room's own row; they request the floor for their room, save "Bên
-//!   trái" and recall it, and the room's page applies it.
+//!   trái" and recall it, and the room's page applies it; they delete it;
+//! - the operator dismisses that request from the console, and the room's
+//!   page is told (`window.mcu.floorAnswer === false`).
 //!
 //! On failure a screenshot of the console is written to
 //! `<tmp>/mcu-console-floor-e2e-<pid>/failure.png`.
@@ -672,4 +674,54 @@ fn floor_request_is_granted_and_presets_are_saved_and_recalled_from_the_console(
         (&json!(300), &json!(600), &json!(150)),
         "{applied}"
     );
+
+    // They delete it again: its row and its recall button go, the API agrees.
+    console
+        .execute("window.confirm = () => true;", &[])
+        .unwrap();
+    click(
+        &console,
+        "delete Bên trái",
+        &format!("#preset-table tr[data-preset='{LEFT}'] button.preset-delete"),
+    );
+    wait_for(
+        &console,
+        "the deleted preset to go",
+        &format!(
+            "!document.querySelector(\"{recall}\") && !document.querySelector(\"#preset-table tr[data-preset='{LEFT}']\")"
+        ),
+        WAIT,
+    );
+    let presets = api_ok(
+        &console,
+        Some(&admin),
+        "GET",
+        &format!("/api/v1/endpoints/{}/presets", ROOM.0),
+        None,
+    );
+    assert_eq!(
+        presets,
+        json!([{"name": SEAT, "pan": 250, "tilt": 500, "zoom": 200}])
+    );
+
+    // The operator dismisses the site operator's request from the console.
+    click(&console, "log out", "#logout");
+    console_login(&console, OPERATOR);
+    open_live_view(&console);
+    click(&console, "Bỏ qua", &format!("{item} button.floor-dismiss"));
+    wait_for(
+        &console,
+        "the queue to empty",
+        "document.querySelectorAll('#floor-queue li').length === 0",
+        WAIT,
+    );
+    let queue = api_ok(
+        &console,
+        Some(&operator),
+        "GET",
+        &format!("/api/v1/conferences/{CONFERENCE}/floor"),
+        None,
+    );
+    assert_eq!(queue, json!([]));
+    wait_room(&room, "the dismissal", "m.floorAnswer === false", WAIT);
 }
