@@ -52,6 +52,7 @@ export const get = (path) => api("GET", path);
 export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
 export const put = (path, body) => api("PUT", path, body);
 export const patch = (path, body) => api("PATCH", path, body);
+export const del = (path) => api("DELETE", path);
 
 /** A path segment, escaped. */
 export const seg = encodeURIComponent;

@@ -1,20 +1,35 @@
-// A live conference: the roster with per-endpoint controls, a layout picker
-// per view (chair, participants) drawn from the templates' geometry, and a
-// pin board (pick an endpoint for a tile, or drag a roster row onto a tile).
-// The roster refreshes every second by polling; `fetchConference` is the one
-// place that reads it, so an events WebSocket can replace it later.
+// A live conference: the roster with per-endpoint controls (mute, call to
+// chair, request the floor, camera-preset recall), the floor-request queue
+// with grant/dismiss, a camera-preset editor for one endpoint, a layout
+// picker per view (chair, participants) drawn from the templates' geometry,
+// and a pin board (pick an endpoint for a tile, or drag a roster row onto a
+// tile). The roster and the floor queue refresh every second by polling;
+// `fetchConference` is the one place that reads them, so an events WebSocket
+// can replace it later.
+//
+// A site operator sees the roster and the queue but only their own rooms'
+// controls (mute, request the floor, presets); the layout pickers and the pin
+// board are not shown to them. The API enforces all of it by itself.
 
-import { get, post, put, seg } from "./api.js";
+import { del, get, post, put, seg } from "./api.js";
 import { h, replace, attempt, showError, when } from "./dom.js";
 import { t, locale } from "./i18n.js";
 import { LAYOUTS, LAYOUT_NAMES, thumbnail } from "./layouts.js";
+import { floorPanel } from "./floor.js";
+import { fetchPresets, presetEditor, presetPath, recallButtons } from "./presets.js";
 
 const POLL_MS = 1000;
 const VIEWS = ["chair", "participants"];
 
-/** The conference with its participants' live state. */
-export function fetchConference(id) {
-  return get(`/conferences/${seg(id)}`);
+/**
+ * The conference with its participants' live state, and `floor`: its
+ * pending floor requests, oldest first.
+ */
+export async function fetchConference(id) {
+  const path = `/conferences/${seg(id)}`;
+  const [conf, floor] = await Promise.all([get(path), get(`${path}/floor`)]);
+  conf.floor = floor || [];
+  return conf;
 }
 
 export async function render(ctx, root, id) {
@@ -27,11 +42,21 @@ export async function render(ctx, root, id) {
     pins: { chair: {}, participants: {} },
     pinView: "chair",
     rosterKey: "",
+    // Camera presets per endpoint, read at the start and after each change.
+    presets: {},
+    // The endpoint whose presets the editor shows (null: closed).
+    presetEndpoint: null,
   };
   s.layouts.chair = s.conf.layout;
 
   const runs = ctx.can("run_conferences");
-  const mine = (endpoint) => ctx.me && ctx.me.role === "site_operator" && (ctx.me.endpoints || []).includes(endpoint);
+  const siteOperator = !!ctx.me && ctx.me.role === "site_operator";
+  const mine = (endpoint) => siteOperator && (ctx.me.endpoints || []).includes(endpoint);
+  // Recall goes through the conference (operators; site operators, own room);
+  // saving and deleting is on the endpoint (admins too).
+  const canRecall = (endpoint) => runs || mine(endpoint);
+  const canEditPresets = (endpoint) => ctx.can("edit_presets") || mine(endpoint);
+  const waiting = (endpoint) => s.conf.floor.some((r) => r.endpoint === endpoint);
   const base = `/conferences/${seg(id)}`;
   const nameOf = (endpoint) => (s.conf.participants.find((p) => p.endpoint === endpoint) || {}).name || endpoint;
 
@@ -39,6 +64,8 @@ export async function render(ctx, root, id) {
   const rosterBody = h("tbody", { id: "roster" });
   const pickersEl = h("div", { id: "layout-pickers" });
   const pinEl = h("div", { id: "pin-board", class: "pinboard" });
+  const editorEl = h("div", { id: "preset-editor-slot" });
+  const floor = floorPanel({ base, runs, act });
 
   // --- header -------------------------------------------------------------
   function renderHead() {
@@ -82,6 +109,14 @@ export async function render(ctx, root, id) {
         }, p.video_muted ? t("live.unmute_video") : t("live.mute_video")),
       );
     }
+    if (mine(p.endpoint)) {
+      actions.push(
+        h("button", {
+          type: "button", class: "floor-request", disabled: !live || !p.connected || waiting(p.endpoint),
+          onclick: () => act(() => post(`${base}/participants/${seg(p.endpoint)}/floor-request`), t("live.floor_requested")),
+        }, t("live.request_floor")),
+      );
+    }
     if (runs) {
       actions.push(
         h("button", {
@@ -98,10 +133,12 @@ export async function render(ctx, root, id) {
       "tr",
       { "data-endpoint": p.endpoint, draggable: runs ? "true" : null, title: runs ? t("live.drag_hint") : null },
       h("td", {}, h("span", { class: "name" }, p.name || p.endpoint), h("div", { class: "muted" }, p.endpoint),
-        p.endpoint === s.conf.chair ? h("span", { class: "badge" }, t("live.chair_badge")) : null),
+        p.endpoint === s.conf.chair ? h("span", { class: "badge" }, t("live.chair_badge")) : null,
+        waiting(p.endpoint) ? h("span", { class: "badge floor-waiting" }, t("live.floor_badge")) : null),
       h("td", {}, flag(p.connected, t("live.connected"), t("live.not_connected"))),
       h("td", {}, flag(!p.audio_muted, t("live.audio_on"), t("live.audio_muted"))),
       h("td", {}, flag(!p.video_muted, t("live.video_on"), t("live.video_muted"))),
+      h("td", { class: "presets" }, presetCell(p)),
       h("td", { class: "actions" }, actions),
     );
     row.addEventListener("dragstart", (ev) => {
@@ -111,11 +148,86 @@ export async function render(ctx, root, id) {
     return row;
   }
 
+  function presetCell(p) {
+    const list = s.presets[p.endpoint] || [];
+    const cell = [];
+    if (canRecall(p.endpoint)) {
+      cell.push(recallButtons(list, {
+        enabled: s.conf.state === "live" && p.connected,
+        onRecall: (name) => act(
+          () => post(`${base}/participants/${seg(p.endpoint)}/presets/${seg(name)}/recall`),
+          t("preset.recalled", { name }),
+        ),
+      }));
+    } else if (list.length) {
+      cell.push(h("span", { class: "muted" }, list.map((q) => q.name).join(", ")));
+    }
+    if (canEditPresets(p.endpoint)) {
+      cell.push(h("button", {
+        type: "button", class: "secondary presets-manage",
+        "aria-pressed": s.presetEndpoint === p.endpoint ? "true" : "false",
+        onclick: () => openEditor(p.endpoint),
+      }, t("preset.manage")));
+    }
+    return cell;
+  }
+
   function renderRoster(force) {
-    const key = JSON.stringify([s.conf.state, s.conf.participants]);
+    const key = JSON.stringify([s.conf.state, s.conf.participants, s.conf.floor.map((r) => r.endpoint), s.presets, s.presetEndpoint]);
     if (!force && key === s.rosterKey) return;
     s.rosterKey = key;
     replace(rosterBody, s.conf.participants.map(rosterRow));
+  }
+
+  // --- camera presets -----------------------------------------------------
+  async function loadPresets(endpoint) {
+    try {
+      s.presets[endpoint] = await fetchPresets(endpoint);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  function renderEditor() {
+    const endpoint = s.presetEndpoint;
+    if (!endpoint) {
+      replace(editorEl);
+      return;
+    }
+    replace(editorEl, presetEditor({
+      endpoint,
+      endpointName: nameOf(endpoint),
+      presets: s.presets[endpoint] || [],
+      onSave: async (name, body) => {
+        const ok = await attempt(() => put(presetPath(endpoint, name), body), t("preset.saved", { name }));
+        if (ok) await presetsChanged(endpoint);
+        return ok;
+      },
+      onDelete: async (name) => {
+        const ok = await attempt(() => del(presetPath(endpoint, name)), t("preset.deleted"));
+        if (ok) await presetsChanged(endpoint);
+        return ok;
+      },
+      onClose: () => {
+        s.presetEndpoint = null;
+        renderEditor();
+        renderRoster(false);
+      },
+    }));
+  }
+
+  async function openEditor(endpoint) {
+    s.presetEndpoint = endpoint;
+    await loadPresets(endpoint);
+    renderEditor();
+    renderRoster(false);
+    editorEl.scrollIntoView({ block: "nearest" });
+  }
+
+  async function presetsChanged(endpoint) {
+    await loadPresets(endpoint);
+    if (s.presetEndpoint === endpoint) renderEditor();
+    renderRoster(false);
   }
 
   // --- layout pickers -----------------------------------------------------
@@ -228,6 +340,7 @@ export async function render(ctx, root, id) {
       const before = [s.conf.state, s.conf.layout].join(" ");
       s.conf = await fetchConference(id);
       failing = false;
+      floor.update(s.conf.floor);
       const after = [s.conf.state, s.conf.layout].join(" ");
       if (before !== after) {
         s.layouts.chair = s.conf.layout;
@@ -256,12 +369,17 @@ export async function render(ctx, root, id) {
             h("th", {}, t("live.connection")),
             h("th", {}, t("live.audio")),
             h("th", {}, t("live.video")),
+            h("th", {}, t("live.presets")),
             h("th", {}, ""))),
           rosterBody)),
-      h("div", {}, pickersEl, h("section", { class: "card" }, pinEl))),
+      h("div", {}, floor.el, editorEl,
+        // Layouts and pins are the operators' business; a site operator runs only their room.
+        siteOperator ? null : [pickersEl, h("section", { class: "card" }, pinEl)])),
   );
+  await Promise.all(s.conf.participants.map((p) => loadPresets(p.endpoint)));
   renderHead();
   renderRoster(true);
+  floor.update(s.conf.floor);
   renderPickers();
   renderPinBoard();
 

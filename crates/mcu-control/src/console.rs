@@ -48,6 +48,8 @@ static ASSETS: &[Asset] = &[
     asset!("layouts.js", JS),
     asset!("conferences.js", JS),
     asset!("live.js", JS),
+    asset!("floor.js", JS),
+    asset!("presets.js", JS),
     asset!("directory.js", JS),
     asset!("users.js", JS),
     asset!("audit.js", JS),
