@@ -347,6 +347,13 @@ fn operator_runs_a_conference_from_the_console_and_wrong_passwords_lock() {
         "document.querySelectorAll('#roster tr[data-endpoint]').length === 2",
         WAIT,
     );
+    // The live view listens on the conference's events socket (not polling).
+    wait_for(
+        &browser,
+        "the events socket",
+        "document.body.dataset.events === 'live' && document.querySelectorAll('#roster meter.level').length === 2",
+        WAIT,
+    );
     let names = browser
         .execute(
             "return Array.from(document.querySelectorAll('#roster .name')).map((e) => e.textContent).sort();",

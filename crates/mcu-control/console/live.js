@@ -3,9 +3,10 @@
 // with grant/dismiss, a camera-preset editor for one endpoint, a layout
 // picker per view (chair, participants) drawn from the templates' geometry,
 // and a pin board (pick an endpoint for a tile, or drag a roster row onto a
-// tile). The roster and the floor queue refresh every second by polling;
-// `fetchConference` is the one place that reads them, so an events WebSocket
-// can replace it later.
+// tile). The roster, the floor queue and the audio levels arrive on the
+// conference's events WebSocket (`/api/v1/conferences/{id}/events`); if it
+// cannot be opened or drops, the view polls `fetchConference` every second
+// instead, and it reads once more after each action for immediate feedback.
 //
 // A site operator sees the roster and the queue but only their own rooms'
 // controls (mute, request the floor, presets); the layout pickers and the pin
@@ -136,7 +137,9 @@ export async function render(ctx, root, id) {
         p.endpoint === s.conf.chair ? h("span", { class: "badge" }, t("live.chair_badge")) : null,
         waiting(p.endpoint) ? h("span", { class: "badge floor-waiting" }, t("live.floor_badge")) : null),
       h("td", {}, flag(p.connected, t("live.connected"), t("live.not_connected"))),
-      h("td", {}, flag(!p.audio_muted, t("live.audio_on"), t("live.audio_muted"))),
+      h("td", {}, flag(!p.audio_muted, t("live.audio_on"), t("live.audio_muted")),
+        h("meter", { class: "level", min: "-60", max: "0", low: "-45", high: "-12", optimum: "-20",
+          value: "-60", title: t("live.level"), dataset: { level: p.endpoint } })),
       h("td", {}, flag(!p.video_muted, t("live.video_on"), t("live.video_muted"))),
       h("td", { class: "presets" }, presetCell(p)),
       h("td", { class: "actions" }, actions),
@@ -334,27 +337,75 @@ export async function render(ctx, root, id) {
     return ok;
   }
 
+  // A new state of the conference (from the events socket or a fetch).
+  function apply(conf) {
+    const before = [s.conf.state, s.conf.layout].join(" ");
+    s.conf = conf;
+    floor.update(s.conf.floor);
+    const after = [s.conf.state, s.conf.layout].join(" ");
+    if (before !== after) {
+      s.layouts.chair = s.conf.layout;
+      renderHead();
+      renderPickers();
+      renderPinBoard();
+      renderRoster(true);
+    } else {
+      renderRoster(false);
+    }
+    applyLevels();
+  }
+
   let failing = false;
   async function refresh() {
     try {
-      const before = [s.conf.state, s.conf.layout].join(" ");
-      s.conf = await fetchConference(id);
+      apply(await fetchConference(id));
       failing = false;
-      floor.update(s.conf.floor);
-      const after = [s.conf.state, s.conf.layout].join(" ");
-      if (before !== after) {
-        s.layouts.chair = s.conf.layout;
-        renderHead();
-        renderPickers();
-        renderPinBoard();
-        renderRoster(true);
-      } else {
-        renderRoster(false);
-      }
     } catch (e) {
       if (!failing) showError(e);
       failing = true;
     }
+  }
+
+  // Level meters and the active speaker's row, from the latest `levels` event.
+  let levels = { active_speaker: null, levels: {} };
+  function applyLevels() {
+    for (const m of rosterBody.querySelectorAll("meter.level")) {
+      const v = levels.levels[m.dataset.level];
+      m.value = v === undefined ? -60 : Math.max(-60, v);
+    }
+    for (const tr of rosterBody.querySelectorAll("tr[data-endpoint]")) {
+      tr.classList.toggle("speaking", tr.dataset.endpoint === levels.active_speaker);
+    }
+  }
+
+  let socket = null;
+  let timer = null;
+  let stopped = false;
+  function connectEvents() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(`${scheme}${location.host}/api/v1${base}/events`);
+    socket.onopen = () => {
+      document.body.dataset.events = "live";
+      if (timer) { clearInterval(timer); timer = null; }
+    };
+    socket.onmessage = (e) => {
+      let msg;
+      try { msg = JSON.parse(e.data); } catch (_) { return; }
+      if (msg.type === "conference") {
+        msg.conference.floor = s.conf.floor;
+        apply(msg.conference);
+      } else if (msg.type === "floor") {
+        apply(Object.assign({}, s.conf, { floor: msg.queue }));
+      } else if (msg.type === "levels") {
+        levels = msg;
+        applyLevels();
+      }
+    };
+    socket.onclose = () => {
+      socket = null;
+      document.body.dataset.events = "polling";
+      if (!stopped && !timer) timer = setInterval(refresh, POLL_MS);
+    };
   }
 
   replace(
@@ -383,9 +434,11 @@ export async function render(ctx, root, id) {
   renderPickers();
   renderPinBoard();
 
-  let timer = setInterval(refresh, POLL_MS);
+  connectEvents();
   return () => {
-    clearInterval(timer);
+    stopped = true;
+    if (timer) clearInterval(timer);
     timer = null;
+    if (socket) socket.close();
   };
 }
