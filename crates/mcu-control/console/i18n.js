@@ -196,6 +196,7 @@ const vi = {
   "err.invalid_layout": "Bố cục không hợp lệ.",
   "err.invalid_slot": "Bố cục không có ô này.",
   "err.no_floor_request": "Điểm cầu này không có yêu cầu phát biểu đang chờ.",
+  "err.invalid_csv": "Tệp CSV có dòng không hợp lệ; chưa nhập gì.",
   "err.self_lockout": "Không thể tự khóa, hạ quyền hoặc xóa tài khoản của chính mình.",
 };
 
@@ -390,6 +391,7 @@ const en = {
   "err.invalid_layout": "Unknown layout.",
   "err.invalid_slot": "The layout has no such tile.",
   "err.no_floor_request": "This endpoint has no pending floor request.",
+  "err.invalid_csv": "The CSV file has invalid rows; nothing was imported.",
   "err.self_lockout": "You cannot disable, demote or delete your own account.",
 };
 

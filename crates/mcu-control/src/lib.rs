@@ -21,6 +21,7 @@
 
 pub mod auth;
 mod console;
+pub mod directory;
 mod error;
 mod live;
 pub mod model;

@@ -125,7 +125,7 @@ pub struct UserPatch {
 }
 
 /// A technical contact of an endpoint (R14).
-#[derive(Clone, Serialize, Deserialize, ToSchema, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
     /// Full name.
@@ -169,7 +169,7 @@ impl From<ContactBody> for store::Contact {
 }
 
 /// An endpoint (điểm cầu) of the directory, as sent and received.
-#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointBody {
     /// Stable id: 1–64 characters from `a-z 0-9 . _ -`, starting with a letter or digit.

@@ -37,7 +37,7 @@ impl Modify for Security {
         login::login, login::logout, login::me,
         users::list, users::create, users::update, users::delete,
         endpoints::list, endpoints::create, endpoints::get_one, endpoints::update,
-        endpoints::delete, endpoints::set_contacts, endpoints::issue_token, endpoints::contacts_csv,
+        endpoints::delete, endpoints::set_contacts, endpoints::issue_token, endpoints::contacts_csv, endpoints::import,
         conferences::list, conferences::create, conferences::get_one, conferences::start,
         conferences::end, conferences::mute, conferences::disconnect, conferences::set_layout,
         conferences::pin, conferences::call_to_chair,

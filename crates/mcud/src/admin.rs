@@ -109,6 +109,49 @@ pub async fn create_user(
     Ok(())
 }
 
+/// Imports a directory CSV (`config/examples/tuyen-quang.csv` is one) into
+/// the configured database: all rows or none, as the API does.
+pub async fn import_endpoints(
+    config: &Config,
+    csv: &str,
+) -> Result<mcu_control::directory::ImportReport, String> {
+    let url = config.server.database_url().map_err(|e| e.to_string())?;
+    let store = Store::open(&url).await.map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    match mcu_control::directory::import(&store, csv, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Ok(report) => {
+            let entry = mcu_store::NewAuditEntry {
+                at: now,
+                actor: "(command line)".into(),
+                role: "-".into(),
+                action: "endpoint.import".into(),
+                target: "endpoints".into(),
+                from_addr: "localhost".into(),
+                result: "ok".into(),
+                details:
+                    serde_json::json!({ "created": report.created, "updated": report.updated })
+                        .to_string(),
+            };
+            store
+                .append_audit(&entry)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(report)
+        }
+        Err(rows) => Err(rows
+            .iter()
+            .map(|r| format!("line {}: {}", r.line, r.message))
+            .collect::<Vec<_>>()
+            .join("\n")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ use mcud::{demo, server};
 const USAGE: &str = "usage: mcud serve [--config FILE] [--log-format human|json]
        mcud admin create-user --username NAME --role ROLE [--display-name TEXT]
                               [--endpoint ID]... [--config FILE]   (password on stdin)
+       mcud admin import-endpoints FILE.csv [--config FILE]
        mcud demo
        mcud demo --offline [--layout NAME] [--seconds N] [--out DIR] [--size WxH]
 
@@ -27,6 +28,9 @@ const USAGE: &str = "usage: mcud serve [--config FILE] [--log-format human|json]
            create an account (there is none by default: create the first
            admin this way); ROLE is admin, operator, site_operator or auditor;
            the password (at least 12 characters) is read from standard input
+  admin import-endpoints
+           add or replace endpoints from a directory CSV (all rows or none),
+           e.g. config/examples/tuyen-quang.csv
   demo     live: the embedded default with synthetic rooms in the demo
            conference; prints the join URL of the free seat for a browser
   demo --offline
@@ -79,6 +83,9 @@ fn main() -> ExitCode {
         Some("admin") if args.get(1).map(String::as_str) == Some("create-user") => {
             admin_create_user(&args[2..])
         }
+        Some("admin") if args.get(1).map(String::as_str) == Some("import-endpoints") => {
+            admin_import_endpoints(&args[2..])
+        }
         Some("-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -86,6 +93,44 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn admin_config(args: &[String]) -> Result<Config, String> {
+    match args.windows(2).find(|w| w[0] == "--config") {
+        Some(w) => Config::load(std::path::Path::new(&w[1])),
+        None => Config::embedded_default(|| random_token().unwrap_or_default()),
+    }
+    .map_err(|e| format!("configuration refused: {e}"))
+}
+
+fn admin_import_endpoints(args: &[String]) -> ExitCode {
+    let Some(file) = args.first().filter(|a| !a.starts_with("--")) else {
+        eprintln!("mcud admin import-endpoints: which CSV file?\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let done = std::fs::read_to_string(file)
+        .map_err(|e| format!("{file}: {e}"))
+        .and_then(|csv| Ok((csv, admin_config(args)?)))
+        .and_then(|(csv, config)| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(mcud::admin::import_endpoints(&config, &csv))
+        });
+    match done {
+        Ok(r) => {
+            println!(
+                "Đã nhập / imported: {} mới / new, {} cập nhật / updated",
+                r.created, r.updated
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mcud admin import-endpoints: nothing imported:\n{e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -43,7 +43,7 @@ fn check_contacts(contacts: &[ContactBody]) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_endpoint(e: &EndpointBody) -> ApiResult<()> {
+pub(crate) fn check_endpoint(e: &EndpointBody) -> ApiResult<()> {
     check_id("id", &e.id)?;
     check_text("name", &e.name)?;
     check_optional_text("unit", &e.unit)?;
@@ -298,4 +298,41 @@ mod tests {
         assert_eq!(csv_cell("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
     }
+}
+
+/// Import a directory CSV (admin): all rows or none; new endpoints are added,
+/// existing ones replaced. Columns: `id,name,unit,level,chair_capable,owner_mcu`
+/// and optionally `contact_name,contact_title,contact_phone,contact_email`.
+#[utoipa::path(post, path = "/api/v1/endpoints/import", tag = "endpoints",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = crate::directory::ImportReport),
+              (status = 400, description = "`invalid_csv`, with every bad row in `details.rows`", body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub(crate) async fn import(
+    State(s): State<Arc<ControlState>>,
+    caller: Caller,
+    text: String,
+) -> ApiResult<Json<crate::directory::ImportReport>> {
+    s.audited(
+        &caller,
+        "endpoint.import",
+        "endpoints",
+        json!({ "bytes": text.len() }),
+        async {
+            caller.require(Permission::ManageEndpoints)?;
+            match crate::directory::import(&s.store, &text, s.now_ms()).await? {
+                Ok(report) => Ok(Json(report)),
+                Err(rows) => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_csv",
+                    format!(
+                        "{} row(s) cannot be imported; nothing was changed",
+                        rows.len()
+                    ),
+                )
+                .with_details(json!({ "rows": rows }))),
+            }
+        },
+    )
+    .await
 }

@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             put(endpoints::set_contacts),
         )
         .route("/api/v1/endpoints/{id}/token", post(endpoints::issue_token))
+        .route("/api/v1/endpoints/import", post(endpoints::import))
         .route("/api/v1/contacts.csv", get(endpoints::contacts_csv))
         .route(
             "/api/v1/conferences",
