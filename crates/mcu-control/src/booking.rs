@@ -454,7 +454,11 @@ mod tests {
         // The other booking's official session ends at `start`; ours rehearses
         // from start − 2 h: the windows overlap by 2 hours.
         let other = held(7, start - 3 * HOUR_MS, start, &["son-duong", "tan-trao"]);
-        let err = run(request(BookingKind::Scheduled, start), &[other.clone()]).unwrap_err();
+        let err = run(
+            request(BookingKind::Scheduled, start),
+            std::slice::from_ref(&other),
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             BookingError::Conflict(vec![Clash {
