@@ -85,6 +85,9 @@ pub struct ControlState {
     /// Login and session rules.
     pub policy: Policy,
     clock: Box<Clock>,
+    /// Serialises the check-then-store of bookings on this node, so two
+    /// requests cannot both pass the clash rule for the same endpoint.
+    pub(crate) booking_lock: tokio::sync::Mutex<()>,
 }
 
 impl ControlState {
@@ -110,6 +113,7 @@ impl ControlState {
             live,
             policy,
             clock: Box::new(clock),
+            booking_lock: tokio::sync::Mutex::new(()),
         })
     }
 
