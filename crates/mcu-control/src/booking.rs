@@ -207,7 +207,7 @@ pub fn check(
     if req.end_at <= req.start_at {
         return Err(invalid("end_at", "the end must be after the start"));
     }
-    if req.end_at - req.start_at > rules.max_duration_ms {
+    if req.end_at.saturating_sub(req.start_at) > rules.max_duration_ms {
         return Err(invalid(
             "end_at",
             format!(
@@ -558,6 +558,12 @@ mod tests {
             run(r, &[]),
             Err(BookingError::UnknownEndpoint("nowhere".into()))
         );
+        // Extreme times are refused, never overflow.
+        let mut r = request(BookingKind::Scheduled, i64::MIN);
+        r.end_at = i64::MAX;
+        assert_eq!(field(r), "end_at");
+        let r = request(BookingKind::Emergency, i64::MAX - 2 * HOUR_MS);
+        assert!(run(r, &[]).is_ok());
         // Fields are checked before the notice: a bad and late request names the field.
         let mut r = request(BookingKind::Scheduled, NOW);
         r.end_at = NOW - 1;
