@@ -198,6 +198,9 @@ const vi = {
   "err.no_floor_request": "Điểm cầu này không có yêu cầu phát biểu đang chờ.",
   "err.invalid_csv": "Tệp CSV có dòng không hợp lệ; chưa nhập gì.",
   "err.self_lockout": "Không thể tự khóa, hạ quyền hoặc xóa tài khoản của chính mình.",
+  "err.booking_too_late": "Đăng ký quá muộn so với thời hạn báo trước theo quy định; giờ bắt đầu sớm nhất được phép: {earliest_start}.",
+  "err.booking_conflict": "Điểm cầu đã được đăng ký cho hội nghị khác trong khung giờ này (tính cả thời gian tổng duyệt).",
+  "err.booking_state": "Trạng thái đăng ký không cho phép thao tác này.",
 };
 
 const en = {
@@ -393,6 +396,9 @@ const en = {
   "err.no_floor_request": "This endpoint has no pending floor request.",
   "err.invalid_csv": "The CSV file has invalid rows; nothing was imported.",
   "err.self_lockout": "You cannot disable, demote or delete your own account.",
+  "err.booking_too_late": "Booked too late for the required notice; the earliest start allowed is {earliest_start}.",
+  "err.booking_conflict": "An endpoint is booked for another conference in this window (rehearsal included).",
+  "err.booking_state": "The booking's state does not allow this.",
 };
 
 const DICTIONARIES = { vi, en };
@@ -440,7 +446,7 @@ export function t(key, params) {
 
 /**
  * An API error for people: the translation of its code, with details filled
- * in (times `*_until` / `*_at` as local date-times); the API's own English
+ * in (times `*_until` / `*_at` / `*_start` as local date-times); the API's own English
  * message for a code the console does not know.
  */
 export function errorText(e) {
@@ -449,7 +455,7 @@ export function errorText(e) {
   if (text === undefined) return (e && e.message) || String(code);
   const params = {};
   for (const [k, v] of Object.entries((e && e.details) || {})) {
-    params[k] = typeof v === "number" && /_(until|at)$/.test(k) ? new Date(v).toLocaleString(locale()) : v;
+    params[k] = typeof v === "number" && /_(until|at|start)$/.test(k) ? new Date(v).toLocaleString(locale()) : v;
   }
   return fill(text, params);
 }

@@ -110,6 +110,10 @@ pub enum Permission {
     EditPresets,
     /// Read the audit log.
     ReadAudit,
+    /// Request, change or cancel a booking (site operators: chaired by their own endpoint).
+    RequestBookings,
+    /// Approve or reject bookings (the operator arranges the schedule, R8).
+    DecideBookings,
 }
 
 impl Permission {
@@ -125,6 +129,8 @@ impl Permission {
             Self::ControlOwnRoom => "control this room",
             Self::EditPresets => "edit these camera presets",
             Self::ReadAudit => "read the audit log",
+            Self::RequestBookings => "request or change this booking",
+            Self::DecideBookings => "approve or reject bookings",
         }
     }
 }
@@ -143,6 +149,8 @@ pub fn allowed(role: Role, p: Permission) -> bool {
         ControlOwnRoom => matches!(role, Operator | SiteOperator),
         EditPresets => matches!(role, Admin | Operator | SiteOperator),
         ReadAudit => matches!(role, Admin | Auditor),
+        RequestBookings => matches!(role, Operator | SiteOperator),
+        DecideBookings => role == Operator,
     }
 }
 

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod booking;
 mod console;
 pub mod directory;
 mod error;
@@ -57,6 +58,8 @@ pub struct Policy {
     pub session_ms: i64,
     /// Mark the session cookie `Secure` (served over TLS).
     pub secure_cookie: bool,
+    /// Notice, rehearsal and readiness offsets of bookings (R8, R10).
+    pub booking: booking::BookingRules,
 }
 
 impl Default for Policy {
@@ -66,6 +69,7 @@ impl Default for Policy {
             lock_ms: 15 * 60 * 1000,
             session_ms: 12 * 60 * 60 * 1000,
             secure_cookie: true,
+            booking: booking::BookingRules::default(),
         }
     }
 }
@@ -81,6 +85,9 @@ pub struct ControlState {
     /// Login and session rules.
     pub policy: Policy,
     clock: Box<Clock>,
+    /// Serialises the check-then-store of bookings on this node, so two
+    /// requests cannot both pass the clash rule for the same endpoint.
+    pub(crate) booking_lock: tokio::sync::Mutex<()>,
 }
 
 impl ControlState {
@@ -106,6 +113,7 @@ impl ControlState {
             live,
             policy,
             clock: Box::new(clock),
+            booking_lock: tokio::sync::Mutex::new(()),
         })
     }
 

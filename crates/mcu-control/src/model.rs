@@ -324,3 +324,172 @@ impl From<store::AuditEntry> for AuditView {
         }
     }
 }
+
+wire_enum! {
+    /// `scheduled` (≥ 2 days' notice) or `emergency` (≥ 2 hours').
+    BookingKindName <-> store::BookingKind { Scheduled, Emergency }
+}
+wire_enum! {
+    /// `requested`, `approved`, `rejected` or `cancelled`.
+    BookingStatusName <-> store::BookingStatus { Requested, Approved, Rejected, Cancelled }
+}
+
+/// One agenda item of a scenario (kịch bản).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgendaItemBody {
+    /// What the item is, e.g. "Báo cáo tình hình lũ".
+    pub title: String,
+    /// The endpoint that speaks (a participant), if any.
+    #[serde(default)]
+    pub speaker: Option<String>,
+    /// Layout of the chair view during the item, e.g. `1+7`.
+    pub layout: String,
+    /// Planned length, 1–1440 minutes.
+    pub planned_minutes: i64,
+}
+
+impl From<store::AgendaItem> for AgendaItemBody {
+    fn from(i: store::AgendaItem) -> Self {
+        Self {
+            title: i.title,
+            speaker: i.speaker,
+            layout: i.layout,
+            planned_minutes: i.planned_minutes,
+        }
+    }
+}
+
+impl From<AgendaItemBody> for store::AgendaItem {
+    fn from(i: AgendaItemBody) -> Self {
+        Self {
+            title: i.title,
+            speaker: i.speaker,
+            layout: i.layout,
+            planned_minutes: i.planned_minutes,
+        }
+    }
+}
+
+/// Request a conference (or change a requested one: the whole request).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingRequestBody {
+    /// Title with diacritics.
+    pub title: String,
+    /// The unit that organises the conference.
+    pub organising_unit: String,
+    /// The chair endpoint: chair-capable; added to the participants.
+    pub chair: String,
+    /// Participating endpoints.
+    pub participants: Vec<String>,
+    /// Official start, Unix ms.
+    pub start_at: i64,
+    /// Official end, Unix ms.
+    pub end_at: i64,
+    /// `scheduled` or `emergency`.
+    pub kind: BookingKindName,
+    /// Ordered agenda items.
+    #[serde(default)]
+    pub scenario: Vec<AgendaItemBody>,
+    /// Record the conference.
+    #[serde(default)]
+    pub recording: bool,
+}
+
+impl From<BookingRequestBody> for crate::booking::BookingRequest {
+    fn from(b: BookingRequestBody) -> Self {
+        Self {
+            title: b.title,
+            organising_unit: b.organising_unit,
+            chair: b.chair,
+            participants: b.participants,
+            start_at: b.start_at,
+            end_at: b.end_at,
+            kind: b.kind.into(),
+            scenario: b.scenario.into_iter().map(Into::into).collect(),
+            recording: b.recording,
+        }
+    }
+}
+
+/// The reason of a rejection or a cancellation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// 1–200 characters.
+    pub reason: String,
+}
+
+/// A booking as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct BookingView {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Organising unit.
+    pub organising_unit: String,
+    /// Chair endpoint.
+    pub chair: String,
+    /// Participating endpoints, the chair included.
+    pub participants: Vec<String>,
+    /// `scheduled` or `emergency`.
+    pub kind: BookingKindName,
+    /// Official start, Unix ms.
+    pub start_at: i64,
+    /// Official end, Unix ms.
+    pub end_at: i64,
+    /// Rehearsal opens (start of the booking's window), Unix ms.
+    pub rehearsal_at: i64,
+    /// Readiness check begins, Unix ms.
+    pub ready_check_at: i64,
+    /// Ordered agenda items.
+    pub scenario: Vec<AgendaItemBody>,
+    /// Record the conference.
+    pub recording: bool,
+    /// Where the booking is.
+    pub status: BookingStatusName,
+    /// Requester's username.
+    pub requested_by: String,
+    /// Unix ms.
+    pub requested_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+    /// Who approved, rejected or cancelled it.
+    pub decided_by: Option<String>,
+    /// Unix ms.
+    pub decided_at: Option<i64>,
+    /// Reason of the rejection or cancellation.
+    pub reason: Option<String>,
+    /// The conference made on approval.
+    pub conference_id: Option<String>,
+}
+
+impl From<store::Booking> for BookingView {
+    fn from(b: store::Booking) -> Self {
+        let d = b.details;
+        Self {
+            id: b.id,
+            title: d.title,
+            organising_unit: d.organising_unit,
+            chair: d.chair,
+            participants: d.participants,
+            kind: d.kind.into(),
+            start_at: d.start_at,
+            end_at: d.end_at,
+            rehearsal_at: d.rehearsal_at,
+            ready_check_at: d.ready_check_at,
+            scenario: d.scenario.into_iter().map(Into::into).collect(),
+            recording: d.recording,
+            status: b.status.into(),
+            requested_by: b.requested_by,
+            requested_at: b.requested_at,
+            updated_at: b.updated_at,
+            decided_by: b.decided_by,
+            decided_at: b.decided_at,
+            reason: b.reason,
+            conference_id: b.conference_id,
+        }
+    }
+}

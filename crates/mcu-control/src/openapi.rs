@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{audit, auth as login, conferences, endpoints, events, floor, presets, users};
+use crate::routes::{
+    audit, auth as login, bookings, conferences, endpoints, events, floor, presets, users,
+};
 
 struct Security;
 
@@ -28,7 +30,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "MCU control API",
-        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, the audit log. See docs/api.md.",
+        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings, the audit log. See docs/api.md.",
         version = "1"
     ),
     modifiers(&Security),
@@ -43,6 +45,8 @@ impl Modify for Security {
         conferences::pin, conferences::call_to_chair,
         presets::list, presets::put, presets::delete, presets::recall,
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
+        bookings::list, bookings::create, bookings::get_one, bookings::change,
+        bookings::approve, bookings::reject, bookings::cancel,
         audit::list,
     ),
     tags(
@@ -50,6 +54,7 @@ impl Modify for Security {
         (name = "users", description = "Accounts and roles (admin)"),
         (name = "endpoints", description = "The endpoint directory (điểm cầu) and contacts"),
         (name = "conferences", description = "Conferences and live control"),
+        (name = "bookings", description = "Conference bookings: request, notice and clash rules, approval"),
         (name = "audit", description = "Who did what, when, from where"),
     )
 )]

@@ -1,6 +1,7 @@
 //! Persistence of the MCU: accounts and their sessions, the endpoint directory
 //! (điểm cầu) with technical contacts, conferences with their participants,
-//! and the audit log of every operator action.
+//! bookings (requests for a conference with their scenario, and the
+//! operator's decision), and the audit log of every operator action.
 //!
 //! One [`Store`] serves both back-ends through sqlx's `Any` driver: a SQLite
 //! file (the embedded default, WAL mode) or PostgreSQL when the configured URL
@@ -47,6 +48,17 @@ macro_rules! conference_select {
         concat!(
             "SELECT id, title, chair_endpoint, layout, state, created_by, created_at, ",
             "started_at, ended_at FROM conferences ",
+            $tail
+        )
+    };
+}
+
+macro_rules! booking_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, title, organising_unit, chair_endpoint, kind, start_at, end_at, ",
+            "rehearsal_at, ready_check_at, recording, status, requested_by, requested_at, ",
+            "updated_at, decided_by, decided_at, reason, conference_id FROM bookings ",
             $tail
         )
     };
@@ -100,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "camera presets",
         include_str!("../migrations/0002_camera_presets.sql"),
+    ),
+    (
+        3,
+        "bookings",
+        include_str!("../migrations/0003_bookings.sql"),
     ),
 ];
 
@@ -609,7 +626,9 @@ impl Store {
             .await
             .map_err(|e| {
                 if foreign_key_violation(&e) {
-                    StoreError::Duplicate(format!("a conference that lists endpoint {id}"))
+                    StoreError::Duplicate(format!(
+                        "a conference or booking that lists endpoint {id}"
+                    ))
                 } else {
                     e.into()
                 }
@@ -729,46 +748,7 @@ impl Store {
     /// Creates a conference with its participants (state `created`).
     pub async fn create_conference(&self, c: &Conference) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO conferences (id, title, chair_endpoint, layout, state, created_by, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&c.id)
-        .bind(&c.title)
-        .bind(c.chair.as_deref())
-        .bind(&c.layout)
-        .bind(c.state.as_str())
-        .bind(&c.created_by)
-        .bind(c.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if unique_violation(&e) {
-                StoreError::Duplicate(format!("conference {}", c.id))
-            } else if foreign_key_violation(&e) {
-                StoreError::NotFound(format!("chair endpoint of conference {}", c.id))
-            } else {
-                e.into()
-            }
-        })?;
-        for endpoint in &c.participants {
-            sqlx::query(
-                "INSERT INTO conference_participants (conference_id, endpoint_id) VALUES ($1, $2)",
-            )
-            .bind(&c.id)
-            .bind(endpoint)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| {
-                if foreign_key_violation(&e) {
-                    StoreError::NotFound(format!("endpoint {endpoint}"))
-                } else if unique_violation(&e) {
-                    StoreError::Duplicate(format!("participant {endpoint}"))
-                } else {
-                    e.into()
-                }
-            })?;
-        }
+        insert_conference(&mut tx, c).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -864,6 +844,249 @@ impl Store {
         Ok(())
     }
 
+    // ---- bookings ----------------------------------------------------------
+
+    /// Stores a new booking in status `requested`; the caller has checked the
+    /// rules. Returns the stored booking.
+    pub async fn create_booking(
+        &self,
+        d: &BookingDetails,
+        requested_by: &str,
+        now_ms: i64,
+    ) -> Result<Booking, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO bookings (title, organising_unit, chair_endpoint, kind, start_at, end_at, \
+             rehearsal_at, ready_check_at, recording, status, requested_by, requested_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+             RETURNING id",
+        )
+        .bind(&d.title)
+        .bind(&d.organising_unit)
+        .bind(&d.chair)
+        .bind(d.kind.as_str())
+        .bind(d.start_at)
+        .bind(d.end_at)
+        .bind(d.rehearsal_at)
+        .bind(d.ready_check_at)
+        .bind(flag(d.recording))
+        .bind(BookingStatus::Requested.as_str())
+        .bind(requested_by)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if foreign_key_violation(&e) {
+                StoreError::NotFound(format!("chair endpoint {}", d.chair))
+            } else {
+                e.into()
+            }
+        })?;
+        write_booking_parts(&mut tx, id, d).await?;
+        tx.commit().await?;
+        self.booking(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("booking {id}")))
+    }
+
+    /// One booking with its participants and scenario.
+    pub async fn booking(&self, id: i64) -> Result<Option<Booking>, StoreError> {
+        let row = sqlx::query(booking_select!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.booking_from_row(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Bookings whose window `[rehearsal_at, end_at)` overlaps `[from, to)`
+    /// (either bound may be open), whatever their status, by start time.
+    pub async fn list_bookings(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let rows = sqlx::query(booking_select!(
+            "WHERE end_at > $1 AND rehearsal_at < $2 ORDER BY start_at, id"
+        ))
+        .bind(from.unwrap_or(i64::MIN))
+        .bind(to.unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut all = Vec::with_capacity(rows.len());
+        for row in &rows {
+            all.push(self.booking_from_row(row).await?);
+        }
+        Ok(all)
+    }
+
+    async fn booking_from_row(&self, row: &AnyRow) -> Result<Booking, StoreError> {
+        let id: i64 = row.try_get("id")?;
+        let kind: String = row.try_get("kind")?;
+        let status: String = row.try_get("status")?;
+        let participants = sqlx::query_scalar(
+            "SELECT endpoint_id FROM booking_participants WHERE booking_id = $1 \
+             ORDER BY endpoint_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = sqlx::query(
+            "SELECT title, speaker_endpoint, layout, planned_minutes FROM booking_agenda \
+             WHERE booking_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let scenario = items
+            .iter()
+            .map(|r| {
+                Ok(AgendaItem {
+                    title: r.try_get("title")?,
+                    speaker: r.try_get("speaker_endpoint")?,
+                    layout: r.try_get("layout")?,
+                    planned_minutes: r.try_get("planned_minutes")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Booking {
+            id,
+            details: BookingDetails {
+                title: row.try_get("title")?,
+                organising_unit: row.try_get("organising_unit")?,
+                chair: row.try_get("chair_endpoint")?,
+                participants,
+                start_at: row.try_get("start_at")?,
+                end_at: row.try_get("end_at")?,
+                rehearsal_at: row.try_get("rehearsal_at")?,
+                ready_check_at: row.try_get("ready_check_at")?,
+                kind: BookingKind::from_str(&kind)
+                    .map_err(|_| StoreError::Corrupt(format!("booking kind {kind}")))?,
+                scenario,
+                recording: row.try_get::<i64, _>("recording")? != 0,
+            },
+            status: BookingStatus::from_str(&status)
+                .map_err(|_| StoreError::Corrupt(format!("booking status {status}")))?,
+            requested_by: row.try_get("requested_by")?,
+            requested_at: row.try_get("requested_at")?,
+            updated_at: row.try_get("updated_at")?,
+            decided_by: row.try_get("decided_by")?,
+            decided_at: row.try_get("decided_at")?,
+            reason: row.try_get("reason")?,
+            conference_id: row.try_get("conference_id")?,
+        })
+    }
+
+    /// Replaces what a booking asks for, if it is in status `requested`.
+    /// Returns false when it is not (or does not exist).
+    pub async fn change_booking(
+        &self,
+        id: i64,
+        d: &BookingDetails,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE bookings SET title = $1, organising_unit = $2, chair_endpoint = $3, \
+             kind = $4, start_at = $5, end_at = $6, rehearsal_at = $7, ready_check_at = $8, \
+             recording = $9, updated_at = $10 WHERE id = $11 AND status = $12",
+        )
+        .bind(&d.title)
+        .bind(&d.organising_unit)
+        .bind(&d.chair)
+        .bind(d.kind.as_str())
+        .bind(d.start_at)
+        .bind(d.end_at)
+        .bind(d.rehearsal_at)
+        .bind(d.ready_check_at)
+        .bind(flag(d.recording))
+        .bind(now_ms)
+        .bind(id)
+        .bind(BookingStatus::Requested.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if foreign_key_violation(&e) {
+                StoreError::NotFound(format!("chair endpoint {}", d.chair))
+            } else {
+                e.into()
+            }
+        })?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for table in [
+            "DELETE FROM booking_participants WHERE booking_id = $1",
+            "DELETE FROM booking_agenda WHERE booking_id = $1",
+        ] {
+            sqlx::query(table).bind(id).execute(&mut *tx).await?;
+        }
+        write_booking_parts(&mut tx, id, d).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Approves a `requested` booking and creates its conference in the same
+    /// transaction. Returns false (and creates nothing) when the booking is
+    /// not in status `requested`.
+    pub async fn approve_booking(
+        &self,
+        id: i64,
+        conference: &Conference,
+        decision: &BookingDecision,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE bookings SET status = $1, decided_by = $2, decided_at = $3, reason = $4, \
+             updated_at = $3 WHERE id = $5 AND status = $6",
+        )
+        .bind(BookingStatus::Approved.as_str())
+        .bind(&decision.by)
+        .bind(decision.at)
+        .bind(decision.reason.as_deref())
+        .bind(id)
+        .bind(BookingStatus::Requested.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_conference(&mut tx, conference).await?;
+        sqlx::query("UPDATE bookings SET conference_id = $1 WHERE id = $2")
+            .bind(&conference.id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Moves a booking from `from` to `to` (a rejection or a cancellation)
+    /// with who, when and why. Returns false when it was not in `from`.
+    pub async fn decide_booking(
+        &self,
+        id: i64,
+        from: BookingStatus,
+        to: BookingStatus,
+        decision: &BookingDecision,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE bookings SET status = $1, decided_by = $2, decided_at = $3, reason = $4, \
+             updated_at = $3 WHERE id = $5 AND status = $6",
+        )
+        .bind(to.as_str())
+        .bind(&decision.by)
+        .bind(decision.at)
+        .bind(decision.reason.as_deref())
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // ---- audit -------------------------------------------------------------
 
     /// Appends one audit entry; returns its id.
@@ -943,6 +1166,101 @@ fn preset_from_row(r: &AnyRow) -> Result<CameraPreset, StoreError> {
         tilt: number("tilt")?,
         zoom: number("zoom")?,
     })
+}
+
+async fn insert_conference(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    c: &Conference,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO conferences (id, title, chair_endpoint, layout, state, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&c.id)
+    .bind(&c.title)
+    .bind(c.chair.as_deref())
+    .bind(&c.layout)
+    .bind(c.state.as_str())
+    .bind(&c.created_by)
+    .bind(c.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if unique_violation(&e) {
+            StoreError::Duplicate(format!("conference {}", c.id))
+        } else if foreign_key_violation(&e) {
+            StoreError::NotFound(format!("chair endpoint of conference {}", c.id))
+        } else {
+            e.into()
+        }
+    })?;
+    for endpoint in &c.participants {
+        sqlx::query(
+            "INSERT INTO conference_participants (conference_id, endpoint_id) VALUES ($1, $2)",
+        )
+        .bind(&c.id)
+        .bind(endpoint)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            if foreign_key_violation(&e) {
+                StoreError::NotFound(format!("endpoint {endpoint}"))
+            } else if unique_violation(&e) {
+                StoreError::Duplicate(format!("participant {endpoint}"))
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(())
+}
+
+async fn write_booking_parts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    d: &BookingDetails,
+) -> Result<(), StoreError> {
+    for endpoint in &d.participants {
+        sqlx::query("INSERT INTO booking_participants (booking_id, endpoint_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(endpoint)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if foreign_key_violation(&e) {
+                    StoreError::NotFound(format!("endpoint {endpoint}"))
+                } else if unique_violation(&e) {
+                    StoreError::Duplicate(format!("participant {endpoint}"))
+                } else {
+                    e.into()
+                }
+            })?;
+    }
+    for (position, item) in (0_i64..).zip(&d.scenario) {
+        sqlx::query(
+            "INSERT INTO booking_agenda (booking_id, position, title, speaker_endpoint, layout, \
+             planned_minutes) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(position)
+        .bind(&item.title)
+        .bind(item.speaker.as_deref())
+        .bind(&item.layout)
+        .bind(item.planned_minutes)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            if foreign_key_violation(&e) {
+                StoreError::NotFound(format!(
+                    "speaking endpoint {}",
+                    item.speaker.as_deref().unwrap_or("-")
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(())
 }
 
 async fn insert_user_endpoint(

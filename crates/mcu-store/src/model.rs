@@ -257,3 +257,110 @@ pub struct CameraPreset {
     /// Magnification in hundredths (100–400).
     pub zoom: u16,
 }
+
+names! {
+    /// How much notice a booking gives (R8).
+    BookingKind {
+        /// Registered in writing, at least 2 days ahead by default.
+        Scheduled = "scheduled",
+        /// Urgent (floods, storms, fire): by phone or e-mail, at least 2 hours ahead by default.
+        Emergency = "emergency",
+    }
+}
+
+names! {
+    /// Where a booking is in its life.
+    BookingStatus {
+        /// Waiting for an operator's decision.
+        Requested = "requested",
+        /// Approved: its conference exists.
+        Approved = "approved",
+        /// Refused by an operator, with a reason.
+        Rejected = "rejected",
+        /// Withdrawn.
+        Cancelled = "cancelled",
+    }
+}
+
+impl BookingStatus {
+    /// Whether the booking holds its endpoints for its window (the clash rule).
+    pub fn holds_endpoints(self) -> bool {
+        matches!(self, Self::Requested | Self::Approved)
+    }
+}
+
+/// One agenda item of a booking's scenario (kịch bản).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgendaItem {
+    /// What the item is, e.g. "Báo cáo tình hình lũ".
+    pub title: String,
+    /// The endpoint that speaks, if any.
+    pub speaker: Option<String>,
+    /// Layout of the chair view during the item.
+    pub layout: String,
+    /// Planned length in minutes.
+    pub planned_minutes: i64,
+}
+
+/// What a booking asks for; checked by the rules before it is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookingDetails {
+    /// Title with diacritics.
+    pub title: String,
+    /// The unit that organises the conference.
+    pub organising_unit: String,
+    /// The chair endpoint (also among the participants).
+    pub chair: String,
+    /// Participating endpoints, the chair included, sorted.
+    pub participants: Vec<String>,
+    /// Official start (Unix ms).
+    pub start_at: i64,
+    /// Official end (Unix ms).
+    pub end_at: i64,
+    /// When the rehearsal opens (Unix ms): the start of the booking's window.
+    pub rehearsal_at: i64,
+    /// When the readiness check begins (Unix ms).
+    pub ready_check_at: i64,
+    /// Scheduled or emergency.
+    pub kind: BookingKind,
+    /// Ordered agenda items.
+    pub scenario: Vec<AgendaItem>,
+    /// Record the conference (R17).
+    pub recording: bool,
+}
+
+/// A stored booking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Booking {
+    /// Row id.
+    pub id: i64,
+    /// What was asked for.
+    pub details: BookingDetails,
+    /// Where it is.
+    pub status: BookingStatus,
+    /// Username of the requester.
+    pub requested_by: String,
+    /// When requested (Unix ms).
+    pub requested_at: i64,
+    /// Last change (Unix ms).
+    pub updated_at: i64,
+    /// Who approved, rejected or cancelled it.
+    pub decided_by: Option<String>,
+    /// When (Unix ms).
+    pub decided_at: Option<i64>,
+    /// The reason given with the decision.
+    pub reason: Option<String>,
+    /// The conference made on approval.
+    pub conference_id: Option<String>,
+}
+
+/// A decision on a booking: who, when, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookingDecision {
+    /// Username.
+    pub by: String,
+    /// Unix ms.
+    pub at: i64,
+    /// Reason (required for a rejection by the API).
+    pub reason: Option<String>,
+}

@@ -433,6 +433,191 @@ async fn check_presets(store: &Store) {
     assert_eq!(store.presets("son-duong").await.unwrap().len(), 1);
 }
 
+async fn check_bookings(store: &Store) {
+    for e in [
+        endpoint("ubnd-tinh", "UBND tỉnh Tuyên Quang", Level::Province),
+        endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+        endpoint("dong-quy", "UBND xã Đông Quý", Level::Commune),
+    ] {
+        store.create_endpoint(&e, T0).await.unwrap();
+    }
+    const H: i64 = 3_600_000;
+    let start = T0 + 72 * H;
+    let details = BookingDetails {
+        title: "Họp khẩn phòng chống lũ".into(),
+        organising_unit: "Văn phòng UBND tỉnh".into(),
+        chair: "ubnd-tinh".into(),
+        participants: vec!["son-duong".into(), "ubnd-tinh".into()],
+        start_at: start,
+        end_at: start + 2 * H,
+        rehearsal_at: start - 2 * H,
+        ready_check_at: start - H / 2,
+        kind: BookingKind::Scheduled,
+        scenario: vec![
+            AgendaItem {
+                title: "Khai mạc".into(),
+                speaker: Some("ubnd-tinh".into()),
+                layout: "1x1".into(),
+                planned_minutes: 10,
+            },
+            AgendaItem {
+                title: "Báo cáo của huyện Sơn Dương".into(),
+                speaker: Some("son-duong".into()),
+                layout: "1+7".into(),
+                planned_minutes: 20,
+            },
+            AgendaItem {
+                title: "Thảo luận".into(),
+                speaker: None,
+                layout: "2x2".into(),
+                planned_minutes: 30,
+            },
+        ],
+        recording: true,
+    };
+    let b = store.create_booking(&details, "op", T0).await.unwrap();
+    assert_eq!(b.details, details, "scenario order and every field kept");
+    assert_eq!(
+        (b.status, b.requested_by.as_str(), b.requested_at),
+        (BookingStatus::Requested, "op", T0)
+    );
+    assert_eq!(store.booking(b.id).await.unwrap().unwrap(), b);
+    assert!(store.booking(b.id + 100).await.unwrap().is_none());
+
+    let mut bad = details.clone();
+    bad.participants.push("nowhere".into());
+    assert!(matches!(
+        store.create_booking(&bad, "op", T0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.list_bookings(None, None).await.unwrap().len(),
+        1,
+        "rolled back"
+    );
+
+    // The window filter: [rehearsal_at, end_at) against [from, to).
+    let ids = |v: Vec<Booking>| v.into_iter().map(|b| b.id).collect::<Vec<_>>();
+    let in_range = |from, to| async move { ids(store.list_bookings(from, to).await.unwrap()) };
+    assert_eq!(
+        in_range(Some(start - 2 * H), Some(start - 2 * H + 1)).await,
+        [b.id]
+    );
+    assert!(
+        in_range(Some(start - 3 * H), Some(start - 2 * H))
+            .await
+            .is_empty()
+    );
+    assert!(in_range(Some(start + 2 * H), None).await.is_empty());
+    assert_eq!(in_range(None, Some(start)).await, [b.id]);
+
+    // A change replaces participants and scenario.
+    let mut changed = details.clone();
+    changed.participants = vec!["dong-quy".into(), "ubnd-tinh".into()];
+    changed.scenario.truncate(1);
+    changed.recording = false;
+    assert!(store.change_booking(b.id, &changed, T0 + 1).await.unwrap());
+    let after = store.booking(b.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.details.clone(), after.updated_at),
+        (changed.clone(), T0 + 1)
+    );
+
+    // Approval creates the conference in the same transaction.
+    let conference = Conference {
+        id: format!("booking-{}", b.id),
+        title: changed.title.clone(),
+        chair: Some("ubnd-tinh".into()),
+        layout: "1x1".into(),
+        state: ConferenceState::Created,
+        created_by: "op".into(),
+        created_at: T0 + 2,
+        started_at: None,
+        ended_at: None,
+        participants: changed.participants.clone(),
+    };
+    let yes = BookingDecision {
+        by: "op".into(),
+        at: T0 + 2,
+        reason: None,
+    };
+    assert!(
+        store
+            .approve_booking(b.id, &conference, &yes)
+            .await
+            .unwrap()
+    );
+    let approved = store.booking(b.id).await.unwrap().unwrap();
+    assert_eq!(approved.status, BookingStatus::Approved);
+    assert_eq!(
+        approved.conference_id.as_deref(),
+        Some(conference.id.as_str())
+    );
+    assert_eq!(
+        (approved.decided_by.as_deref(), approved.decided_at),
+        (Some("op"), Some(T0 + 2))
+    );
+    assert_eq!(
+        store.conference(&conference.id).await.unwrap().unwrap(),
+        conference
+    );
+    // Not twice, and no change once approved.
+    assert!(
+        !store
+            .approve_booking(b.id, &conference, &yes)
+            .await
+            .unwrap()
+    );
+    assert!(!store.change_booking(b.id, &details, T0 + 3).await.unwrap());
+
+    // A second booking is rejected with a reason; then it cannot be cancelled.
+    let other = store.create_booking(&details, "site", T0).await.unwrap();
+    let no = BookingDecision {
+        by: "op".into(),
+        at: T0 + 4,
+        reason: Some("Trùng lịch họp của Tỉnh ủy".into()),
+    };
+    use BookingStatus::*;
+    assert!(
+        store
+            .decide_booking(other.id, Requested, Rejected, &no)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_booking(other.id, Requested, Cancelled, &no)
+            .await
+            .unwrap()
+    );
+    let rejected = store.booking(other.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            rejected.status,
+            rejected.reason.as_deref(),
+            rejected.conference_id
+        ),
+        (Rejected, Some("Trùng lịch họp của Tỉnh ủy"), None)
+    );
+    assert!(
+        store
+            .decide_booking(b.id, Approved, Cancelled, &no)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.booking(b.id).await.unwrap().unwrap().status,
+        Cancelled
+    );
+    assert!(!Cancelled.holds_endpoints() && !Rejected.holds_endpoints());
+    assert!(Requested.holds_endpoints() && Approved.holds_endpoints());
+    // An endpoint a booking lists cannot be deleted.
+    assert!(matches!(
+        store.delete_endpoint("son-duong").await,
+        Err(StoreError::Duplicate(_))
+    ));
+}
+
 /// Runs every check, each on a fresh database from `fresh`.
 macro_rules! suite {
     ($fresh:expr) => {{
@@ -443,6 +628,7 @@ macro_rules! suite {
         check_conferences(&$fresh.await).await;
         check_audit(&$fresh.await).await;
         check_presets(&$fresh.await).await;
+        check_bookings(&$fresh.await).await;
     }};
 }
 

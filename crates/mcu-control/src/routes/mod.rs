@@ -9,6 +9,7 @@ use crate::ControlState;
 
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod bookings;
 pub(crate) mod conferences;
 pub(crate) mod endpoints;
 pub(crate) mod events;
@@ -90,5 +91,16 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             "/api/v1/conferences/{id}/floor/{endpoint}/dismiss",
             post(floor::dismiss),
         )
+        .route(
+            "/api/v1/bookings",
+            get(bookings::list).post(bookings::create),
+        )
+        .route(
+            "/api/v1/bookings/{id}",
+            get(bookings::get_one).put(bookings::change),
+        )
+        .route("/api/v1/bookings/{id}/approve", post(bookings::approve))
+        .route("/api/v1/bookings/{id}/reject", post(bookings::reject))
+        .route("/api/v1/bookings/{id}/cancel", post(bookings::cancel))
         .route("/api/v1/audit", get(audit::list))
 }

@@ -130,7 +130,7 @@ impl Api {
     /// Endpoints ubnd-tinh (chair-capable), son-duong, dong-quy, tan-trao (in no
     /// conference); users admin, operator, site (son-duong), auditor, victim;
     /// conference giao-ban (live, all three with son-duong) and hop-moi
-    /// (created, without son-duong).
+    /// (created, without son-duong); booking 1 (requested, [`fixture_booking`]).
     pub async fn new() -> Self {
         let dir = std::env::temp_dir().join(format!(
             "mcu-control-{}-{}",
@@ -223,6 +223,11 @@ impl Api {
                     .unwrap();
             }
         }
+        // Booking 1 (requested): 08:00–10:00 three days after T0, rehearsal from 06:00.
+        store
+            .create_booking(&fixture_booking(), "operator", T0)
+            .await
+            .unwrap();
         let chair_seat = CameraPreset {
             name: "Ghế chủ tọa".into(),
             pan: 500,
@@ -302,6 +307,36 @@ impl Api {
 
     pub async fn last_audit(&self) -> AuditEntry {
         self.store.list_audit(1, None).await.unwrap().remove(0)
+    }
+}
+
+/// One hour in ms.
+pub const HOUR: i64 = 3_600_000;
+/// Official start of the fixture booking: three days after T0.
+pub const BOOKED_START: i64 = T0 + 72 * HOUR;
+
+/// Booking 1 of the fixture: ubnd-tinh chairs son-duong and dong-quy,
+/// [`BOOKED_START`] for 2 hours, rehearsal from 2 hours before.
+pub fn fixture_booking() -> BookingDetails {
+    BookingDetails {
+        title: "Hội nghị trực tuyến về phòng chống lụt bão".into(),
+        organising_unit: "Văn phòng UBND tỉnh Tuyên Quang".into(),
+        chair: "ubnd-tinh".into(),
+        participants: ["dong-quy", "son-duong", "ubnd-tinh"]
+            .map(String::from)
+            .to_vec(),
+        start_at: BOOKED_START,
+        end_at: BOOKED_START + 2 * HOUR,
+        rehearsal_at: BOOKED_START - 2 * HOUR,
+        ready_check_at: BOOKED_START - HOUR / 2,
+        kind: BookingKind::Scheduled,
+        scenario: vec![AgendaItem {
+            title: "Khai mạc".into(),
+            speaker: Some("ubnd-tinh".into()),
+            layout: "1+7".into(),
+            planned_minutes: 15,
+        }],
+        recording: false,
     }
 }
 
