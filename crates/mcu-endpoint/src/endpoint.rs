@@ -119,6 +119,8 @@ const RUNNING: u8 = 0;
 pub struct LiveState {
     /// Joined and got an answer.
     pub joined: bool,
+    /// The participant id the MCU gave this session.
+    pub participant_id: Option<u64>,
     /// ICE + DTLS up.
     pub connected: bool,
     /// The latest roster (endpoint ids).
@@ -332,24 +334,29 @@ impl Run {
         let sig = |e: SignallingError| e.to_string();
         ws.send(&ClientMessage::Join(join)).map_err(sig)?;
         let deadline = clock() + join_timeout;
-        let roster = ws
+        let (participant_id, roster) = ws
             .wait_for(
                 deadline,
                 "joined",
                 |m| match m {
-                    ServerMessage::Joined(j) => Some(
+                    ServerMessage::Joined(j) => Some((
+                        j.participant_id,
                         j.roster
                             .iter()
                             .map(|e| e.endpoint_id.as_str().to_owned())
                             .collect::<Vec<_>>(),
-                    ),
+                    )),
                     _ => None,
                 },
                 |_| {},
                 clock,
             )
             .map_err(sig)?;
-        self.shared.live().roster = roster;
+        {
+            let mut live = self.shared.live();
+            live.roster = roster;
+            live.participant_id = Some(participant_id);
+        }
 
         let socket = UdpSocket::bind(SocketAddr::new(c.bind_ip, 0))
             .map_err(|e| format!("media socket: {e}"))?;

@@ -37,6 +37,13 @@ pub enum MediaCommand {
         sdp: String,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<String, String>>,
+        /// Told why, if the participant's media fails for good (ICE consent
+        /// lost, DTLS failed) and the media thread removed it; dropped
+        /// without a word when it leaves normally. The signalling side then
+        /// removes the endpoint from the roster: an endpoint that vanished
+        /// without `leave` (host off the network, socket half-open) is
+        /// otherwise never removed.
+        gone: oneshot::Sender<String>,
     },
     /// A synthetic room inside the daemon (demos, tests): a coloured
     /// picture with a moving square and a tone it "speaks" now and then.
@@ -117,6 +124,7 @@ struct Peer {
     socket: UdpSocket,
     session: ServerSession,
     video_in: H264Depacketizer,
+    gone: Option<oneshot::Sender<String>>,
 }
 
 #[allow(clippy::disallowed_methods)] // the daemon owns the clock
@@ -161,6 +169,7 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
                     name,
                     sdp,
                     reply,
+                    gone,
                 }) => {
                     let answer = admit(
                         &mut mixer,
@@ -170,6 +179,7 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
                         &sdp,
                         &view,
                         bind_ip,
+                        gone,
                     );
                     let _ = reply.send(answer);
                 }
@@ -262,8 +272,11 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
             }
         }
         for id in failed {
-            peers.remove(&id);
+            if let Some(gone) = peers.remove(&id).and_then(|p| p.gone) {
+                let _ = gone.send("media failed (ICE consent or DTLS)".into());
+            }
             let _ = mixer.remove_participant(id);
+            info!(participant = id.0, "participant removed: its media failed");
         }
         // Synthetic rooms: 30 fps pictures; 20 ms of tone while it is their turn.
         if !synthetic.is_empty() {
@@ -348,6 +361,7 @@ fn flush(p: &mut Peer) {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one call site, each argument a distinct thing
 fn admit(
     mixer: &mut ConferenceMixer,
     peers: &mut BTreeMap<ParticipantId, Peer>,
@@ -356,6 +370,7 @@ fn admit(
     sdp: &str,
     view: &ViewSpec,
     bind_ip: IpAddr,
+    gone: oneshot::Sender<String>,
 ) -> Result<String, String> {
     if peers.contains_key(&id) {
         return Err("renegotiation is not supported yet".into());
@@ -384,6 +399,7 @@ fn admit(
             socket,
             session,
             video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
+            gone: Some(gone),
         },
     );
     Ok(answer)

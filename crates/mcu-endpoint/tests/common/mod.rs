@@ -217,3 +217,61 @@ pub fn shown(live: &LiveState) -> Vec<u8> {
     v.sort_unstable();
     v
 }
+
+/// Starts endpoints `0..n`, waits until each decodes and sees all `n`
+/// (stamps in its tiles, ids in its roster).
+pub fn start_all(mcu: &Mcu, n: usize) -> Vec<Endpoint> {
+    let eps: Vec<_> = (0..n).map(|i| mcu.spawn(i)).collect();
+    for (i, e) in eps.iter().enumerate() {
+        wait_decoding(e, &format!("endpoint {i}"));
+    }
+    let all: Vec<u8> = (0..n as u8).collect();
+    for (i, e) in eps.iter().enumerate() {
+        wait_for(
+            Duration::from_secs(10),
+            &format!("endpoint {i} sees all {n}"),
+            || {
+                let l = e.live();
+                if shown(&l) == all && l.roster.len() == n {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "shown {:?}, roster {:?}, tiles {:?}",
+                        shown(&l),
+                        l.roster,
+                        l.tiles
+                    ))
+                }
+            },
+        );
+    }
+    eps
+}
+
+/// Waits until every endpoint in `watchers` has `gone` neither in its tiles
+/// nor in its roster, and still sees `staying`.
+pub fn wait_gone(watchers: &[&Endpoint], gone: usize, staying: &[u8], timeout: Duration) {
+    let gone_id = ENDPOINTS[gone].0;
+    for (i, e) in watchers.iter().enumerate() {
+        wait_for(
+            timeout,
+            &format!("watcher {i} sees endpoint {gone} gone"),
+            || {
+                let l = e.live();
+                if let Some(err) = &l.error {
+                    panic!("watcher {i} failed: {err}");
+                }
+                let in_roster = l.roster.iter().any(|r| r == gone_id);
+                let tiles = shown(&l);
+                if !in_roster && tiles == staying && l.tiles.iter().any(|t| t.empty) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "roster {:?}, shown {tiles:?}, tiles {:?}",
+                        l.roster, l.tiles
+                    ))
+                }
+            },
+        );
+    }
+}
