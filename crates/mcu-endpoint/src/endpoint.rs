@@ -746,6 +746,7 @@ impl Run {
             .saturating_sub(stats.packets_lost_base);
         report.frames_lost = stats.frames_discarded + stats.output_frames_skipped;
         report.latency_ms = Percentiles::of(&stats.latencies_ms);
+        report.latency_samples_ms = stats.latencies_ms.clone();
         report.tiles = self.shared.live().tiles.clone();
         report.audio_packets = stats.audio_packets;
         report.audio_seconds = stats.tones.seconds();

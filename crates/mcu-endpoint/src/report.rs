@@ -127,6 +127,9 @@ pub struct EndpointReport {
     pub tones: Vec<ToneReport>,
     /// Why the endpoint stopped early, if it did.
     pub error: Option<String>,
+    /// The latency samples behind `latency_ms` (pooled by a `--count` run).
+    #[serde(skip)]
+    pub latency_samples_ms: Vec<f64>,
 }
 
 impl EndpointReport {
