@@ -96,12 +96,28 @@ impl Signalling {
             .or_else(|| url.strip_prefix("ws://"))
             .ok_or_else(|| SignallingError::Url(url.to_owned()))?;
         let authority = rest.split('/').next().unwrap_or_default();
-        let addr = authority
+        let addrs: Vec<_> = authority
             .to_socket_addrs()
             .map_err(|e| SignallingError::Url(format!("{url}: {e}")))?
-            .next()
-            .ok_or_else(|| SignallingError::Url(format!("{url}: no address")))?;
-        let tcp = TcpStream::connect_timeout(&addr, timeout)?;
+            .collect();
+        // `localhost` may resolve to ::1 first while the daemon listens on
+        // 127.0.0.1 only: try each address.
+        let mut last = None;
+        let mut tcp = None;
+        for addr in &addrs {
+            match TcpStream::connect_timeout(addr, timeout) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let tcp = match (tcp, last) {
+            (Some(t), _) => t,
+            (None, Some(e)) => return Err(e.into()),
+            (None, None) => return Err(SignallingError::Url(format!("{url}: no address"))),
+        };
         tcp.set_nodelay(true)?;
         tcp.set_read_timeout(Some(timeout))?;
         tcp.set_write_timeout(Some(timeout))?;
