@@ -8,6 +8,7 @@
 #   scripts/load16.sh                      # 60 s, 10 s warm-up, 4 analysing endpoints
 #   DURATION=90 ANALYSE=16 scripts/load16.sh
 #   GENERATOR_NICE=10 scripts/load16.sh    # the generator yields the CPU to the daemon
+#   TALK_TURNS=3 scripts/load16.sh         # one speaker at a time, 3 s each (default: all talk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-60}
@@ -43,7 +44,7 @@ machine() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat
 
 nice -n "${GENERATOR_NICE:-0}" cargo run --release -p mcu-endpoint -- --config config/load16.toml --count "$COUNT" \
   --join-interval "$JOIN_INTERVAL_MS" --duration "$DURATION" --warmup "$WARMUP" \
-  --analyse "$ANALYSE" --grid 3 --pretty >"$OUT" &
+  --analyse "$ANALYSE" --grid 3 ${TALK_TURNS:+--talk-turns "$TALK_TURNS"} --pretty >"$OUT" &
 gen_cargo=$!
 
 # Measure the daemon inside the generator's window (after every join and the warm-up).

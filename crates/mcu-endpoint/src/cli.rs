@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::{Endpoint, EndpointConfig, StopMode, tone_for};
+use crate::endpoint::{Endpoint, EndpointConfig, StopMode, Talk, tone_for};
 use crate::picture::{PALETTE, parse_colour};
 use crate::report::{EndpointReport, Percentiles, RunSummary};
 use crate::signalling::tls_config;
@@ -38,6 +38,8 @@ Endpoint:
   --size WxH         sent picture size (default 640x360)
   --fps N            sent frame rate (default 30)
   --bind IP          address of the media sockets (default 127.0.0.1)
+  --talk-turns SECS  endpoints speak (play their tone) one at a time, SECS each,
+                     by the wall clock; silence otherwise (default: all the time)
 
 Run:
   --count N          run N endpoints from this process (default 1)
@@ -102,6 +104,8 @@ pub struct Options {
     pub analyse: Option<usize>,
     /// `--grid`.
     pub grid: Option<u32>,
+    /// `--talk-turns`.
+    pub talk_turns: Option<Duration>,
     /// `--pretty`.
     pub pretty: bool,
     /// `--help`.
@@ -145,6 +149,7 @@ impl Options {
             warmup: Duration::ZERO,
             analyse: None,
             grid: None,
+            talk_turns: None,
             pretty: false,
             help: false,
         };
@@ -215,6 +220,13 @@ impl Options {
                 }
                 "--duration" => o.duration = parse_secs(v, "--duration")?,
                 "--warmup" => o.warmup = parse_secs(v, "--warmup")?,
+                "--talk-turns" => {
+                    let t = parse_secs(v, "--talk-turns")?;
+                    if t < Duration::from_millis(100) {
+                        return Err(err("--talk-turns: at least 0.1 s"));
+                    }
+                    o.talk_turns = Some(t);
+                }
                 "--analyse" | "--analyze" => o.analyse = Some(parse_num(v, "--analyse")?),
                 "--grid" => {
                     let n: u32 = parse_num(v, "--grid")?;
@@ -395,6 +407,13 @@ pub fn plan(o: &Options) -> Result<Plan, CliError> {
             c.fps = o.fps;
             c.bind_ip = o.bind;
             c.grid = o.grid;
+            c.talk = match o.talk_turns {
+                Some(turn) => Talk::Turns {
+                    turn,
+                    speakers: o.first + o.count,
+                },
+                None => Talk::Always,
+            };
             c.analyse_video = o.analyse.is_none_or(|n| k < n);
             c
         })
@@ -534,6 +553,7 @@ mod tests {
             "--bogus 1",
             "--url",
             "--colour #12",
+            "--talk-turns 0.01",
         ] {
             assert!(Options::parse(args(bad)).is_err(), "{bad}");
         }

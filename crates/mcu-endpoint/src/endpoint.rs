@@ -61,6 +61,24 @@ pub struct EndpointConfig {
     pub grid: Option<u32>,
     /// Address the media socket binds to (and advertises).
     pub bind_ip: IpAddr,
+    /// When the endpoint's tone plays.
+    pub talk: Talk,
+}
+
+/// When an endpoint "speaks" (plays its tone; silence otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Talk {
+    /// All the time (the N−1 test: every tone always present).
+    Always,
+    /// In turns, like a meeting: endpoint `index` speaks during the
+    /// `index % speakers`-th `turn` of each cycle of the wall clock, so
+    /// endpoints in different processes agree on whose turn it is.
+    Turns {
+        /// Length of one turn.
+        turn: Duration,
+        /// Speakers taking turns.
+        speakers: usize,
+    },
 }
 
 impl EndpointConfig {
@@ -89,6 +107,7 @@ impl EndpointConfig {
             analyse_video: true,
             grid: None,
             bind_ip: IpAddr::from([127, 0, 0, 1]),
+            talk: Talk::Always,
         }
     }
 }
@@ -435,6 +454,7 @@ impl Run {
         .map_err(|e| format!("encoder: {e}"))?;
         let mut decoder = H264Decoder::new().map_err(|e| format!("decoder: {e}"))?;
         let mut tone = SineTone::new(c.tone_hz, 6000);
+        let silence = vec![0i16; mcu_mixer::codec::AUDIO_FRAME_SAMPLES];
         let mut opus_enc =
             OpusEncoder::new(OpusEncoderConfig::default()).map_err(|e| format!("opus: {e}"))?;
         let mut opus_dec = OpusDecoder::new().map_err(|e| format!("opus: {e}"))?;
@@ -607,7 +627,20 @@ impl Run {
                 }
                 while next_audio <= now {
                     let ts48k = ((next_audio - media_epoch).as_micros() * 48 / 1000) as u32;
-                    if opus_enc.encode(tone.next_frame(), &mut audio_out).is_ok() {
+                    let speaking = match c.talk {
+                        Talk::Always => true,
+                        Talk::Turns { turn, speakers } => {
+                            let turn_ms = turn.as_millis().max(1) as u64;
+                            (wall_ms() / turn_ms) % speakers.max(1) as u64
+                                == c.index as u64 % speakers.max(1) as u64
+                        }
+                    };
+                    let pcm: &[i16] = if speaking {
+                        tone.next_frame()
+                    } else {
+                        &silence
+                    };
+                    if opus_enc.encode(pcm, &mut audio_out).is_ok() {
                         let _ = session.send_audio(now, &audio_out, ts48k);
                     }
                     next_audio += mcu_mixer::audio::FRAME_DURATION;

@@ -38,5 +38,5 @@ pub mod report;
 pub mod signalling;
 pub mod tone;
 
-pub use endpoint::{Endpoint, EndpointConfig, LiveState, StopMode, tone_for};
+pub use endpoint::{Endpoint, EndpointConfig, LiveState, StopMode, Talk, tone_for};
 pub use report::{EndpointReport, Percentiles, RunSummary};
