@@ -160,6 +160,7 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
     let mut synthetic: Vec<Synthetic> = Vec::new();
     let (mut next_synth_video, mut next_synth_audio) = (epoch, epoch);
     let mut buf = vec![0u8; 2048];
+    let mut health = LoopHealth::new(epoch);
     loop {
         // 1. Commands.
         loop {
@@ -299,13 +300,18 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
         }
         // 3. Mixer ticks and outputs.
         if mixer.poll_timeout() <= now {
+            health.max_late = health.max_late.max(now - mixer.poll_timeout());
             mixer.handle_timeout(now);
         }
         while let Some(out) = mixer.poll_output() {
             match out {
                 MixerOutput::Video {
-                    group, data, at, ..
+                    group,
+                    data,
+                    at,
+                    keyframe,
                 } => {
+                    health.keyframes += keyframe as u64;
                     let ts = ((at - epoch).as_micros() * 9 / 100) as u32;
                     let viewers: Vec<_> = mixer.viewers(group).collect();
                     for v in viewers {
@@ -338,6 +344,9 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
         for p in peers.values_mut() {
             flush(p);
         }
+        let end = clock();
+        health.max_busy = health.max_busy.max(end - now);
+        health.report(end, &mixer, peers.len());
         // 5. Sleep until the next deadline (at most 5 ms: sockets are polled).
         let mut next = mixer.poll_timeout();
         if !synthetic.is_empty() {
@@ -352,6 +361,55 @@ fn run(rx: mpsc::Receiver<MediaCommand>, layout: String, bind_ip: IpAddr) {
             .saturating_duration_since(clock())
             .min(Duration::from_millis(if peers.is_empty() { 20 } else { 2 }));
         std::thread::sleep(wait);
+    }
+}
+
+/// How the media loop keeps up, logged every [`LoopHealth::PERIOD`] while
+/// the conference has participants: the mixer's counters (ticks skipped
+/// because the loop was late) next to the loop's longest iteration and its
+/// latest wake-up, so a skipped tick can be told apart as "our own work was
+/// long" or "the thread was not scheduled" (a shared, busy machine).
+struct LoopHealth {
+    since: Instant,
+    max_busy: Duration,
+    max_late: Duration,
+    keyframes: u64,
+}
+
+impl LoopHealth {
+    const PERIOD: Duration = Duration::from_secs(10);
+
+    fn new(now: Instant) -> Self {
+        Self {
+            since: now,
+            max_busy: Duration::ZERO,
+            max_late: Duration::ZERO,
+            keyframes: 0,
+        }
+    }
+
+    fn report(&mut self, now: Instant, mixer: &ConferenceMixer, participants: usize) {
+        if now - self.since < Self::PERIOD {
+            return;
+        }
+        if participants > 0 {
+            let s = mixer.stats();
+            info!(
+                participants,
+                video_ticks = s.video_ticks,
+                video_ticks_skipped = s.video_ticks_skipped,
+                audio_ticks_skipped = s.audio_ticks_skipped,
+                frames_decoded = s.frames_decoded,
+                frames_waiting_keyframe = s.frames_waiting_keyframe,
+                decode_errors = s.decode_errors,
+                keyframes_sent = self.keyframes,
+                max_loop_ms = self.max_busy.as_secs_f64() * 1000.0,
+                max_late_ms = self.max_late.as_secs_f64() * 1000.0,
+                "media loop health (last {} s; counters since start)",
+                Self::PERIOD.as_secs()
+            );
+        }
+        *self = Self::new(now);
     }
 }
 
