@@ -45,8 +45,8 @@ fn three_endpoints_see_each_other_and_hear_the_others() {
     for e in &eps {
         e.reset_measurements();
     }
-    for (i, e) in eps.iter().enumerate() {
-        let start = e.live().frames_decoded;
+    let starts: Vec<u64> = eps.iter().map(|e| e.live().frames_decoded).collect();
+    for (i, (e, &start)) in eps.iter().zip(&starts).enumerate() {
         wait_for(
             Duration::from_secs(10),
             &format!("endpoint {i}: 120 frames"),
