@@ -1,5 +1,8 @@
-//! Server side of one WebRTC call: ICE, DTLS-SRTP and RTP over the sans-IO
-//! [`rtc`] crate (webrtc-rs), with H.264 and Opus on the media side.
+//! Both sides of one WebRTC call: ICE, DTLS-SRTP and RTP over the sans-IO
+//! [`rtc`] crate (webrtc-rs), with H.264 and Opus on the media side. The
+//! MCU answers ([`ServerSession`]); the synthetic endpoint offers
+//! ([`ClientSession`], like a browser). Both are [`Session`] with a role
+//! marker and differ only in the offer/answer step.
 //!
 //! A [`ServerSession`] is one browser's peer connection. It owns no socket
 //! and reads no clock: the caller binds one UDP socket, feeds every datagram
@@ -42,7 +45,9 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use rtc::interceptor::Registry;
+use rtc::interceptor::{
+    Attribute, Interceptor, Packet as InterceptorPacket, Registry, Slot, StreamInfo, TaggedPacket,
+};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
@@ -78,9 +83,9 @@ pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 /// extensions and the SRTP tag under a 1200-byte datagram.
 const VIDEO_MAX_PAYLOAD: usize = 1100;
 
-/// Settings of a [`ServerSession`].
+/// Settings of a [`ServerSession`] or a [`ClientSession`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerSessionConfig {
+pub struct SessionConfig {
     /// The address the caller's UDP socket is bound to; advertised as the
     /// only (host) ICE candidate. Must be a concrete address, not `0.0.0.0`.
     pub host_addr: SocketAddr,
@@ -89,7 +94,12 @@ pub struct ServerSessionConfig {
     pub seed: u64,
 }
 
-impl ServerSessionConfig {
+/// Settings of a [`ServerSession`] (the name it had before the client side existed).
+pub type ServerSessionConfig = SessionConfig;
+/// Settings of a [`ClientSession`].
+pub type ClientSessionConfig = SessionConfig;
+
+impl SessionConfig {
     /// A configuration advertising `host_addr`, with `seed` as randomness.
     pub fn new(host_addr: SocketAddr, seed: u64) -> Self {
         Self { host_addr, seed }
@@ -151,10 +161,21 @@ pub enum SessionEvent {
     KeyframeRequested,
 }
 
-/// One browser's WebRTC peer connection, server side, sans-IO.
+/// The answering side (the MCU): see [`ServerSession`].
+#[derive(Debug)]
+pub enum Answerer {}
+
+/// The offering side (a synthetic endpoint, a test client): see [`ClientSession`].
+#[derive(Debug)]
+pub enum Offerer {}
+
+/// One WebRTC peer connection with one H.264 and one Opus track each way,
+/// sans-IO. `R` is the role in the offer/answer exchange ([`Answerer`] or
+/// [`Offerer`]); everything after the exchange (ICE, DTLS-SRTP, media,
+/// keyframe requests, source-address validation) is the same code for both.
 ///
 /// See the [module documentation](self) for the call pattern.
-pub struct ServerSession {
+pub struct Session<R> {
     pc: RTCPeerConnection,
     local_addr: SocketAddr,
     video_sender: RTCRtpSenderId,
@@ -169,16 +190,29 @@ pub struct ServerSession {
     validation: PathValidation,
     dropped_unvalidated: u64,
     connected: bool,
-    answered: bool,
+    /// An offer was made or accepted: the session's one negotiation is spent.
+    negotiated: bool,
     events: VecDeque<SessionEvent>,
     packetizer: H264Packetizer,
     batch: PacketBatch,
     audio_sequence: u16,
+    role: std::marker::PhantomData<R>,
 }
 
-impl std::fmt::Debug for ServerSession {
+/// One browser's WebRTC peer connection, server side (answers its offer).
+pub type ServerSession = Session<Answerer>;
+
+/// A WebRTC peer connection, client side: makes the offer the MCU answers,
+/// as a browser does. Used by the synthetic endpoint (`mcu-endpoint`).
+///
+/// ```text
+/// create_offer ──► (signalling) ──► accept_answer ──► ICE (controlling), DTLS-SRTP
+/// ```
+pub type ClientSession = Session<Offerer>;
+
+impl<R> std::fmt::Debug for Session<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerSession")
+        f.debug_struct("Session")
             .field("local_addr", &self.local_addr)
             .field("video_ssrc", &self.video_ssrc)
             .field("audio_ssrc", &self.audio_ssrc)
@@ -218,6 +252,66 @@ fn audio_codec() -> RTCRtpCodecParameters {
         },
         payload_type: 111,
     }
+}
+
+/// Application-most position of [`KeyframeRequestsToApplication`] (past
+/// the jitter buffer at 13 000, the last named slot).
+const KEYFRAME_REQUESTS_SLOT: usize = 20_000;
+
+/// Lets inbound PLI and FIR reach the application.
+///
+/// `rtc` 0.21.1 ends every inbound RTCP packet at the interceptor chain's
+/// terminus unless an interceptor marks it
+/// [`Attribute::DeliverToApplication`]; without this, keyframe requests
+/// from the other side never became [`SessionEvent::KeyframeRequested`]
+/// (found with the client session: neither side saw the other's PLIs).
+/// Receiver and sender reports stay with the interceptors that use them.
+#[derive(Default)]
+struct KeyframeRequestsToApplication {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestsToApplication {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let InterceptorPacket::Rtcp(packets) = &msg.message.packet {
+            let keyframe_request = packets.iter().any(|p| {
+                let any = p.as_any();
+                any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+            });
+            if keyframe_request {
+                msg.message.add(Attribute::DeliverToApplication);
+            }
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestsToApplication {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 /// SplitMix64: spreads the caller's seed over SSRCs and sequence numbers.
@@ -330,14 +424,17 @@ fn check_dtls_srtp(sdp: &str) -> Result<(), SessionError> {
     Ok(())
 }
 
-impl ServerSession {
-    /// A session that will answer one offer, with a fresh DTLS certificate
-    /// and one outgoing video (H.264) and audio (Opus) track.
-    pub fn new(now: Instant, config: ServerSessionConfig) -> Result<Self, SessionError> {
+impl<R> Session<R> {
+    /// A peer connection with a fresh DTLS certificate and one outgoing
+    /// video (H.264) and audio (Opus) track; the role-specific `new` wraps it.
+    fn build(now: Instant, config: SessionConfig) -> Result<Self, SessionError> {
         let mut media_engine = MediaEngine::default();
         media_engine.register_codec(video_codec(), RtpCodecKind::Video)?;
         media_engine.register_codec(audio_codec(), RtpCodecKind::Audio)?;
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
+            Slot::Custom(KEYFRAME_REQUESTS_SLOT),
+            KeyframeRequestsToApplication::default(),
+        );
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_media_engine(media_engine)
@@ -399,32 +496,18 @@ impl ServerSession {
             validation: PathValidation::default(),
             dropped_unvalidated: 0,
             connected: false,
-            answered: false,
+            negotiated: false,
             events: VecDeque::new(),
             packetizer,
             batch: PacketBatch::new(),
             audio_sequence,
+            role: std::marker::PhantomData,
         })
     }
 
-    /// Takes the browser's offer and returns the answer SDP (complete: it
-    /// carries the host candidate, no trickle needed). The offer's own
-    /// candidates are used, so the browser should wait for ICE gathering to
-    /// complete before sending it (trickle is not wired up yet).
-    ///
-    /// One offer per session: after a failure past the DTLS-SRTP check the
-    /// session is spent. Errors: [`SessionError::NotDtlsSrtp`] (nothing
-    /// changed, may retry), [`SessionError::NoCommonCodec`], or `rtc`'s.
-    pub fn accept_offer(&mut self, now: Instant, offer_sdp: &str) -> Result<String, SessionError> {
-        if self.answered {
-            return Err(SessionError::State("offer already accepted"));
-        }
-        check_dtls_srtp(offer_sdp)?;
-        // From here on the peer connection holds this offer: one per session.
-        self.answered = true;
-        let offer = RTCSessionDescription::offer(offer_sdp.to_owned())?;
-        self.pc.set_remote_description(now, offer)?;
-
+    /// Adds the host candidate (the caller's socket address) to the local
+    /// description, so the offer or answer carries it: no trickle needed.
+    fn add_host_candidate(&mut self) -> Result<(), SessionError> {
         let candidate = CandidateHostConfig {
             base_config: CandidateConfig {
                 network: "udp".to_owned(),
@@ -438,14 +521,12 @@ impl ServerSession {
         .new_candidate_host()?;
         self.pc
             .add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+        Ok(())
+    }
 
-        let answer = self.pc.create_answer(None)?;
-        self.pc.set_local_description(now, answer)?;
-        let answer = self
-            .pc
-            .local_description()
-            .ok_or(SessionError::State("no local description after answering"))?;
-
+    /// After the exchange: the payload types negotiated for H.264 (mode 1)
+    /// and Opus, or which one is missing.
+    fn check_negotiated_codecs(&mut self) -> Result<(), SessionError> {
         self.video_pt = self.sender_payload_type(self.video_sender, MIME_TYPE_H264);
         self.audio_pt = self.sender_payload_type(self.audio_sender, MIME_TYPE_OPUS);
         if self.video_pt.is_none() {
@@ -456,9 +537,87 @@ impl ServerSession {
         if self.audio_pt.is_none() {
             return Err(SessionError::NoCommonCodec("Opus 48000/2"));
         }
-        Ok(answer.sdp)
+        Ok(())
+    }
+}
+
+impl ServerSession {
+    /// A session that will answer one offer, with a fresh DTLS certificate
+    /// and one outgoing video (H.264) and audio (Opus) track.
+    pub fn new(now: Instant, config: ServerSessionConfig) -> Result<Self, SessionError> {
+        Self::build(now, config)
     }
 
+    /// Takes the browser's offer and returns the answer SDP (complete: it
+    /// carries the host candidate, no trickle needed). The offer's own
+    /// candidates are used, so the browser should wait for ICE gathering to
+    /// complete before sending it (trickle is not wired up yet).
+    ///
+    /// One offer per session: after a failure past the DTLS-SRTP check the
+    /// session is spent. Errors: [`SessionError::NotDtlsSrtp`] (nothing
+    /// changed, may retry), [`SessionError::NoCommonCodec`], or `rtc`'s.
+    pub fn accept_offer(&mut self, now: Instant, offer_sdp: &str) -> Result<String, SessionError> {
+        if self.negotiated {
+            return Err(SessionError::State("offer already accepted"));
+        }
+        check_dtls_srtp(offer_sdp)?;
+        // From here on the peer connection holds this offer: one per session.
+        self.negotiated = true;
+        let offer = RTCSessionDescription::offer(offer_sdp.to_owned())?;
+        self.pc.set_remote_description(now, offer)?;
+        self.add_host_candidate()?;
+        let answer = self.pc.create_answer(None)?;
+        self.pc.set_local_description(now, answer)?;
+        let answer = self
+            .pc
+            .local_description()
+            .ok_or(SessionError::State("no local description after answering"))?;
+        self.check_negotiated_codecs()?;
+        Ok(answer.sdp)
+    }
+}
+
+impl ClientSession {
+    /// A session that will make one offer (sendrecv H.264 mode 1
+    /// constrained baseline + Opus, bundled, rtcp-mux, DTLS-SRTP), with a
+    /// fresh DTLS certificate. It is the ICE controlling agent.
+    pub fn new(now: Instant, config: ClientSessionConfig) -> Result<Self, SessionError> {
+        Self::build(now, config)
+    }
+
+    /// The offer SDP, complete with the host candidate (no trickle). One
+    /// offer per session.
+    pub fn create_offer(&mut self, now: Instant) -> Result<String, SessionError> {
+        if self.negotiated {
+            return Err(SessionError::State("offer already made"));
+        }
+        self.negotiated = true;
+        self.add_host_candidate()?;
+        let offer = self.pc.create_offer(None)?;
+        self.pc.set_local_description(now, offer)?;
+        let offer = self
+            .pc
+            .local_description()
+            .ok_or(SessionError::State("no local description after offering"))?;
+        Ok(offer.sdp)
+    }
+
+    /// Takes the MCU's answer to [`ClientSession::create_offer`]; its
+    /// candidates start ICE. Errors: [`SessionError::State`] (no offer
+    /// made, or answered already), [`SessionError::NotDtlsSrtp`],
+    /// [`SessionError::NoCommonCodec`], or `rtc`'s.
+    pub fn accept_answer(&mut self, now: Instant, answer_sdp: &str) -> Result<(), SessionError> {
+        if !self.negotiated || self.pc.remote_description().is_some() {
+            return Err(SessionError::State("no offer outstanding"));
+        }
+        check_dtls_srtp(answer_sdp)?;
+        let answer = RTCSessionDescription::answer(answer_sdp.to_owned())?;
+        self.pc.set_remote_description(now, answer)?;
+        self.check_negotiated_codecs()
+    }
+}
+
+impl<R> Session<R> {
     /// The payload type negotiated for `mime` on a sender (for H.264, only
     /// packetization-mode 1: the packetizer makes FU-A and STAP-A).
     fn sender_payload_type(&mut self, id: RTCRtpSenderId, mime: &str) -> Option<u8> {

@@ -39,6 +39,13 @@ pub enum MediaCommand {
         chair: bool,
         /// Where the answer goes.
         reply: oneshot::Sender<Result<String, String>>,
+        /// Told why, if the participant's media fails for good (ICE consent
+        /// lost, DTLS failed) and the media thread removed it; dropped
+        /// without a word when it leaves normally. The signalling side then
+        /// removes the endpoint from the roster: an endpoint that vanished
+        /// without `leave` (host off the network, socket half-open) is
+        /// otherwise never removed.
+        gone: oneshot::Sender<String>,
     },
     /// A synthetic room inside the daemon (demos, tests): a coloured
     /// picture with a moving square and a tone it "speaks" now and then.
@@ -358,6 +365,7 @@ struct Peer {
     socket: UdpSocket,
     session: ServerSession,
     video_in: H264Depacketizer,
+    gone: Option<oneshot::Sender<String>>,
 }
 
 #[allow(clippy::disallowed_methods)] // the daemon owns the clock
@@ -398,6 +406,7 @@ fn run(
     let mut synthetic: Vec<Synthetic> = Vec::new();
     let (mut next_synth_video, mut next_synth_audio) = (epoch, epoch);
     let mut buf = vec![0u8; 2048];
+    let mut health = LoopHealth::new(epoch);
     loop {
         // 1. Commands.
         loop {
@@ -408,6 +417,7 @@ fn run(
                     sdp,
                     chair,
                     reply,
+                    gone,
                 }) => {
                     let view = &views.specs[usize::from(chair)];
                     let answer = admit(
@@ -418,6 +428,7 @@ fn run(
                         &sdp,
                         view,
                         bind_ip,
+                        gone,
                     );
                     views.admitted(&mut mixer, participant);
                     let _ = reply.send(answer);
@@ -520,8 +531,11 @@ fn run(
             }
         }
         for id in failed {
-            peers.remove(&id);
+            if let Some(gone) = peers.remove(&id).and_then(|p| p.gone) {
+                let _ = gone.send("media failed (ICE consent or DTLS)".into());
+            }
             let _ = mixer.remove_participant(id);
+            info!(participant = id.0, "participant removed: its media failed");
         }
         // Synthetic rooms: 30 fps pictures; 20 ms of tone while it is their turn.
         if !synthetic.is_empty() {
@@ -544,6 +558,7 @@ fn run(
         }
         // 3. Mixer ticks and outputs.
         if mixer.poll_timeout() <= now {
+            health.max_late = health.max_late.max(now - mixer.poll_timeout());
             let started = clock();
             mixer.handle_timeout(now);
             let took = (clock() - started).as_secs_f64();
@@ -561,8 +576,12 @@ fn run(
         while let Some(out) = mixer.poll_output() {
             match out {
                 MixerOutput::Video {
-                    group, data, at, ..
+                    group,
+                    data,
+                    at,
+                    keyframe,
                 } => {
+                    health.keyframes += keyframe as u64;
                     let ts = ((at - epoch).as_micros() * 9 / 100) as u32;
                     let viewers: Vec<_> = mixer.viewers(group).collect();
                     for v in viewers {
@@ -595,6 +614,9 @@ fn run(
         for p in peers.values_mut() {
             flush(p);
         }
+        let end = clock();
+        health.max_busy = health.max_busy.max(end - now);
+        health.report(end, &mixer, peers.len());
         // 5. Sleep until the next deadline (at most 5 ms: sockets are polled).
         let mut next = mixer.poll_timeout();
         if !synthetic.is_empty() {
@@ -612,12 +634,62 @@ fn run(
     }
 }
 
+/// How the media loop keeps up, logged every [`LoopHealth::PERIOD`] while
+/// the conference has participants: the mixer's counters (ticks skipped
+/// because the loop was late) next to the loop's longest iteration and its
+/// latest wake-up, so a skipped tick can be told apart as "our own work was
+/// long" or "the thread was not scheduled" (a shared, busy machine).
+struct LoopHealth {
+    since: Instant,
+    max_busy: Duration,
+    max_late: Duration,
+    keyframes: u64,
+}
+
+impl LoopHealth {
+    const PERIOD: Duration = Duration::from_secs(10);
+
+    fn new(now: Instant) -> Self {
+        Self {
+            since: now,
+            max_busy: Duration::ZERO,
+            max_late: Duration::ZERO,
+            keyframes: 0,
+        }
+    }
+
+    fn report(&mut self, now: Instant, mixer: &ConferenceMixer, participants: usize) {
+        if now - self.since < Self::PERIOD {
+            return;
+        }
+        if participants > 0 {
+            let s = mixer.stats();
+            info!(
+                participants,
+                video_ticks = s.video_ticks,
+                video_ticks_skipped = s.video_ticks_skipped,
+                audio_ticks_skipped = s.audio_ticks_skipped,
+                frames_decoded = s.frames_decoded,
+                frames_waiting_keyframe = s.frames_waiting_keyframe,
+                decode_errors = s.decode_errors,
+                keyframes_sent = self.keyframes,
+                max_loop_ms = self.max_busy.as_secs_f64() * 1000.0,
+                max_late_ms = self.max_late.as_secs_f64() * 1000.0,
+                "media loop health (last {} s; counters since start)",
+                Self::PERIOD.as_secs()
+            );
+        }
+        *self = Self::new(now);
+    }
+}
+
 fn flush(p: &mut Peer) {
     while let Some((dest, bytes)) = p.session.poll_transmit() {
         let _ = p.socket.send_to(&bytes, dest);
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one call site, each argument a distinct thing
 fn admit(
     mixer: &mut ConferenceMixer,
     peers: &mut BTreeMap<ParticipantId, Peer>,
@@ -626,6 +698,7 @@ fn admit(
     sdp: &str,
     view: &ViewSpec,
     bind_ip: IpAddr,
+    gone: oneshot::Sender<String>,
 ) -> Result<String, String> {
     if peers.contains_key(&id) {
         return Err("renegotiation is not supported yet".into());
@@ -654,6 +727,7 @@ fn admit(
             socket,
             session,
             video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
+            gone: Some(gone),
         },
     );
     Ok(answer)

@@ -18,7 +18,7 @@ use mcu_signalling::protocol::{
     ClientMessage, CloseCode, ConferenceId, EndpointId, ErrorCode, ErrorEvent, Joined,
     MAX_MESSAGE_BYTES, RosterChanged, ServerMessage, parse_client_message,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::Config;
@@ -305,6 +305,8 @@ enum Step {
 async fn session(socket: WebSocket, state: Arc<AppState>) {
     let (mut tx, mut rx) = socket.split();
     let mut member: Option<Member> = None;
+    // Set once the offer is answered: fires if the media thread removes us.
+    let mut gone: Option<oneshot::Receiver<String>> = None;
     let mut stopping = state.stopping.clone();
     info!("signalling session opened");
     loop {
@@ -334,6 +336,10 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
                     break;
                 }
             },
+            why = media_gone(&mut gone) => {
+                warn!(reason = %why, "media gone without leave: removing the endpoint");
+                Step::Close(CloseCode::NORMAL, "media_failed")
+            }
             event = next_event(&mut member) => match event {
                 Some(frame) => {
                     if tx.send(Message::Text(Utf8Bytes::from(frame.as_ref()))).await.is_err() {
@@ -347,6 +353,7 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
         let step = match step {
             Step::Offer(sdp) => {
                 let reply = offer(&state, member.as_ref(), sdp).await;
+                gone = reply.2;
                 if tx.send(Message::Text(reply.0.into())).await.is_err() {
                     break;
                 }
@@ -368,6 +375,20 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
         leave(&state, &m);
     }
     info!("signalling session closed");
+}
+
+/// Why the media thread removed this session's participant (pending
+/// forever until it does; after a normal leave the sender is just dropped).
+async fn media_gone(gone: &mut Option<oneshot::Receiver<String>>) -> String {
+    let Some(rx) = gone.as_mut() else {
+        return std::future::pending().await;
+    };
+    let result = rx.await;
+    *gone = None;
+    match result {
+        Ok(why) => why,
+        Err(_) => std::future::pending().await,
+    }
 }
 
 /// The next roster/layout event for this session (pending forever before join).
@@ -410,10 +431,16 @@ fn publish_roster(state: &AppState, conference: &ConferenceId) {
 }
 
 /// Asks the conference's media thread to answer an offer.
-async fn offer(state: &AppState, member: Option<&Member>, sdp: String) -> (String, Step) {
+/// Also returns, once answered, what fires if the media thread later
+/// removes the participant (its media failed).
+async fn offer(
+    state: &AppState,
+    member: Option<&Member>,
+    sdp: String,
+) -> (String, Step, Option<oneshot::Receiver<String>>) {
     let reply = |code: ErrorCode, message: &str| {
         let (mut frames, step) = error_reply(code, message);
-        (frames.pop().unwrap_or_default(), step)
+        (frames.pop().unwrap_or_default(), step, None)
     };
     let Some(m) = member else {
         return reply(ErrorCode::NotJoined, "send join first");
@@ -430,13 +457,15 @@ async fn offer(state: &AppState, member: Option<&Member>, sdp: String) -> (Strin
         })
         .unwrap_or_default();
     let name = name.unwrap_or_else(|| m.endpoint.as_str().to_owned());
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (tx, rx) = oneshot::channel();
+    let (gone, media_gone) = oneshot::channel();
     let sent = media.send(MediaCommand::Offer {
         participant: mcu_mixer::ParticipantId(m.participant_id),
         name,
         sdp,
         chair,
         reply: tx,
+        gone,
     });
     if !sent {
         return reply(ErrorCode::Internal, "conference media has stopped");
@@ -445,7 +474,8 @@ async fn offer(state: &AppState, member: Option<&Member>, sdp: String) -> (Strin
         Ok(Ok(Ok(answer))) => {
             info!("offer answered");
             let answer = mcu_signalling::protocol::Answer { sdp: answer };
-            (ServerMessage::Answer(answer).to_json(), Step::Continue)
+            let frame = ServerMessage::Answer(answer).to_json();
+            (frame, Step::Continue, Some(media_gone))
         }
         Ok(Ok(Err(why))) if why.starts_with("offer refused") => {
             reply(ErrorCode::NoUsableCodec, &why)
