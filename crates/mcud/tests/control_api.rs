@@ -4,121 +4,23 @@
 //! operator actions reaching the endpoint's session, the end of the
 //! conference, and everything surviving a restart.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
+
+use common::{TempDir, config, https, login, tls};
 
 use futures_util::{SinkExt, StreamExt};
 use mcu_signalling::protocol::{ErrorCode, ServerMessage, parse_server_message};
 use mcu_store::Role;
 use mcud::admin::{NewAccount, create_user};
-use mcud::config::Config;
 use mcud::server::{Running, start};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn config(dir: &std::path::Path) -> Config {
-    let mut config = Config::embedded_default(|| "unused-config-token-0123456789".into()).unwrap();
-    config.server.data_dir = dir.to_owned();
-    config.conferences.clear();
-    config
-}
-
-fn tls(running: &Running) -> Arc<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    let pem = std::fs::read(&running.identity.cert_path).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    )
-}
-
-struct Response {
-    status: u16,
-    headers: String,
-    body: Value,
-}
-
-/// One HTTPS request (HTTP/1.1, `Connection: close`).
-async fn https(
-    running: &Running,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Response {
-    let tcp = tokio::net::TcpStream::connect(running.addr).await.unwrap();
-    let connector = tokio_rustls::TlsConnector::from(tls(running));
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = connector.connect(name, tcp).await.unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
-    }
-    if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(&body);
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Response {
-        status,
-        headers: head.to_owned(),
-        body: serde_json::from_str(body).unwrap_or(Value::Null),
-    }
-}
-
-async fn login(running: &Running, user: &str, password: &str) -> String {
-    let r = https(
-        running,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"username": user, "password": password})),
-    )
-    .await;
-    assert_eq!(r.status, 200, "login {user}: {}", r.body);
-    assert!(
-        r.headers.contains("HttpOnly") && r.headers.contains("Secure"),
-        "{}",
-        r.headers
-    );
-    r.body["token"].as_str().unwrap().to_owned()
-}
 
 async fn ws(running: &Running) -> Ws {
     let url = format!("wss://localhost:{}/ws", running.addr.port());

@@ -1,0 +1,201 @@
+//! Calling an endpoint to the chair, end to end: a conference set up and
+//! started through the control API over TLS, three synthetic endpoints
+//! (`mcu-endpoint`: real signalling, WebRTC, H.264) with distinct colours,
+//! the chair view switched from 2x2 to 1+7, then one call — and the chair
+//! endpoint's received picture shows the called endpoint's colour in the
+//! main tile within a second of the call.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TempDir, config, https, login};
+use mcu_endpoint::{Endpoint, EndpointConfig, StopMode, picture::PALETTE, signalling::tls_config};
+use mcu_store::Role;
+use mcud::admin::{NewAccount, create_user};
+use serde_json::json;
+
+const ADMIN_PW: &str = "quản-trị-viên-mạnh";
+const OPERATOR_PW: &str = "điều-hành-viên-mạnh";
+/// (endpoint id, name, chair-capable, palette index).
+const ROOMS: [(&str, &str, bool, usize); 3] = [
+    ("ubnd-tinh", "UBND tỉnh Tuyên Quang", true, 0),
+    ("son-duong", "UBND huyện Sơn Dương", false, 1),
+    ("dong-quy", "UBND xã Đông Quý", false, 2),
+];
+
+/// Whether a `#rrggbb` tile colour is (about) a palette colour.
+fn looks_like(hex: &str, (r, g, b): (u8, u8, u8)) -> bool {
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16).ok();
+    match (channel(1), channel(3), channel(5)) {
+        (Some(hr), Some(hg), Some(hb)) => {
+            let near = |a: u8, b: u8| (i32::from(a) - i32::from(b)).abs() <= 40;
+            near(hr, r) && near(hg, g) && near(hb, b)
+        }
+        _ => false,
+    }
+}
+
+/// The colour of the top-left quarter of the chair's picture (inside the
+/// main tile of 1+7, the whole first tile of 2x2).
+fn top_left(chair: &Endpoint) -> Option<String> {
+    chair.live().tiles.first().map(|t| t.colour.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_called_endpoint_fills_the_chairs_main_tile_within_a_second() {
+    let dir = std::env::temp_dir().join(format!("mcud-call-{}", std::process::id()));
+    let _guard = TempDir(dir.clone());
+    let config = config(&dir);
+    for (user, role, pw) in [
+        ("quantri", Role::Admin, ADMIN_PW),
+        ("dieuhanh", Role::Operator, OPERATOR_PW),
+    ] {
+        let account = NewAccount {
+            username: user.into(),
+            role,
+            display_name: user.into(),
+            endpoints: vec![],
+        };
+        create_user(&config, &account, pw).await.unwrap();
+    }
+    let running = mcud::server::start(&config).await.unwrap();
+    let admin = login(&running, "quantri", ADMIN_PW).await;
+    let mut tokens = Vec::new();
+    for (id, name, chair, _) in ROOMS {
+        let level = if chair { "province" } else { "district" };
+        let body = json!({"id": id, "name": name, "level": level, "chair_capable": chair, "owner_mcu": "tuyen-quang"});
+        assert_eq!(
+            https(
+                &running,
+                "POST",
+                "/api/v1/endpoints",
+                Some(&admin),
+                Some(body)
+            )
+            .await
+            .status,
+            201
+        );
+        let r = https(
+            &running,
+            "POST",
+            &format!("/api/v1/endpoints/{id}/token"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        tokens.push(r.body["token"].as_str().unwrap().to_owned());
+    }
+    let op = login(&running, "dieuhanh", OPERATOR_PW).await;
+    let body = json!({"id": "giao-ban", "title": "Giao ban trực tuyến", "chair": "ubnd-tinh", "layout": "2x2",
+        "participants": ["ubnd-tinh", "son-duong", "dong-quy"]});
+    assert_eq!(
+        https(
+            &running,
+            "POST",
+            "/api/v1/conferences",
+            Some(&op),
+            Some(body)
+        )
+        .await
+        .status,
+        201
+    );
+    assert_eq!(
+        https(
+            &running,
+            "POST",
+            "/api/v1/conferences/giao-ban/start",
+            Some(&op),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+
+    // The three rooms join, the chair first and the called one last.
+    let pem = std::fs::read(&running.identity.cert_path).unwrap();
+    let url = format!("wss://localhost:{}/ws", running.addr.port());
+    let mut endpoints = Vec::new();
+    for (i, (id, _, _, colour)) in ROOMS.iter().enumerate() {
+        let mut c = EndpointConfig::new(
+            &url,
+            tls_config(Some(&pem)).unwrap(),
+            "giao-ban",
+            id,
+            &tokens[i],
+        );
+        c.index = i as u8;
+        c.colour = PALETTE[*colour];
+        c.grid = Some(2);
+        // Only the chair's picture is analysed: the others spare the CPU.
+        c.analyse_video = i == 0;
+        endpoints.push(tokio::task::block_in_place(|| Endpoint::spawn(c)).unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !endpoints.iter().all(|e| e.live().connected) || endpoints[0].live().tiles.is_empty() {
+        let errors: Vec<_> = endpoints.iter().filter_map(|e| e.live().error).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(
+            Instant::now() < deadline,
+            "endpoints did not connect and show a picture in 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The chair view goes to 1+7; its main tile shows someone else than the called room.
+    let r = https(
+        &running,
+        "PUT",
+        "/api/v1/conferences/giao-ban/layout",
+        Some(&op),
+        Some(json!({"view": "chair", "layout": "1+7"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let called = PALETTE[ROOMS[2].3];
+    let before = top_left(&endpoints[0]).unwrap_or_default();
+    assert!(
+        !looks_like(&before, called),
+        "the called room is on the main tile before the call: {before}"
+    );
+
+    let t0 = Instant::now();
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/call-to-chair",
+        Some(&op),
+        Some(json!({"endpoint": "dong-quy"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let shown = loop {
+        if top_left(&endpoints[0]).is_some_and(|c| looks_like(&c, called)) {
+            break t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the chair never saw the called room; top-left {:?}",
+            top_left(&endpoints[0])
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    println!(
+        "call to chair → chair's picture shows it: {} ms",
+        shown.as_millis()
+    );
+    assert!(
+        shown <= Duration::from_secs(1),
+        "took {} ms",
+        shown.as_millis()
+    );
+
+    for mut e in endpoints {
+        tokio::task::block_in_place(|| e.stop(StopMode::Leave));
+    }
+    running.shutdown(Duration::from_secs(2)).await.unwrap();
+}
