@@ -9,12 +9,14 @@
 #   DURATION=90 ANALYSE=16 scripts/load16.sh
 #   GENERATOR_NICE=10 scripts/load16.sh    # the generator yields the CPU to the daemon
 #   TALK_TURNS=3 scripts/load16.sh         # one speaker at a time, 3 s each (default: all talk)
+#   CONFIG=my-load.toml scripts/load16.sh  # another conference (e.g. one with a chair: two output groups)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-60}
 WARMUP=${WARMUP:-10}
 ANALYSE=${ANALYSE:-4}
 OUT=${OUT:-out/load16.json}
+CONFIG=${CONFIG:-config/load16.toml}
 COUNT=16
 JOIN_INTERVAL_MS=200
 mkdir -p "$(dirname "$OUT")" out
@@ -23,7 +25,7 @@ mkdir -p "$(dirname "$OUT")" out
 # at once unifies features differently and `cargo run` would rebuild).
 cargo build --release -p mcud
 cargo build --release -p mcu-endpoint
-cargo run --release -p mcud -- serve --config config/load16.toml >out/load16-mcud.log 2>&1 &
+cargo run --release -p mcud -- serve --config "$CONFIG" >out/load16-mcud.log 2>&1 &
 cargo_pid=$!
 trap 'kill -INT "${mcud_pid:-$cargo_pid}" 2>/dev/null || true' EXIT
 for _ in $(seq 600); do
@@ -42,7 +44,7 @@ hz=$(getconf CLK_TCK)
 # what else ran during the window (another build…) shows as "others".
 machine() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
 
-nice -n "${GENERATOR_NICE:-0}" cargo run --release -p mcu-endpoint -- --config config/load16.toml --count "$COUNT" \
+nice -n "${GENERATOR_NICE:-0}" cargo run --release -p mcu-endpoint -- --config "$CONFIG" --count "$COUNT" \
   --join-interval "$JOIN_INTERVAL_MS" --duration "$DURATION" --warmup "$WARMUP" \
   --analyse "$ANALYSE" --grid 3 ${TALK_TURNS:+--talk-turns "$TALK_TURNS"} --pretty >"$OUT" &
 gen_cargo=$!
