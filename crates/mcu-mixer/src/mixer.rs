@@ -247,6 +247,8 @@ struct Participant {
     generation: u64,
     /// The decoder has no usable reference: drop everything up to an IDR.
     needs_keyframe: bool,
+    /// Video muted by the operator or the room: its tile shows the placeholder.
+    video_muted: bool,
     last_keyframe_request: Option<Instant>,
     audio_decoder: Option<OpusDecoder>,
     audio_queue: AudioQueue,
@@ -378,6 +380,7 @@ impl ConferenceMixer {
                 group,
                 video: None,
                 last_frame: None,
+                video_muted: false,
                 generation: 0,
                 needs_keyframe: true,
                 last_keyframe_request: None,
@@ -629,6 +632,11 @@ impl ConferenceMixer {
             .participants
             .get_mut(&id)
             .ok_or(MixerError::UnknownParticipant(id))?;
+        if p.video_muted {
+            // Nothing of it is shown; after the unmute it starts at an IDR.
+            p.needs_keyframe = true;
+            return Ok(());
+        }
         if !visible {
             p.needs_keyframe = true;
             self.stats.frames_not_visible += 1;
@@ -673,8 +681,41 @@ impl ConferenceMixer {
             .participants
             .get_mut(&id)
             .ok_or(MixerError::UnknownParticipant(id))?;
-        p.last_frame = Some(frame);
+        if !p.video_muted {
+            p.last_frame = Some(frame);
+            p.generation += 1;
+        }
+        Ok(())
+    }
+
+    /// Mutes or unmutes a participant's video: while muted its tile shows
+    /// the placeholder with its name (not a frozen picture) and its video is
+    /// not decoded; the unmute asks it for a keyframe.
+    pub fn set_video_muted(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        muted: bool,
+    ) -> Result<(), MixerError> {
+        let request_interval = self.config.keyframe_request_interval;
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?;
+        if p.video_muted == muted {
+            return Ok(());
+        }
+        p.video_muted = muted;
         p.generation += 1;
+        if muted {
+            if let (Some(old), Some(decoder)) = (p.last_frame.take(), p.video.as_mut()) {
+                decoder.recycle(old);
+            }
+        } else {
+            p.needs_keyframe = true;
+            p.last_keyframe_request = None;
+            request_keyframe(&mut self.outputs, id, p, now, request_interval);
+        }
         Ok(())
     }
 

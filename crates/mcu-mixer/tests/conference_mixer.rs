@@ -126,6 +126,55 @@ fn leaving_frees_the_tile_and_a_silent_source_shows_a_placeholder() {
     assert!(m.remove_participant(b).is_err());
 }
 
+#[test]
+fn a_video_mute_shows_the_placeholder_and_the_unmute_asks_for_a_keyframe() {
+    let t0 = epoch();
+    let mut m = mixer(t0, true);
+    let view = ViewSpec::new("2x2", 640, 360);
+    let (a, b) = (ParticipantId(1), ParticipantId(2));
+    let g = m
+        .add_participant(a, "UBND huyện Sơn Dương", view.clone())
+        .unwrap();
+    m.add_participant(b, "Xã Đồng Quý", view).unwrap();
+    let r = rects("2x2", 640, 360);
+    // b never sends: its tile is the placeholder to compare with.
+    m.handle_video_frame(a, I420Frame::solid(320, 180, colour(0)).unwrap())
+        .unwrap();
+    m.video_tick(t0);
+    let shown = m.composite(g).unwrap().mean_colour(tile_centre(r[0]));
+    let placeholder = m.composite(g).unwrap().mean_colour(tile_centre(r[1]));
+    assert_ne!(shown, placeholder);
+
+    m.set_video_muted(t0, a, true).unwrap();
+    m.handle_video_frame(a, I420Frame::solid(320, 180, colour(0)).unwrap())
+        .unwrap();
+    m.video_tick(t0 + Duration::from_millis(33));
+    let muted = m.composite(g).unwrap().mean_colour(tile_centre(r[0]));
+    // The placeholder (its name is drawn over it, so compare its colour, not its text).
+    assert_ne!(muted, shown, "a muted camera is not a frozen picture");
+    assert_eq!(
+        (muted.u, muted.v),
+        (placeholder.u, placeholder.v),
+        "a muted camera is a placeholder"
+    );
+    drain(&mut m);
+
+    m.set_video_muted(t0 + Duration::from_millis(40), a, false)
+        .unwrap();
+    let asked = drain(&mut m)
+        .into_iter()
+        .any(|o| matches!(o, MixerOutput::RequestKeyframe { from } if from == a));
+    assert!(asked, "the unmute asks the room for a keyframe");
+    m.handle_video_frame(a, I420Frame::solid(320, 180, colour(0)).unwrap())
+        .unwrap();
+    m.video_tick(t0 + Duration::from_millis(66));
+    assert_eq!(
+        m.composite(g).unwrap().mean_colour(tile_centre(r[0])),
+        shown
+    );
+    assert!(m.set_video_muted(t0, ParticipantId(9), true).is_err());
+}
+
 /// Encodes one solid-colour source picture per call.
 struct Sender {
     enc: H264Encoder,

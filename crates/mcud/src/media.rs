@@ -159,6 +159,9 @@ impl Views {
         if self.audio_muted.contains(&p) {
             let _ = mixer.set_audio_muted(p, true);
         }
+        if self.video_muted.contains(&p) {
+            let _ = mixer.set_video_muted(clock(), p, true);
+        }
         self.apply_pins(mixer);
     }
 
@@ -209,14 +212,18 @@ impl Views {
                             .map_err(mixer_err)?;
                     }
                 }
-                match video {
-                    Some(true) => {
+                if let Some(muted) = video {
+                    if muted {
                         self.video_muted.insert(participant);
-                    }
-                    Some(false) => {
+                    } else {
                         self.video_muted.remove(&participant);
                     }
-                    None => {}
+                    if mixer.group_of(participant).is_some() {
+                        let now = clock();
+                        mixer
+                            .set_video_muted(now, participant, muted)
+                            .map_err(mixer_err)?;
+                    }
                 }
             }
             Control::SetLayout { chair_view, layout } => {
