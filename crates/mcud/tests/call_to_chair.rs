@@ -9,14 +9,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https, login};
+use common::{ADMIN_PW, OPERATOR_PW, TempDir, config, https, login};
 use mcu_endpoint::{Endpoint, EndpointConfig, StopMode, picture::PALETTE, signalling::tls_config};
-use mcu_store::Role;
-use mcud::admin::{NewAccount, create_user};
 use serde_json::json;
 
-const ADMIN_PW: &str = "quản-trị-viên-mạnh";
-const OPERATOR_PW: &str = "điều-hành-viên-mạnh";
 /// (endpoint id, name, chair-capable, palette index).
 const ROOMS: [(&str, &str, bool, usize); 3] = [
     ("ubnd-tinh", "UBND tỉnh Tuyên Quang", true, 0),
@@ -47,18 +43,7 @@ async fn the_called_endpoint_fills_the_chairs_main_tile_within_a_second() {
     let dir = std::env::temp_dir().join(format!("mcud-call-{}", std::process::id()));
     let _guard = TempDir(dir.clone());
     let config = config(&dir);
-    for (user, role, pw) in [
-        ("quantri", Role::Admin, ADMIN_PW),
-        ("dieuhanh", Role::Operator, OPERATOR_PW),
-    ] {
-        let account = NewAccount {
-            username: user.into(),
-            role,
-            display_name: user.into(),
-            endpoints: vec![],
-        };
-        create_user(&config, &account, pw).await.unwrap();
-    }
+    common::create_admin_and_operator(&config).await;
     let running = mcud::server::start(&config).await.unwrap();
     let admin = login(&running, "quantri", ADMIN_PW).await;
     let mut tokens = Vec::new();

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TempDir, config, https, login, tls};
+use common::{ADMIN_PW, OPERATOR_PW, TempDir, config, https, login, tls};
 
 use futures_util::{SinkExt, StreamExt};
 use mcu_signalling::protocol::{ErrorCode, ServerMessage, parse_server_message};
@@ -76,26 +76,12 @@ async fn next_event(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
-const ADMIN_PW: &str = "quản-trị-viên-mạnh";
-const OPERATOR_PW: &str = "điều-hành-viên-mạnh";
-
 #[tokio::test]
 async fn a_conference_run_through_the_control_api() {
     let dir = std::env::temp_dir().join(format!("mcud-control-{}", std::process::id()));
     let _guard = TempDir(dir.clone());
     let config = config(&dir);
-    for (user, role, pw) in [
-        ("quantri", Role::Admin, ADMIN_PW),
-        ("dieuhanh", Role::Operator, OPERATOR_PW),
-    ] {
-        let account = NewAccount {
-            username: user.into(),
-            role,
-            display_name: user.into(),
-            endpoints: vec![],
-        };
-        create_user(&config, &account, pw).await.unwrap();
-    }
+    common::create_admin_and_operator(&config).await;
     let weak = NewAccount {
         username: "yeu".into(),
         role: Role::Admin,

@@ -109,3 +109,27 @@ pub async fn login(running: &Running, user: &str, password: &str) -> String {
     );
     r.body["token"].as_str().unwrap().to_owned()
 }
+
+/// Password of the admin `quantri` made by [`create_admin_and_operator`].
+pub const ADMIN_PW: &str = "quản-trị-viên-mạnh";
+/// Password of the operator `dieuhanh`.
+pub const OPERATOR_PW: &str = "điều-hành-viên-mạnh";
+
+/// The accounts every daemon test starts from, made as `mcud admin create-user` does.
+pub async fn create_admin_and_operator(config: &Config) {
+    use mcu_store::Role;
+    for (user, role, pw) in [
+        ("quantri", Role::Admin, ADMIN_PW),
+        ("dieuhanh", Role::Operator, OPERATOR_PW),
+    ] {
+        let account = mcud::admin::NewAccount {
+            username: user.into(),
+            role,
+            display_name: user.into(),
+            endpoints: vec![],
+        };
+        mcud::admin::create_user(config, &account, pw)
+            .await
+            .unwrap();
+    }
+}
