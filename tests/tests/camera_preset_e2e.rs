@@ -13,70 +13,17 @@
 //! recalls "Bên trái" (pan 250, zoom 200 — the left half, magnified) the
 //! room's tile turns all red.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::Mcu;
 use mcu_e2e::y4m::{Rgb, Y4mSpec};
 use mcu_e2e::{Browser, BrowserConfig, TempDir};
-use mcu_store::Role;
-use mcud::admin::{NewAccount, create_user};
-use mcud::config::Config;
 use serde_json::{Value, json};
 
 const ADMIN_PW: &str = "quản-trị-viên-mạnh";
 const OPERATOR_PW: &str = "điều-hành-viên-mạnh";
-
-struct Mcu {
-    runtime: tokio::runtime::Runtime,
-    running: Option<mcud::server::Running>,
-    addr: SocketAddr,
-    _data: TempDir,
-}
-
-impl Mcu {
-    fn start() -> Mcu {
-        let data = TempDir::new("mcud-preset").expect("temp dir");
-        let mut config = Config::embedded_default(|| "unused-config-token-0123456789".into())
-            .expect("embedded config");
-        config.conferences.clear();
-        config.server.data_dir = data.path().to_owned();
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let running = runtime.block_on(async {
-            for (user, role, pw) in [
-                ("quantri", Role::Admin, ADMIN_PW),
-                ("dieuhanh", Role::Operator, OPERATOR_PW),
-            ] {
-                let account = NewAccount {
-                    username: user.into(),
-                    role,
-                    display_name: user.into(),
-                    endpoints: vec![],
-                };
-                create_user(&config, &account, pw).await.expect("account");
-            }
-            mcud::server::start(&config).await.expect("daemon starts")
-        });
-        let addr = running.addr;
-        Mcu {
-            runtime,
-            running: Some(running),
-            addr,
-            _data: data,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.addr.port())
-    }
-}
-
-impl Drop for Mcu {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.runtime.block_on(r.shutdown(Duration::from_secs(2)));
-        }
-    }
-}
 
 fn launch(camera: &std::path::Path) -> Browser {
     Browser::launch(
@@ -202,7 +149,13 @@ fn wait_tile(chair: &Browser, want: (&str, &str), timeout: Duration) -> Vec<(Str
 
 #[test]
 fn a_recalled_preset_moves_the_room_picture_and_a_floor_request_is_granted() {
-    let mcu = Mcu::start();
+    let mcu = Mcu::start(
+        "mcud-preset",
+        &[
+            ("quantri", ADMIN_PW, "admin"),
+            ("dieuhanh", OPERATOR_PW, "operator"),
+        ],
+    );
     let dir = TempDir::new("preset-cameras").expect("temp dir");
     let blue = dir.path().join("blue.y4m");
     Y4mSpec::solid(Rgb::BLUE)

@@ -19,12 +19,12 @@
 //! `<tmp>/mcu-console-e2e-<pid>/failure.png` (that directory is kept).
 //! Needs `chromium` and `chromedriver` (`scripts/setup.sh` installs them).
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::Duration;
 
-use mcu_e2e::{Browser, BrowserConfig, TempDir};
-use mcud::admin::{NewAccount, create_user};
-use mcud::config::Config;
+use common::Mcu;
+use mcu_e2e::{Browser, BrowserConfig};
 use serde_json::{Value, json};
 
 /// One browser test of this binary at a time (2-core machines, one daemon each).
@@ -41,61 +41,6 @@ const CONFERENCE: &str = "giao-ban-console";
 const TITLE: &str = "Giao ban trực tuyến tháng Năm";
 const CHAIR: (&str, &str) = ("ubnd-tinh", "UBND tỉnh Tuyên Quang");
 const SITE: (&str, &str) = ("son-duong", "UBND huyện Sơn Dương");
-
-/// The daemon, in-process, on its own runtime; shut down on drop.
-struct Mcu {
-    runtime: tokio::runtime::Runtime,
-    running: Option<mcud::server::Running>,
-    addr: SocketAddr,
-    _data: TempDir,
-}
-
-impl Mcu {
-    fn start() -> Mcu {
-        let data = TempDir::new("mcud-console").expect("temp dir");
-        let mut config =
-            Config::embedded_default(|| "unused-config-token-0123456789".into()).expect("config");
-        config.conferences.clear();
-        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        config.server.data_dir = data.path().to_owned();
-        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-        for ((username, password), role) in [(ADMIN, "admin"), (OPERATOR, "operator")] {
-            let account = NewAccount {
-                username: username.into(),
-                role: role.parse().expect("role"),
-                display_name: format!("Cán bộ {username}"),
-                endpoints: vec![],
-            };
-            runtime
-                .block_on(create_user(&config, &account, password))
-                .unwrap_or_else(|e| panic!("create_user {username}: {e}"));
-        }
-        let running = runtime
-            .block_on(mcud::server::start(&config))
-            .unwrap_or_else(|e| panic!("mcud::server::start: {e}"));
-        let addr = running.addr;
-        Mcu {
-            runtime,
-            running: Some(running),
-            addr,
-            _data: data,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.addr.port())
-    }
-}
-
-impl Drop for Mcu {
-    fn drop(&mut self) {
-        if let Some(running) = self.running.take() {
-            let _ = self
-                .runtime
-                .block_on(running.shutdown(Duration::from_secs(2)));
-        }
-    }
-}
 
 /// Takes a screenshot if the test panics while it is alive.
 struct ScreenshotOnFailure<'a>(&'a Browser);
@@ -243,7 +188,13 @@ const WAIT: Duration = Duration::from_secs(10);
 #[test]
 fn operator_runs_a_conference_from_the_console_and_wrong_passwords_lock() {
     let _one = exclusive();
-    let mcu = Mcu::start();
+    let mcu = Mcu::start(
+        "mcud-console",
+        &[
+            (ADMIN.0, ADMIN.1, "admin"),
+            (OPERATOR.0, OPERATOR.1, "operator"),
+        ],
+    );
     let browser = Browser::launch(BrowserConfig::new().with_arg("--ignore-certificate-errors"))
         .unwrap_or_else(|e| panic!("launching headless Chromium: {e}"));
     let _shot = ScreenshotOnFailure(&browser);

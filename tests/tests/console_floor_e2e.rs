@@ -28,13 +28,13 @@
 //! `<tmp>/mcu-console-floor-e2e-<pid>/failure.png`.
 //! Needs `chromium` and `chromedriver` (`scripts/setup.sh` installs them).
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::Duration;
 
+use common::Mcu;
 use mcu_e2e::y4m::{Rgb, Y4mSpec};
 use mcu_e2e::{Browser, BrowserConfig, TempDir};
-use mcud::admin::{NewAccount, create_user};
-use mcud::config::Config;
 use serde_json::{Value, json};
 
 /// One browser test of this binary at a time (2-core machines, one daemon each).
@@ -53,61 +53,6 @@ const TITLE: &str = "Giao ban: phát biểu và vị trí camera";
 const CHAIR: (&str, &str) = ("ubnd-tinh", "UBND tỉnh Tuyên Quang");
 const ROOM: (&str, &str) = ("son-duong", "UBND huyện Sơn Dương");
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The daemon, in-process, on its own runtime; shut down on drop.
-struct Mcu {
-    runtime: tokio::runtime::Runtime,
-    running: Option<mcud::server::Running>,
-    addr: SocketAddr,
-    _data: TempDir,
-}
-
-impl Mcu {
-    fn start() -> Mcu {
-        let data = TempDir::new("mcud-console-floor").expect("temp dir");
-        let mut config =
-            Config::embedded_default(|| "unused-config-token-0123456789".into()).expect("config");
-        config.conferences.clear();
-        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        config.server.data_dir = data.path().to_owned();
-        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-        for ((username, password), role) in [(ADMIN, "admin"), (OPERATOR, "operator")] {
-            let account = NewAccount {
-                username: username.into(),
-                role: role.parse().expect("role"),
-                display_name: format!("Cán bộ {username}"),
-                endpoints: vec![],
-            };
-            runtime
-                .block_on(create_user(&config, &account, password))
-                .unwrap_or_else(|e| panic!("create_user {username}: {e}"));
-        }
-        let running = runtime
-            .block_on(mcud::server::start(&config))
-            .unwrap_or_else(|e| panic!("mcud::server::start: {e}"));
-        let addr = running.addr;
-        Mcu {
-            runtime,
-            running: Some(running),
-            addr,
-            _data: data,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.addr.port())
-    }
-}
-
-impl Drop for Mcu {
-    fn drop(&mut self) {
-        if let Some(running) = self.running.take() {
-            let _ = self
-                .runtime
-                .block_on(running.shutdown(Duration::from_secs(2)));
-        }
-    }
-}
 
 /// Takes a screenshot of the console (and dumps both browsers' logs) if the
 /// test panics while it is alive.
@@ -328,7 +273,13 @@ fn room_row(endpoint: &str) -> String {
 #[test]
 fn floor_request_is_granted_and_presets_are_saved_and_recalled_from_the_console() {
     let _one = exclusive();
-    let mcu = Mcu::start();
+    let mcu = Mcu::start(
+        "mcud-console-floor",
+        &[
+            (ADMIN.0, ADMIN.1, "admin"),
+            (OPERATOR.0, OPERATOR.1, "operator"),
+        ],
+    );
     let cameras = TempDir::new("console-floor-cameras").expect("temp dir");
     let split = cameras.path().join("split.y4m");
     Y4mSpec::solid(Rgb::RED)
