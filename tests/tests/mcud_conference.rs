@@ -90,6 +90,7 @@ impl Mcu {
                 chair: Some(EndpointId::new(ENDPOINTS[RED].0).expect("chair")),
                 endpoints,
             }],
+            quality: Default::default(),
         };
         Mcu::start_config(config, data)
     }
@@ -601,6 +602,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         },
         tls: None,
         conferences: vec![conference("hoi-nghi-a", a), conference("hoi-nghi-b", b)],
+        quality: Default::default(),
     };
     let mcu = Mcu::start_config(config, data);
     let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");

@@ -40,8 +40,9 @@ use serde::de::DeserializeOwned;
 pub use auth::Caller;
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use live::{
-    FloorRequest, Live, LiveCommand, LiveConference, LiveEndpoint, LiveError, LiveLevels,
-    LiveParticipant, View, live_conference,
+    AlarmKind, EndpointQuality, FloorRequest, Live, LiveAlarm, LiveCommand, LiveConference,
+    LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality, StreamFigures, View,
+    live_conference,
 };
 
 /// Largest request body accepted.

@@ -121,6 +121,76 @@ pub struct LiveLevels {
     pub levels: Vec<(String, f32)>,
 }
 
+/// One incoming stream's figures over the last sample period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct StreamFigures {
+    /// Packets lost, percent of those expected.
+    pub loss_percent: f64,
+    /// Interarrival jitter, ms.
+    pub jitter_ms: f64,
+    /// Bitrate received, kbit/s.
+    pub kbps: f64,
+    /// Frames per second (video: pictures; audio: packets).
+    pub fps: f64,
+}
+
+/// What the MCU measures of one connected endpoint.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EndpointQuality {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Round-trip time on its media path, ms (once measured).
+    pub rtt_ms: Option<f64>,
+    /// Its video as received.
+    pub video: StreamFigures,
+    /// Its audio as received.
+    pub audio: StreamFigures,
+}
+
+/// What an alarm is about.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    /// Packet loss above the threshold.
+    Loss,
+    /// No new picture for longer than the threshold.
+    Freeze,
+    /// The endpoint's media failed.
+    Drop,
+}
+
+/// An alarm of a conference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveAlarm {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// What it is about.
+    pub kind: AlarmKind,
+    /// When it was raised (Unix ms).
+    pub raised_at: i64,
+    /// When it was cleared (Unix ms), if it was.
+    pub cleared_at: Option<i64>,
+    /// The figure that raised it (loss: percent; freeze: seconds).
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// Why, in words (a drop's reason).
+    pub detail: String,
+}
+
+/// Quality and alarms of a running conference.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveQuality {
+    /// Connected endpoints' figures.
+    pub endpoints: Vec<EndpointQuality>,
+    /// Alarms raised and not cleared, oldest first.
+    pub active_alarms: Vec<LiveAlarm>,
+    /// Cleared alarms, newest first.
+    pub recent_alarms: Vec<LiveAlarm>,
+}
+
 /// A pending floor request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FloorRequest {
@@ -173,6 +243,9 @@ pub trait Live: Send + Sync + 'static {
     fn floor_queue(&self, conference: &str) -> Vec<FloorRequest>;
     /// Audio levels and the active speaker (empty when not running).
     fn levels(&self, conference: &str) -> LiveLevels;
+    /// Per-endpoint quality and the alarms of a running conference (empty
+    /// when it is not running).
+    fn quality(&self, conference: &str) -> LiveQuality;
 }
 
 /// What the media side needs to open a stored conference: its endpoints'

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth as login, bookings, conferences, endpoints, events, floor, presets, users,
+    audit, auth as login, bookings, conferences, endpoints, events, floor, presets, quality, users,
 };
 
 struct Security;
@@ -45,6 +45,7 @@ impl Modify for Security {
         conferences::pin, conferences::call_to_chair,
         presets::list, presets::put, presets::delete, presets::recall,
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
+        quality::quality,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel,
         audit::list,

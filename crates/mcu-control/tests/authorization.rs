@@ -215,6 +215,13 @@ fn cases() -> Vec<Case> {
             StatusCode::OK,
         ),
         c(
+            "GET",
+            "/api/v1/conferences/giao-ban/quality",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
             "POST",
             "/api/v1/conferences/giao-ban/participants/son-duong/floor-request",
             None,

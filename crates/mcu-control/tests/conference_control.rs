@@ -206,6 +206,80 @@ async fn calling_an_unconnected_endpoint_says_so() {
 }
 
 #[tokio::test]
+async fn the_quality_view_names_grades_and_lists_alarms() {
+    use mcu_control::{AlarmKind, EndpointQuality, LiveAlarm, LiveQuality, StreamFigures};
+    let api = Api::new().await;
+    let figures = |loss_percent| StreamFigures {
+        loss_percent,
+        jitter_ms: 4.0,
+        kbps: 800.0,
+        fps: 30.0,
+    };
+    let alarm = |cleared_at| LiveAlarm {
+        endpoint: "son-duong".into(),
+        kind: AlarmKind::Loss,
+        raised_at: 1_000,
+        cleared_at,
+        value: 7.5,
+        threshold: 5.0,
+        detail: String::new(),
+    };
+    *api.live.quality.lock().unwrap() = LiveQuality {
+        endpoints: vec![
+            EndpointQuality {
+                endpoint: "son-duong".into(),
+                rtt_ms: Some(20.0),
+                video: figures(7.5),
+                audio: figures(0.0),
+            },
+            EndpointQuality {
+                endpoint: "ubnd-tinh".into(),
+                rtt_ms: None,
+                video: figures(0.0),
+                audio: figures(0.0),
+            },
+        ],
+        active_alarms: vec![alarm(None)],
+        recent_alarms: vec![alarm(Some(2_000))],
+    };
+    let (status, q) = api
+        .call(
+            "auditor",
+            "GET",
+            "/api/v1/conferences/giao-ban/quality",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{q}");
+    let e = &q["endpoints"];
+    assert_eq!(
+        (e[0]["name"].as_str(), e[0]["grade"].as_str()),
+        (Some("UBND huyện Sơn Dương"), Some("poor"))
+    );
+    assert_eq!(e[0]["video"]["loss_percent"], 7.5);
+    assert_eq!(e[0]["rtt_ms"], 20.0);
+    assert_eq!(e[1]["grade"], "good");
+    assert!(e[1]["rtt_ms"].is_null());
+    assert_eq!(q["active_alarms"][0]["kind"], "loss");
+    assert_eq!(q["active_alarms"][0]["name"], "UBND huyện Sơn Dương");
+    assert!(q["active_alarms"][0]["cleared_at"].is_null());
+    assert_eq!(q["recent_alarms"][0]["cleared_at"], 2_000);
+
+    let (status, body) = api
+        .call(
+            "auditor",
+            "GET",
+            "/api/v1/conferences/khong-co/quality",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+#[tokio::test]
 async fn the_contacts_list_exports_as_csv_with_diacritics() {
     let api = Api::new().await;
     let (status, csv) = api

@@ -112,6 +112,12 @@ impl EndpointConfig {
     }
 }
 
+/// An RTP (not RTCP, STUN or DTLS) datagram: version 2 and a payload type
+/// outside RTCP's 72–76 (RFC 5761); SRTP leaves the header in the clear.
+fn is_rtp(bytes: &[u8]) -> bool {
+    bytes.len() >= 12 && bytes[0] >> 6 == 2 && !(72..=76).contains(&(bytes[1] & 0x7f))
+}
+
 /// The tone of the `i`-th endpoint of a run: 400 Hz, 550 Hz, 700 Hz, …
 pub fn tone_for(i: usize) -> f64 {
     400.0 + 150.0 * i as f64
@@ -160,6 +166,10 @@ pub struct LiveState {
 struct Shared {
     stop: AtomicU8,
     reset: std::sync::atomic::AtomicBool,
+    /// Impairments a test injects: send no video (a frozen camera) …
+    video_paused: std::sync::atomic::AtomicBool,
+    /// … and drop every n-th outgoing RTP packet (0: none).
+    drop_every: std::sync::atomic::AtomicU32,
     live: Mutex<LiveState>,
 }
 
@@ -190,6 +200,8 @@ impl Endpoint {
         let shared = Arc::new(Shared {
             stop: AtomicU8::new(RUNNING),
             reset: Default::default(),
+            video_paused: Default::default(),
+            drop_every: Default::default(),
             live: Mutex::new(LiveState::default()),
         });
         let s = shared.clone();
@@ -212,6 +224,18 @@ impl Endpoint {
     /// A copy of what the endpoint sees now.
     pub fn live(&self) -> LiveState {
         self.shared.live().clone()
+    }
+
+    /// Stops (or resumes) sending video, as a camera that froze: audio and
+    /// the connection go on.
+    pub fn set_video_paused(&self, paused: bool) {
+        self.shared.video_paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Drops every `n`-th outgoing RTP packet (`n` = 20: 5 % loss; 0: none),
+    /// as a lossy uplink would.
+    pub fn set_send_loss_every(&self, n: u32) {
+        self.shared.drop_every.store(n, Ordering::SeqCst);
     }
 
     /// Starts the measurements (fps, latency, tones, losses) afresh; the
@@ -467,6 +491,8 @@ impl Run {
         let frame_interval = Duration::from_nanos(1_000_000_000 / c.fps.max(1) as u64);
         let media_epoch = clock();
         let (mut next_video, mut next_audio) = (media_epoch, media_epoch);
+        // Outgoing RTP packets, counted while a send loss is injected.
+        let mut rtp_sent = 0u64;
         let mut last_rtp_ts: Option<u32> = None;
         let mut last_keyframe_request: Option<Instant> = None;
         let mut stats = Stats::new(clock(), freqs.clone(), 0);
@@ -611,10 +637,13 @@ impl Run {
             if session.is_connected() {
                 if next_video <= now {
                     let wall = wall_ms();
-                    let frame = picture.next_frame(wall);
                     let ts90k = ((now - media_epoch).as_micros() * 9 / 100) as u32;
-                    if let Ok(enc) =
-                        encoder.encode(frame, ms(now - media_epoch) as u64, &mut video_out)
+                    if !self.shared.video_paused.load(Ordering::Relaxed)
+                        && let Ok(enc) = encoder.encode(
+                            picture.next_frame(wall),
+                            ms(now - media_epoch) as u64,
+                            &mut video_out,
+                        )
                         && enc.bytes > 0
                     {
                         let _ = session.send_video_access_unit(now, &video_out, ts90k);
@@ -646,7 +675,14 @@ impl Run {
                     next_audio += mcu_mixer::audio::FRAME_DURATION;
                 }
             }
+            let drop_every = self.shared.drop_every.load(Ordering::Relaxed);
             while let Some((dest, bytes)) = session.poll_transmit() {
+                if drop_every > 0 && is_rtp(&bytes) {
+                    rtp_sent += 1;
+                    if rtp_sent.is_multiple_of(u64::from(drop_every)) {
+                        continue;
+                    }
+                }
                 let _ = socket.send_to(&bytes, dest);
             }
             // Sleep until the next deadline (sockets are polled: at most 2 ms).

@@ -111,6 +111,9 @@ pub struct ConferenceMixerConfig {
     pub opus: OpusEncoderConfig,
     /// Draw the endpoint names into the tiles.
     pub labels: bool,
+    /// The caller's clock, read only to time decodes, composites and encodes
+    /// for [`MixerStats`] (`None`: not timed; the mixer itself never reads a clock).
+    pub stopwatch: Option<fn() -> Instant>,
 }
 
 impl Default for ConferenceMixerConfig {
@@ -124,7 +127,16 @@ impl Default for ConferenceMixerConfig {
             speaker: SpeakerConfig::default(),
             opus: OpusEncoderConfig::default(),
             labels: true,
+            stopwatch: None,
         }
+    }
+}
+
+/// Nanoseconds since `start` by `stopwatch` (0 when not timed).
+fn lap(stopwatch: Option<fn() -> Instant>, start: Option<Instant>) -> u64 {
+    match (stopwatch, start) {
+        (Some(clock), Some(t)) => clock().saturating_duration_since(t).as_nanos() as u64,
+        _ => 0,
     }
 }
 
@@ -237,6 +249,14 @@ pub struct MixerStats {
     pub audio_frames_dropped: u64,
     /// Audio packets the decoder rejected.
     pub audio_decode_errors: u64,
+    /// Time spent decoding video, ns (timed with [`ConferenceMixerConfig::stopwatch`]).
+    pub video_decode_ns: u64,
+    /// Time spent compositing, ns.
+    pub video_compose_ns: u64,
+    /// Time spent encoding video, ns.
+    pub video_encode_ns: u64,
+    /// Time spent on audio ticks (mix and encode), ns.
+    pub audio_tick_ns: u64,
 }
 
 struct Participant {
@@ -651,7 +671,11 @@ impl ConferenceMixer {
             Some(d) => d,
             None => p.video.insert(H264Decoder::new()?),
         };
-        match decoder.decode(access_unit) {
+        let stopwatch = self.config.stopwatch;
+        let started = stopwatch.map(|clock| clock());
+        let decoded = decoder.decode(access_unit);
+        self.stats.video_decode_ns += lap(stopwatch, started);
+        match decoded {
             Ok(Some(frame)) => {
                 if let Some(old) = p.last_frame.replace(frame) {
                     decoder.recycle(old);
@@ -812,6 +836,12 @@ impl ConferenceMixer {
     /// One audio tick: mix, levels, active speaker, encode (one shared encode
     /// of the full mix for every participant who contributed nothing).
     pub fn audio_tick(&mut self, now: Instant) {
+        let started = self.config.stopwatch.map(|clock| clock());
+        self.audio_tick_untimed(now);
+        self.stats.audio_tick_ns += lap(self.config.stopwatch, started);
+    }
+
+    fn audio_tick_untimed(&mut self, now: Instant) {
         self.stats.audio_ticks += 1;
         for (&id, p) in &mut self.participants {
             if let Some(frame) = p.audio_queue.pop() {
@@ -869,6 +899,7 @@ impl ConferenceMixer {
         let active = self.speaker.active();
         let mut visible = BTreeSet::new();
         let timestamp_ms = (now - self.epoch).as_millis() as u64;
+        let stopwatch = self.config.stopwatch;
         for (&gid, g) in &mut self.groups {
             let slots = assign_slots(
                 &g.layout,
@@ -925,18 +956,22 @@ impl ConferenceMixer {
                     highlight: *slot == active && active.is_some() && g.slots.len() > 1,
                 });
             }
+            let started = stopwatch.map(|clock| clock());
             g.compositor.compose(&tiles);
             drop(tiles);
+            self.stats.video_compose_ns += lap(stopwatch, started);
             let idr_allowed = g.last_idr.is_none_or(|t| {
                 now.saturating_duration_since(t) >= self.config.keyframe_min_interval
             });
             if g.idr_pending && idr_allowed {
                 g.encoder.force_keyframe();
             }
-            match g
+            let started = stopwatch.map(|clock| clock());
+            let encoded = g
                 .encoder
-                .encode(g.compositor.canvas(), timestamp_ms, &mut g.out)
-            {
+                .encode(g.compositor.canvas(), timestamp_ms, &mut g.out);
+            self.stats.video_encode_ns += lap(stopwatch, started);
+            match encoded {
                 Ok(enc) if enc.bytes > 0 => {
                     if enc.keyframe {
                         g.idr_pending = false;

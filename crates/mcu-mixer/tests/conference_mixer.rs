@@ -535,3 +535,62 @@ fn opus_input_is_decoded_bad_packets_are_refused_and_bursts_are_bounded() {
     assert_eq!(heard.len(), 4 * FRAME_SAMPLES);
     assert!(goertzel(&heard[FRAME_SAMPLES..], 1000.0) > 500.0);
 }
+
+/// The stopwatch of these tests: a counter that advances 1 ms per read, so
+/// every timed stage shows a whole number of reads.
+#[allow(clippy::disallowed_methods)]
+fn counting_clock() -> Instant {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    static READS: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(Instant::now);
+    base + Duration::from_millis(READS.fetch_add(1, Ordering::Relaxed))
+}
+
+#[test]
+fn decode_compose_encode_and_audio_are_timed_with_the_callers_stopwatch() {
+    let t0 = epoch();
+    // Without a stopwatch nothing is timed.
+    let mut plain = mixer(t0, false);
+    let a = ParticipantId(1);
+    plain
+        .add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let mut s = Sender::new(colour(0));
+    plain.video_tick(t0);
+    plain.handle_video(t0, a, &s.next()).unwrap();
+    plain.video_tick(t0 + Duration::from_millis(33));
+    plain.audio_tick(t0);
+    let st = plain.stats();
+    assert_eq!(
+        (
+            st.video_decode_ns,
+            st.video_compose_ns,
+            st.video_encode_ns,
+            st.audio_tick_ns
+        ),
+        (0, 0, 0, 0)
+    );
+
+    let config = ConferenceMixerConfig {
+        labels: false,
+        stopwatch: Some(counting_clock),
+        ..ConferenceMixerConfig::default()
+    };
+    let mut m = ConferenceMixer::new(t0, config, LayoutLibrary::with_templates()).unwrap();
+    m.add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let mut s = Sender::new(colour(0));
+    m.video_tick(t0);
+    m.handle_video(t0, a, &s.next()).unwrap();
+    m.video_tick(t0 + Duration::from_millis(33));
+    m.audio_tick(t0);
+    let st = m.stats();
+    // One decode, two composites and encodes, one audio tick: each stage is
+    // read twice around its work, at least 1 ms apart on the counting clock.
+    assert!(st.video_decode_ns >= 1_000_000, "{st:?}");
+    assert!(st.video_compose_ns >= 2_000_000, "{st:?}");
+    assert!(st.video_encode_ns >= 2_000_000, "{st:?}");
+    assert!(st.audio_tick_ns >= 1_000_000, "{st:?}");
+}

@@ -43,7 +43,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::interceptor::{
     Attribute, Interceptor, Packet as InterceptorPacket, Registry, Slot, StreamInfo, TaggedPacket,
@@ -795,6 +795,17 @@ impl<R> Session<R> {
             }
             _ => {}
         }
+    }
+
+    /// The latest round-trip time measured on the ICE path (STUN
+    /// connectivity and consent checks), if one has been measured yet.
+    pub fn round_trip_time(&mut self, now: Instant) -> Option<Duration> {
+        let report = self.pc.get_stats(now, rtc::statistics::StatsSelector::None);
+        report
+            .candidate_pairs()
+            .filter(|p| p.current_round_trip_time > 0.0)
+            .max_by_key(|p| p.responses_received)
+            .and_then(|p| Duration::try_from_secs_f64(p.current_round_trip_time).ok())
     }
 
     /// Asks the browser for a keyframe (RTCP PLI on its video stream).

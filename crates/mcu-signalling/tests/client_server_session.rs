@@ -122,4 +122,9 @@ fn client_offers_server_answers_and_media_flows_both_ways() {
         client.dropped_unvalidated() + server.dropped_unvalidated(),
         0
     );
+    // Both sides measured the path's round trip (loopback: well under 100 ms).
+    for rtt in [client.round_trip_time(now()), server.round_trip_time(now())] {
+        let rtt = rtt.expect("a round-trip time from the ICE checks");
+        assert!(rtt < Duration::from_millis(100), "{rtt:?}");
+    }
 }

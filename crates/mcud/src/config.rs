@@ -32,6 +32,9 @@ pub struct Config {
     /// Conferences endpoints may join.
     #[serde(default, rename = "conference")]
     pub conferences: Vec<ConferenceConfig>,
+    /// Quality sampling and alarm thresholds.
+    #[serde(default)]
+    pub quality: crate::quality::QualityConfig,
 }
 
 /// Where the daemon listens and keeps its files.
@@ -208,6 +211,7 @@ impl Config {
                 chair: Some(EndpointId::new("ubnd-tinh")?),
                 endpoints,
             }],
+            quality: Default::default(),
         };
         config.validate()?;
         Ok(config)
@@ -216,6 +220,7 @@ impl Config {
     /// Cross-field rules: unique ids, strong-enough tokens, the chair is an
     /// endpoint of its conference, the layout exists.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.quality.validate().map_err(ConfigError::Invalid)?;
         let layouts = mcu_mixer::layout::LayoutLibrary::with_templates();
         let mut conference_ids = BTreeSet::new();
         for c in &self.conferences {

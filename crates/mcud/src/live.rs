@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcu_control::{
-    FloorRequest, Live, LiveCommand, LiveConference, LiveError, LiveLevels, LiveParticipant, View,
+    AlarmKind, EndpointQuality, FloorRequest, Live, LiveAlarm, LiveCommand, LiveConference,
+    LiveError, LiveLevels, LiveParticipant, LiveQuality, StreamFigures, View,
 };
 use mcu_mixer::ParticipantId;
 use mcu_mixer::layout::LayoutLibrary;
@@ -204,6 +205,48 @@ impl Live for DaemonLive {
         }
     }
 
+    fn quality(&self, conference: &str) -> LiveQuality {
+        let Ok(id) = Self::conference_id(conference) else {
+            return LiveQuality::default();
+        };
+        let Some(stats) = self.state.media(&id).map(|m| m.stats()) else {
+            return LiveQuality::default();
+        };
+        let figures = |q: &mcu_signalling::rtp::StreamQuality| StreamFigures {
+            loss_percent: q.loss * 100.0,
+            jitter_ms: q.jitter_ms,
+            kbps: q.bitrate_bps / 1000.0,
+            fps: q.fps,
+        };
+        let alarm = |a: &crate::quality::Alarm| LiveAlarm {
+            endpoint: a.endpoint.clone(),
+            kind: match a.kind {
+                crate::quality::AlarmKind::Loss => AlarmKind::Loss,
+                crate::quality::AlarmKind::Freeze => AlarmKind::Freeze,
+                crate::quality::AlarmKind::Drop => AlarmKind::Drop,
+            },
+            raised_at: a.raised_at_ms,
+            cleared_at: a.cleared_at_ms,
+            value: a.value,
+            threshold: a.threshold,
+            detail: a.detail.clone(),
+        };
+        LiveQuality {
+            endpoints: stats
+                .quality
+                .iter()
+                .map(|q| EndpointQuality {
+                    endpoint: q.endpoint.clone(),
+                    rtt_ms: q.rtt.map(|d| d.as_secs_f64() * 1000.0),
+                    video: figures(&q.video),
+                    audio: figures(&q.audio),
+                })
+                .collect(),
+            active_alarms: stats.alarms_active.iter().map(alarm).collect(),
+            recent_alarms: stats.alarms_recent.iter().map(alarm).collect(),
+        }
+    }
+
     fn floor_queue(&self, conference: &str) -> Vec<FloorRequest> {
         let Ok(id) = Self::conference_id(conference) else {
             return Vec::new();
@@ -261,6 +304,7 @@ impl Live for DaemonLive {
                 if let Some(media) = self.state.media(&id) {
                     media.send(MediaCommand::Leave {
                         participant: ParticipantId(pid),
+                        dropped: None,
                     });
                 }
                 self.state.publish_roster(&id);

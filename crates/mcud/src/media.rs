@@ -24,6 +24,11 @@ use mcu_signalling::webrtc::{ServerSession, ServerSessionConfig, SessionEvent};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
+use crate::quality::{
+    Alarm, AlarmKind, Alarms, ParticipantMeters, ParticipantQuality, QualityConfig,
+};
+use crate::server::wall_clock_ms;
+
 /// What the signalling side asks of a conference's media thread.
 #[derive(Debug)]
 pub enum MediaCommand {
@@ -31,6 +36,8 @@ pub enum MediaCommand {
     Offer {
         /// The participant.
         participant: ParticipantId,
+        /// Its endpoint id (quality figures and alarms are keyed by it).
+        endpoint: String,
         /// Name drawn into its tile.
         name: String,
         /// The SDP offer.
@@ -63,6 +70,8 @@ pub enum MediaCommand {
     Leave {
         /// The participant.
         participant: ParticipantId,
+        /// Why, when it vanished without `leave` (a drop alarm is raised).
+        dropped: Option<&'static str>,
     },
     /// An operator's live-control action.
     Control {
@@ -309,11 +318,24 @@ pub struct MediaStats {
     pub levels: Vec<(u64, f32)>,
     /// The active speaker's participant id.
     pub active_speaker: Option<u64>,
+    /// Each connected endpoint's figures over the last sample period.
+    pub quality: Vec<ParticipantQuality>,
+    /// Alarms raised and not cleared, oldest first.
+    pub alarms_active: Vec<Alarm>,
+    /// Cleared alarms, newest first.
+    pub alarms_recent: Vec<Alarm>,
+    /// Alarms raised since the conference started, by kind.
+    pub alarms_raised: Vec<(AlarmKind, u64)>,
 }
 
 impl ConferenceMedia {
     /// Starts the media thread of one conference. Media sockets bind on `bind_ip`.
-    pub fn spawn(name: &str, layout: String, bind_ip: IpAddr) -> std::io::Result<Self> {
+    pub fn spawn(
+        name: &str,
+        layout: String,
+        bind_ip: IpAddr,
+        quality: QualityConfig,
+    ) -> std::io::Result<Self> {
         let (commands, rx) = mpsc::channel();
         let stats = std::sync::Arc::new(std::sync::Mutex::new(MediaStats::default()));
         let published = stats.clone();
@@ -324,7 +346,7 @@ impl ConferenceMedia {
                 let _enter = span.enter();
                 // A panic in one conference ends that conference's media only.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(rx, layout, bind_ip, &published)
+                    run(rx, layout, bind_ip, quality, &published)
                 }));
                 if result.is_err() {
                     tracing::error!("conference media thread panicked; its media stopped");
@@ -369,9 +391,11 @@ struct Synthetic {
 }
 
 struct Peer {
+    endpoint: String,
     socket: UdpSocket,
     session: ServerSession,
     video_in: H264Depacketizer,
+    meters: ParticipantMeters,
     gone: Option<oneshot::Sender<String>>,
 }
 
@@ -391,6 +415,7 @@ fn run(
     rx: mpsc::Receiver<MediaCommand>,
     layout: String,
     bind_ip: IpAddr,
+    quality: QualityConfig,
     published: &std::sync::Mutex<MediaStats>,
 ) {
     let epoch = clock();
@@ -401,7 +426,11 @@ fn run(
     {
         warn!("custom layouts not loaded: {e}");
     }
-    let mut mixer = match ConferenceMixer::new(epoch, ConferenceMixerConfig::default(), layouts) {
+    let mixer_config = ConferenceMixerConfig {
+        stopwatch: Some(clock),
+        ..ConferenceMixerConfig::default()
+    };
+    let mut mixer = match ConferenceMixer::new(epoch, mixer_config, layouts) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!("conference mixer: {e}");
@@ -414,12 +443,15 @@ fn run(
     let (mut next_synth_video, mut next_synth_audio) = (epoch, epoch);
     let mut buf = vec![0u8; 2048];
     let mut health = LoopHealth::new(epoch);
+    let mut alarms = Alarms::default();
+    let mut next_sample = epoch + quality.period();
     loop {
         // 1. Commands.
         loop {
             match rx.try_recv() {
                 Ok(MediaCommand::Offer {
                     participant,
+                    endpoint,
                     name,
                     sdp,
                     chair,
@@ -427,15 +459,19 @@ fn run(
                     gone,
                 }) => {
                     let view = &views.specs[usize::from(chair)];
+                    alarms.rejoined(wall_clock_ms(), &endpoint);
                     let answer = admit(
                         &mut mixer,
                         &mut peers,
-                        participant,
-                        &name,
-                        &sdp,
-                        view,
-                        bind_ip,
-                        gone,
+                        Admission {
+                            id: participant,
+                            endpoint,
+                            name: &name,
+                            sdp: &sdp,
+                            view,
+                            bind_ip,
+                            gone,
+                        },
                     );
                     views.admitted(&mut mixer, participant);
                     let _ = reply.send(answer);
@@ -466,7 +502,10 @@ fn run(
                         _ => warn!("synthetic room {name:?} not added"),
                     }
                 }
-                Ok(MediaCommand::Leave { participant }) => {
+                Ok(MediaCommand::Leave {
+                    participant,
+                    dropped,
+                }) => {
                     synthetic.retain(|s| s.id != participant);
                     for pins in &mut views.pins {
                         pins.retain(|&(_, p)| p != participant);
@@ -474,6 +513,10 @@ fn run(
                     views.video_muted.remove(&participant);
                     views.audio_muted.remove(&participant);
                     if let Some(mut p) = peers.remove(&participant) {
+                        match dropped {
+                            Some(why) => alarms.dropped(wall_clock_ms(), &p.endpoint, why),
+                            None => alarms.left(wall_clock_ms(), &p.endpoint),
+                        }
                         let _ = p.session.close();
                         flush(&mut p);
                     }
@@ -494,6 +537,23 @@ fn run(
                 let _ = p.session.handle_timeout(now);
             }
             while let Some(event) = p.session.poll_event() {
+                match &event {
+                    SessionEvent::VideoRtp(pkt) => p.meters.video.record(
+                        now,
+                        pkt.sequence,
+                        pkt.timestamp,
+                        pkt.marker,
+                        pkt.payload.len(),
+                    ),
+                    SessionEvent::AudioRtp(pkt) => p.meters.audio.record(
+                        now,
+                        pkt.sequence,
+                        pkt.timestamp,
+                        pkt.marker,
+                        pkt.payload.len(),
+                    ),
+                    _ => {}
+                }
                 match event {
                     SessionEvent::VideoRtp(_) if views.video_muted.contains(&id) => {}
                     SessionEvent::VideoRtp(pkt) => {
@@ -538,8 +598,12 @@ fn run(
             }
         }
         for id in failed {
-            if let Some(gone) = peers.remove(&id).and_then(|p| p.gone) {
-                let _ = gone.send("media failed (ICE consent or DTLS)".into());
+            const WHY: &str = "media failed (ICE consent or DTLS)";
+            if let Some(p) = peers.remove(&id) {
+                alarms.dropped(wall_clock_ms(), &p.endpoint, WHY);
+                if let Some(gone) = p.gone {
+                    let _ = gone.send(WHY.into());
+                }
             }
             let _ = mixer.remove_participant(id);
             info!(participant = id.0, "participant removed: its media failed");
@@ -561,6 +625,25 @@ fn run(
                         let _ = mixer.handle_audio_pcm(s.id, frame);
                     }
                 }
+            }
+        }
+        // Quality: one sample of every participant per period, held against
+        // the alarm thresholds.
+        if next_sample <= now {
+            next_sample = now + quality.period();
+            let at_ms = wall_clock_ms();
+            let mut figures = Vec::with_capacity(peers.len());
+            for p in peers.values_mut().filter(|p| p.session.is_connected()) {
+                let rtt = p.session.round_trip_time(now);
+                let q = p.meters.sample(now, &p.endpoint, rtt);
+                alarms.observe(at_ms, &q, &quality);
+                figures.push(q);
+            }
+            if let Ok(mut s) = published.lock() {
+                s.quality = figures;
+                s.alarms_active = alarms.active();
+                s.alarms_recent = alarms.recent();
+                s.alarms_raised = alarms.raised_counts();
             }
         }
         // 3. Mixer ticks and outputs.
@@ -625,7 +708,7 @@ fn run(
         health.max_busy = health.max_busy.max(end - now);
         health.report(end, &mixer, peers.len());
         // 5. Sleep until the next deadline (at most 5 ms: sockets are polled).
-        let mut next = mixer.poll_timeout();
+        let mut next = mixer.poll_timeout().min(next_sample);
         if !synthetic.is_empty() {
             next = next.min(next_synth_video).min(next_synth_audio);
         }
@@ -696,16 +779,29 @@ fn flush(p: &mut Peer) {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site, each argument a distinct thing
+/// A participant's offer, to be admitted.
+struct Admission<'a> {
+    id: ParticipantId,
+    endpoint: String,
+    name: &'a str,
+    sdp: &'a str,
+    view: &'a ViewSpec,
+    bind_ip: IpAddr,
+    gone: oneshot::Sender<String>,
+}
+
 fn admit(
     mixer: &mut ConferenceMixer,
     peers: &mut BTreeMap<ParticipantId, Peer>,
-    id: ParticipantId,
-    name: &str,
-    sdp: &str,
-    view: &ViewSpec,
-    bind_ip: IpAddr,
-    gone: oneshot::Sender<String>,
+    Admission {
+        id,
+        endpoint,
+        name,
+        sdp,
+        view,
+        bind_ip,
+        gone,
+    }: Admission<'_>,
 ) -> Result<String, String> {
     if peers.contains_key(&id) {
         return Err("renegotiation is not supported yet".into());
@@ -731,9 +827,11 @@ fn admit(
     peers.insert(
         id,
         Peer {
+            endpoint,
             socket,
             session,
             video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
+            meters: ParticipantMeters::default(),
             gone: Some(gone),
         },
     );

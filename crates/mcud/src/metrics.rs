@@ -6,6 +6,17 @@ use std::fmt::Write;
 use mcu_signalling::protocol::ConferenceId;
 
 use crate::media::MediaStats;
+use crate::quality::ParticipantQuality;
+use mcu_signalling::rtp::StreamQuality;
+
+/// Every participant's figures with its conference id.
+fn participants(
+    conferences: &[(ConferenceId, MediaStats)],
+) -> impl Iterator<Item = (&str, &ParticipantQuality)> {
+    conferences
+        .iter()
+        .flat_map(|(id, s)| s.quality.iter().map(move |q| (id.as_str(), q)))
+}
 
 /// Metric families: name, type, help, and how to read the value.
 type Family = (
@@ -94,7 +105,72 @@ const FAMILIES: &[Family] = &[
         "Received audio packets the decoder rejected.",
         |s| s.mixer.audio_decode_errors as f64,
     ),
+    (
+        "mcu_video_decode_seconds_total",
+        "counter",
+        "Time spent decoding received video.",
+        |s| s.mixer.video_decode_ns as f64 / 1e9,
+    ),
+    (
+        "mcu_video_compose_seconds_total",
+        "counter",
+        "Time spent compositing the output groups' pictures.",
+        |s| s.mixer.video_compose_ns as f64 / 1e9,
+    ),
+    (
+        "mcu_video_encode_seconds_total",
+        "counter",
+        "Time spent encoding the output groups' video.",
+        |s| s.mixer.video_encode_ns as f64 / 1e9,
+    ),
+    (
+        "mcu_audio_tick_seconds_total",
+        "counter",
+        "Time spent mixing and encoding audio.",
+        |s| s.mixer.audio_tick_ns as f64 / 1e9,
+    ),
+    (
+        "mcu_alarms_active",
+        "gauge",
+        "Alarms raised and not cleared (loss, freeze, drop).",
+        |s| s.alarms_active.len() as f64,
+    ),
 ];
+
+/// Per-participant families of each incoming stream (labelled `media`
+/// video / audio): name, help, value.
+type StreamFamily = (&'static str, &'static str, fn(&StreamQuality) -> f64);
+
+const STREAM_FAMILIES: &[StreamFamily] = &[
+    (
+        "mcu_participant_loss_ratio",
+        "Packets lost over the last sample period (0-1), per incoming stream.",
+        |q| q.loss,
+    ),
+    (
+        "mcu_participant_jitter_seconds",
+        "Interarrival jitter of the incoming stream.",
+        |q| q.jitter_ms / 1000.0,
+    ),
+    (
+        "mcu_participant_bitrate_bps",
+        "Bits per second received over the last sample period.",
+        |q| q.bitrate_bps,
+    ),
+    (
+        "mcu_participant_fps",
+        "Frames per second received (video: pictures; audio: packets).",
+        |q| q.fps,
+    ),
+];
+
+/// A label value with `\`, `"` and line feeds escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
 
 /// The exposition text for these conferences.
 pub fn render(conferences: &[(ConferenceId, MediaStats)]) -> String {
@@ -115,6 +191,51 @@ pub fn render(conferences: &[(ConferenceId, MediaStats)]) -> String {
                 "{name}{{conference=\"{}\"}} {}",
                 id.as_str(),
                 value(stats)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP mcu_alarms_raised_total Alarms raised since the conference started."
+    );
+    let _ = writeln!(out, "# TYPE mcu_alarms_raised_total counter");
+    for (id, stats) in conferences {
+        for (kind, n) in &stats.alarms_raised {
+            let _ = writeln!(
+                out,
+                "mcu_alarms_raised_total{{conference=\"{}\",kind=\"{}\"}} {n}",
+                id.as_str(),
+                kind.as_str()
+            );
+        }
+    }
+    for (name, help, value) in STREAM_FAMILIES {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for (id, q) in participants(conferences) {
+            for (media, stream) in [("video", &q.video), ("audio", &q.audio)] {
+                let _ = writeln!(
+                    out,
+                    "{name}{{conference=\"{id}\",endpoint=\"{}\",media=\"{media}\"}} {}",
+                    label(&q.endpoint),
+                    value(stream)
+                );
+            }
+        }
+    }
+    let name = "mcu_participant_rtt_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Round-trip time on the participant's media path."
+    );
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (id, q) in participants(conferences) {
+        if let Some(rtt) = q.rtt {
+            let _ = writeln!(
+                out,
+                "{name}{{conference=\"{id}\",endpoint=\"{}\"}} {}",
+                label(&q.endpoint),
+                rtt.as_secs_f64()
             );
         }
     }
@@ -142,5 +263,56 @@ mod tests {
         }
         let samples = text.lines().filter(|l| !l.starts_with('#')).count();
         assert_eq!(samples, FAMILIES.len() + 1);
+    }
+
+    #[test]
+    fn participants_quality_and_alarms_are_labelled_by_endpoint() {
+        use crate::quality::AlarmKind;
+        use std::time::Duration;
+        let quality = ParticipantQuality {
+            endpoint: "son-duong".into(),
+            rtt: Some(Duration::from_millis(42)),
+            video: StreamQuality {
+                loss: 0.05,
+                jitter_ms: 12.0,
+                bitrate_bps: 800_000.0,
+                fps: 30.0,
+                ..Default::default()
+            },
+            audio: StreamQuality::default(),
+        };
+        let stats = MediaStats {
+            quality: vec![
+                quality.clone(),
+                ParticipantQuality {
+                    endpoint: "odd\"id".into(),
+                    rtt: None,
+                    ..quality
+                },
+            ],
+            alarms_raised: vec![(AlarmKind::Loss, 2)],
+            mixer: mcu_mixer::mixer::MixerStats {
+                video_encode_ns: 1_500_000_000,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = render(&[(ConferenceId::new("giao-ban").unwrap(), stats)]);
+        for line in [
+            "mcu_participant_loss_ratio{conference=\"giao-ban\",endpoint=\"son-duong\",media=\"video\"} 0.05",
+            "mcu_participant_jitter_seconds{conference=\"giao-ban\",endpoint=\"son-duong\",media=\"video\"} 0.012",
+            "mcu_participant_bitrate_bps{conference=\"giao-ban\",endpoint=\"son-duong\",media=\"video\"} 800000",
+            "mcu_participant_fps{conference=\"giao-ban\",endpoint=\"son-duong\",media=\"audio\"} 0",
+            "mcu_participant_rtt_seconds{conference=\"giao-ban\",endpoint=\"son-duong\"} 0.042",
+            "mcu_participant_fps{conference=\"giao-ban\",endpoint=\"odd\\\"id\",media=\"video\"} 30",
+            "mcu_alarms_raised_total{conference=\"giao-ban\",kind=\"loss\"} 2",
+            "mcu_video_encode_seconds_total{conference=\"giao-ban\"} 1.5",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+        assert!(
+            !text.contains("mcu_participant_rtt_seconds{conference=\"giao-ban\",endpoint=\"odd"),
+            "no RTT line before one is measured"
+        );
     }
 }

@@ -51,6 +51,8 @@ pub(crate) struct AppState {
     feeds: Mutex<BTreeMap<ConferenceId, broadcast::Sender<FeedEvent>>>,
     /// Where media sockets bind.
     media_ip: IpAddr,
+    /// Quality sampling and alarm thresholds of every conference.
+    quality: crate::quality::QualityConfig,
     /// Bearer token `/metrics` asks of non-loopback clients (none: loopback only).
     metrics_token: Option<String>,
 }
@@ -126,7 +128,12 @@ impl AppState {
 
     /// Starts a conference's media thread and event feed.
     pub(crate) fn open_conference(&self, id: &ConferenceId, layout: &str) -> std::io::Result<()> {
-        let media = ConferenceMedia::spawn(id.as_str(), layout.to_owned(), self.media_ip)?;
+        let media = ConferenceMedia::spawn(
+            id.as_str(),
+            layout.to_owned(),
+            self.media_ip,
+            self.quality.clone(),
+        )?;
         lock(&self.media).insert(id.clone(), Arc::new(media));
         lock(&self.feeds).insert(id.clone(), broadcast::channel(256).0);
         Ok(())
@@ -240,6 +247,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         stopping,
         feeds: Mutex::default(),
         media_ip,
+        quality: config.quality.clone(),
         metrics_token: config.server.metrics_token.clone(),
     });
     for c in &config.conferences {
@@ -308,6 +316,8 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
     // Set once the offer is answered: fires if the media thread removes us.
     let mut gone: Option<oneshot::Receiver<String>> = None;
     let mut stopping = state.stopping.clone();
+    // Set when the endpoint vanishes without `leave`: an alarm for the operators.
+    let mut dropped = None;
     info!("signalling session opened");
     loop {
         let step = tokio::select! {
@@ -329,10 +339,14 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
                     let _ = tx.send(Message::Text(ServerMessage::from(e).to_json().into())).await;
                     Step::Continue
                 }
-                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(Message::Close(_))) | None => {
+                    dropped = Some("signalling closed without leave");
+                    break;
+                }
                 Some(Ok(_)) => Step::Continue, // ping/pong are answered by the library
                 Some(Err(e)) => {
                     warn!(error = %e, "websocket read failed");
+                    dropped = Some("signalling connection lost");
                     break;
                 }
             },
@@ -372,7 +386,7 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
         }
     }
     if let Some(m) = member {
-        leave(&state, &m);
+        leave(&state, &m, dropped);
     }
     info!("signalling session closed");
 }
@@ -461,6 +475,7 @@ async fn offer(
     let (gone, media_gone) = oneshot::channel();
     let sent = media.send(MediaCommand::Offer {
         participant: mcu_mixer::ParticipantId(m.participant_id),
+        endpoint: m.endpoint.as_str().to_owned(),
         name,
         sdp,
         chair,
@@ -485,10 +500,12 @@ async fn offer(
     }
 }
 
-fn leave(state: &AppState, m: &Member) {
+/// The member leaves; `dropped` says why when it did not say goodbye.
+fn leave(state: &AppState, m: &Member, dropped: Option<&'static str>) {
     if let Some(media) = state.media(&m.conference) {
         media.send(MediaCommand::Leave {
             participant: mcu_mixer::ParticipantId(m.participant_id),
+            dropped,
         });
     }
     if state
@@ -549,7 +566,7 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
         }
         ClientMessage::Leave {} => {
             if let Some(m) = member.take() {
-                leave(state, &m);
+                leave(state, &m, None);
             }
             (Vec::new(), Step::Close(CloseCode::NORMAL, "leave"))
         }

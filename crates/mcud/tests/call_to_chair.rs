@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_PW, OPERATOR_PW, TempDir, config, https, login};
+use common::{TempDir, config, https};
 use mcu_endpoint::{Endpoint, EndpointConfig, StopMode, picture::PALETTE, signalling::tls_config};
 use serde_json::json;
 
@@ -45,60 +45,8 @@ async fn the_called_endpoint_fills_the_chairs_main_tile_within_a_second() {
     let config = config(&dir);
     common::create_admin_and_operator(&config).await;
     let running = mcud::server::start(&config).await.unwrap();
-    let admin = login(&running, "quantri", ADMIN_PW).await;
-    let mut tokens = Vec::new();
-    for (id, name, chair, _) in ROOMS {
-        let level = if chair { "province" } else { "district" };
-        let body = json!({"id": id, "name": name, "level": level, "chair_capable": chair, "owner_mcu": "tuyen-quang"});
-        assert_eq!(
-            https(
-                &running,
-                "POST",
-                "/api/v1/endpoints",
-                Some(&admin),
-                Some(body)
-            )
-            .await
-            .status,
-            201
-        );
-        let r = https(
-            &running,
-            "POST",
-            &format!("/api/v1/endpoints/{id}/token"),
-            Some(&admin),
-            None,
-        )
-        .await;
-        tokens.push(r.body["token"].as_str().unwrap().to_owned());
-    }
-    let op = login(&running, "dieuhanh", OPERATOR_PW).await;
-    let body = json!({"id": "giao-ban", "title": "Giao ban trực tuyến", "chair": "ubnd-tinh", "layout": "2x2",
-        "participants": ["ubnd-tinh", "son-duong", "dong-quy"]});
-    assert_eq!(
-        https(
-            &running,
-            "POST",
-            "/api/v1/conferences",
-            Some(&op),
-            Some(body)
-        )
-        .await
-        .status,
-        201
-    );
-    assert_eq!(
-        https(
-            &running,
-            "POST",
-            "/api/v1/conferences/giao-ban/start",
-            Some(&op),
-            None
-        )
-        .await
-        .status,
-        200
-    );
+    let rooms = ROOMS.map(|(id, name, chair, _)| (id, name, chair));
+    let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &rooms).await;
 
     // The three rooms join, the chair first and the called one last.
     let pem = std::fs::read(&running.identity.cert_path).unwrap();

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ADMIN_PW, OPERATOR_PW, TempDir, config, https, login, tls};
+use common::{ADMIN_PW, OPERATOR_PW, TempDir, Ws, config, https, login, next_event, tls};
 
 use futures_util::{SinkExt, StreamExt};
 use mcu_signalling::protocol::{ErrorCode, ServerMessage, parse_server_message};
@@ -16,11 +16,8 @@ use mcu_store::Role;
 use mcud::admin::{NewAccount, create_user};
 use mcud::server::{Running, start};
 use serde_json::{Value, json};
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn ws(running: &Running) -> Ws {
     let url = format!("wss://localhost:{}/ws", running.addr.port());
@@ -62,20 +59,6 @@ async fn join(
 }
 
 /// The next event of `kind` on a console event socket (others are skipped).
-async fn next_event(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("an event in 5 s");
-        if let Some(Ok(Message::Text(t))) = frame {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            if v["type"] == kind {
-                return v;
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_conference_run_through_the_control_api() {
     let dir = std::env::temp_dir().join(format!("mcud-control-{}", std::process::id()));
@@ -228,18 +211,7 @@ async fn a_conference_run_through_the_control_api() {
         matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 401),
         "{refused:?}"
     );
-    let mut request = events_url.as_str().into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {op}").parse().unwrap());
-    let (mut events, _) = tokio_tungstenite::connect_async_tls_with_config(
-        request,
-        None,
-        false,
-        Some(Connector::Rustls(tls(&running))),
-    )
-    .await
-    .unwrap();
+    let mut events = common::events(&running, "giao-ban", &op).await;
     let conference = next_event(&mut events, "conference").await;
     let row = |c: &Value| {
         c["conference"]["participants"]

@@ -1,6 +1,7 @@
 //! The events WebSocket of a conference: what the console shows live, pushed
-//! instead of polled — the conference with its roster, the floor queue, and
-//! audio levels with the active speaker a few times a second.
+//! instead of polled — the conference with its roster, the floor queue,
+//! audio levels with the active speaker a few times a second, every
+//! endpoint's quality once a second, and the alarms as they change.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +14,15 @@ use serde_json::{Value, json};
 use crate::auth::{Caller, Permission};
 use crate::routes::conferences::{load, view, visible_to};
 use crate::routes::floor::queue_view;
+use crate::routes::quality::quality_view;
 use crate::{ApiError, ApiResult, ControlState, ErrorBody};
 
 /// How often the socket samples the conference.
 const TICK: Duration = Duration::from_millis(250);
 /// How often the session behind the socket is checked again.
 const SESSION_CHECK_TICKS: u32 = 20;
+/// How often quality figures are sent (the daemon samples once a second).
+const QUALITY_TICKS: u32 = 4;
 
 /// Subscribe to a conference's live events (WebSocket).
 ///
@@ -26,8 +30,12 @@ const SESSION_CHECK_TICKS: u32 = 20;
 /// (on connect and on every change of state or roster), `{"type": "floor",
 /// "queue": […]}` (on connect and on change), `{"type": "levels",
 /// "active_speaker": "son-duong", "levels": {"son-duong": -23.5}}` (four
-/// times a second while live). The socket closes when the conference ends or
-/// the session does.
+/// times a second while live), `{"type": "quality", "endpoints": […]}` (once
+/// a second while live: per endpoint its grade, RTT, and loss, jitter,
+/// bitrate and frame rate of its video and audio, as in
+/// `GET /api/v1/conferences/{id}/quality`), `{"type": "alarms", "active":
+/// […], "recent": […]}` (on connect and whenever an alarm is raised or
+/// cleared). The socket closes when the conference ends or the session does.
 #[utoipa::path(get, path = "/api/v1/conferences/{id}/events", tag = "conferences",
     params(("id" = String, Path, description = "Conference id")),
     responses((status = 101, description = "WebSocket of conference events"),
@@ -56,6 +64,7 @@ async fn snapshot(s: &ControlState, id: &str) -> ApiResult<(Value, Value, bool)>
 
 async fn stream(mut socket: WebSocket, s: Arc<ControlState>, caller: Caller, id: String) {
     let (mut last_conference, mut last_floor) = (Value::Null, Value::Null);
+    let mut last_alarms = Value::Null;
     let mut tick = tokio::time::interval(TICK);
     let mut ticks = 0u32;
     loop {
@@ -97,6 +106,19 @@ async fn stream(mut socket: WebSocket, s: Arc<ControlState>, caller: Caller, id:
             frames.push(
                 json!({ "type": "levels", "active_speaker": l.active_speaker, "levels": levels }),
             );
+        }
+        if live && (ticks == 1 || ticks.is_multiple_of(QUALITY_TICKS)) {
+            let Ok(q) = quality_view(&s, &id).await else {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            };
+            frames.push(json!({ "type": "quality", "endpoints": q.endpoints }));
+            let alarms =
+                json!({ "type": "alarms", "active": q.active_alarms, "recent": q.recent_alarms });
+            if alarms != last_alarms {
+                frames.push(alarms.clone());
+                last_alarms = alarms;
+            }
         }
         for f in frames {
             if socket

@@ -15,6 +15,7 @@ pub(crate) mod endpoints;
 pub(crate) mod events;
 pub(crate) mod floor;
 pub(crate) mod presets;
+pub(crate) mod quality;
 pub(crate) mod users;
 
 pub(crate) fn routes() -> Router<Arc<ControlState>> {
@@ -79,6 +80,7 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         )
         .route("/api/v1/conferences/{id}/floor", get(floor::queue))
         .route("/api/v1/conferences/{id}/events", get(events::events))
+        .route("/api/v1/conferences/{id}/quality", get(quality::quality))
         .route(
             "/api/v1/conferences/{id}/participants/{endpoint}/floor-request",
             post(floor::request),

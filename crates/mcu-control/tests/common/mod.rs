@@ -25,6 +25,7 @@ pub struct FakeLive {
     pub commands: Mutex<Vec<(String, LiveCommand)>>,
     pub connected: Mutex<Vec<String>>,
     pub floor: Mutex<Vec<FloorRequest>>,
+    pub quality: Mutex<LiveQuality>,
 }
 
 impl Live for FakeLive {
@@ -52,6 +53,9 @@ impl Live for FakeLive {
     }
     fn levels(&self, _: &str) -> LiveLevels {
         LiveLevels::default()
+    }
+    fn quality(&self, _: &str) -> LiveQuality {
+        self.quality.lock().unwrap().clone()
     }
     fn floor_queue(&self, _: &str) -> Vec<FloorRequest> {
         self.floor.lock().unwrap().clone()

@@ -128,6 +128,7 @@ impl Mcu {
                 chair: None,
                 endpoints,
             }],
+            quality: Default::default(),
         };
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

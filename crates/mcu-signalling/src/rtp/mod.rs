@@ -47,6 +47,7 @@
 pub mod h264;
 pub mod jitter;
 pub mod opus;
+pub mod quality;
 pub mod seq;
 
 pub use h264::{
@@ -58,6 +59,7 @@ pub use jitter::{
     RtpPacket,
 };
 pub use opus::{Concealment, OpusArrival, OpusDepacketizer, OpusPacketizer};
+pub use quality::{ReceiveMeter, StreamQuality};
 pub use seq::{SequenceEvent, SequenceStats, SequenceTracker, SequenceUnwrapper};
 
 /// One RTP payload with the header fields it travels with, borrowed.

@@ -47,7 +47,10 @@ pub fn tls(running: &Running) -> Arc<rustls::ClientConfig> {
 pub struct Response {
     pub status: u16,
     pub headers: String,
+    /// The body as JSON (`Null` when it is not).
     pub body: Value,
+    /// The body as text.
+    pub text: String,
 }
 
 /// One HTTPS request (HTTP/1.1, `Connection: close`).
@@ -89,6 +92,7 @@ pub async fn https(
         status,
         headers: head.to_owned(),
         body: serde_json::from_str(body).unwrap_or(Value::Null),
+        text: body.to_owned(),
     }
 }
 
@@ -131,5 +135,95 @@ pub async fn create_admin_and_operator(config: &Config) {
         mcud::admin::create_user(config, &account, pw)
             .await
             .unwrap();
+    }
+}
+
+/// A conference set up and started through the API: the admin enters each
+/// room `(id, name, chair-capable)` in the directory and issues its dial-in
+/// token, the operator creates the conference (the first room chairs) and
+/// starts it. Returns the operator's session and the rooms' tokens.
+pub async fn start_conference(
+    running: &Running,
+    conference: &str,
+    layout: &str,
+    rooms: &[(&str, &str, bool)],
+) -> (String, Vec<String>) {
+    let admin = login(running, "quantri", ADMIN_PW).await;
+    let mut tokens = Vec::new();
+    for (id, name, chair) in rooms {
+        let level = if *chair { "province" } else { "district" };
+        let body = json!({"id": id, "name": name, "level": level, "chair_capable": chair, "owner_mcu": "tuyen-quang"});
+        let r = https(
+            running,
+            "POST",
+            "/api/v1/endpoints",
+            Some(&admin),
+            Some(body),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let path = format!("/api/v1/endpoints/{id}/token");
+        let r = https(running, "POST", &path, Some(&admin), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        tokens.push(r.body["token"].as_str().unwrap().to_owned());
+    }
+    let op = login(running, "dieuhanh", OPERATOR_PW).await;
+    let participants: Vec<&str> = rooms.iter().map(|r| r.0).collect();
+    let body = json!({"id": conference, "title": "Giao ban trực tuyến", "chair": rooms[0].0,
+        "layout": layout, "participants": participants});
+    let r = https(
+        running,
+        "POST",
+        "/api/v1/conferences",
+        Some(&op),
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let path = format!("/api/v1/conferences/{conference}/start");
+    let r = https(running, "POST", &path, Some(&op), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (op, tokens)
+}
+
+/// A WebSocket to the daemon over TLS.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The console's events socket of a conference, opened with a bearer token.
+pub async fn events(running: &Running, conference: &str, token: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!(
+        "wss://localhost:{}/api/v1/conferences/{conference}/events",
+        running.addr.port()
+    );
+    let mut request = url.as_str().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        false,
+        Some(tokio_tungstenite::Connector::Rustls(tls(running))),
+    )
+    .await
+    .unwrap();
+    ws
+}
+
+/// The next event of `kind` on an events socket (5 s at most).
+pub async fn next_event(ws: &mut Ws, kind: &str) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("an event in 5 s");
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = frame {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
     }
 }
