@@ -21,11 +21,12 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::Mcu;
+use common::{
+    Mcu, ScreenshotOnFailure, WAIT, api, api_ok, click, login_token, page_text, submit_login,
+    wait_for,
+};
 use mcu_e2e::{Browser, BrowserConfig};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// One browser test of this binary at a time (2-core machines, one daemon each).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -42,149 +43,6 @@ const TITLE: &str = "Giao ban trực tuyến tháng Năm";
 const CHAIR: (&str, &str) = ("ubnd-tinh", "UBND tỉnh Tuyên Quang");
 const SITE: (&str, &str) = ("son-duong", "UBND huyện Sơn Dương");
 
-/// Takes a screenshot if the test panics while it is alive.
-struct ScreenshotOnFailure<'a>(&'a Browser);
-
-impl Drop for ScreenshotOnFailure<'_> {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            return;
-        }
-        let dir = std::env::temp_dir().join(format!("mcu-console-e2e-{}", std::process::id()));
-        let path = dir.join("failure.png");
-        match self.0.screenshot_png() {
-            Ok(png) => {
-                match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, png)) {
-                    Ok(()) => eprintln!("screenshot of the failure: {}", path.display()),
-                    Err(e) => eprintln!("could not write the screenshot: {e}"),
-                }
-            }
-            Err(e) => eprintln!("could not take a screenshot: {e}"),
-        }
-        eprintln!("--- browser console ---\n{}", self.0.console_dump());
-    }
-}
-
-/// Waits until `expr` (a JavaScript expression) is truthy and returns its
-/// value; fails with the page's text after `timeout`.
-fn wait_for(browser: &Browser, what: &str, expr: &str, timeout: Duration) -> Value {
-    let script = format!(
-        r#"const [timeoutMs] = arguments;
-const t0 = performance.now();
-for (;;) {{
-  let v = null;
-  try {{ v = ({expr}); }} catch (_) {{ v = null; }}
-  if (v) return v;
-  if (performance.now() - t0 > timeoutMs) {{
-    throw new Error("timed out; page text: " + (document.body ? document.body.innerText : "(no body)"));
-  }}
-  await new Promise((r) => setTimeout(r, 50));
-}}"#
-    );
-    let ms = timeout.as_millis() as u64;
-    browser
-        .await_promise(&script, &[json!(ms)], Some(timeout * 2))
-        .unwrap_or_else(|e| panic!("waiting for {what}: {e}"))
-}
-
-/// Runs `body` (an async function body) in the page and returns its value.
-fn run(browser: &Browser, what: &str, body: &str, args: &[Value]) -> Value {
-    browser
-        .await_promise(body, args, Some(Duration::from_secs(30)))
-        .unwrap_or_else(|e| panic!("{what}: {e}"))
-}
-
-/// One API call from the page with a bearer token and without the page's
-/// cookie (`credentials: "omit"`): `{status, body}`.
-fn api(
-    browser: &Browser,
-    token: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    run(
-        browser,
-        &format!("{method} {path}"),
-        r#"const [token, method, path, body] = arguments;
-const headers = {};
-if (token) headers["authorization"] = "Bearer " + token;
-if (body !== null) headers["content-type"] = "application/json";
-const res = await fetch(path, { method, headers, credentials: "omit", body: body === null ? undefined : JSON.stringify(body) });
-const text = await res.text();
-let json = null;
-try { json = text ? JSON.parse(text) : null; } catch (_) { json = text; }
-return { status: res.status, body: json };"#,
-        &[
-            json!(token),
-            json!(method),
-            json!(path),
-            body.unwrap_or(Value::Null),
-        ],
-    )
-}
-
-fn api_ok(
-    browser: &Browser,
-    token: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let r = api(browser, token, method, path, body);
-    let status = r["status"].as_u64().unwrap_or(0);
-    assert!((200..300).contains(&status), "{method} {path}: {r}");
-    r["body"].clone()
-}
-
-fn login_token(browser: &Browser, (user, password): (&str, &str)) -> String {
-    let body = api_ok(
-        browser,
-        None,
-        "POST",
-        "/api/v1/auth/login",
-        Some(json!({"username": user, "password": password})),
-    );
-    body["token"].as_str().expect("token").to_owned()
-}
-
-/// Fills the login form and clicks the button.
-fn submit_login(browser: &Browser, user: &str, password: &str) {
-    browser
-        .execute(
-            r#"const [user, password] = arguments;
-const u = document.getElementById("login-username");
-const p = document.getElementById("login-password");
-document.getElementById("login-error").textContent = "";
-u.value = user; u.dispatchEvent(new Event("input", { bubbles: true }));
-p.value = password; p.dispatchEvent(new Event("input", { bubbles: true }));
-document.getElementById("login-submit").click();"#,
-            &[json!(user), json!(password)],
-        )
-        .expect("submitting the login form");
-}
-
-fn click(browser: &Browser, what: &str, selector: &str) {
-    let found = browser
-        .execute(
-            "const el = document.querySelector(arguments[0]); if (!el || el.disabled) return false; el.click(); return true;",
-            &[json!(selector)],
-        )
-        .unwrap_or_else(|e| panic!("clicking {what}: {e}"));
-    assert_eq!(found, json!(true), "{what}: no enabled element {selector}");
-}
-
-fn page_text(browser: &Browser) -> String {
-    browser
-        .execute("return document.body.innerText;", &[])
-        .expect("page text")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-const WAIT: Duration = Duration::from_secs(10);
-
 #[test]
 fn operator_runs_a_conference_from_the_console_and_wrong_passwords_lock() {
     let _one = exclusive();
@@ -197,7 +55,10 @@ fn operator_runs_a_conference_from_the_console_and_wrong_passwords_lock() {
     );
     let browser = Browser::launch(BrowserConfig::new().with_arg("--ignore-certificate-errors"))
         .unwrap_or_else(|e| panic!("launching headless Chromium: {e}"));
-    let _shot = ScreenshotOnFailure(&browser);
+    let _shot = ScreenshotOnFailure {
+        tag: "mcu-console-e2e",
+        browser: &browser,
+    };
 
     // `/` leads to the console, which asks for a login (Vietnamese first).
     browser.navigate(&mcu.url("/")).expect("navigate");
