@@ -1,8 +1,8 @@
 // The console's shell: who is logged in, the navigation, hash routing, the
 // language toggle, the message bar, and the login view.
 //
-// Routes: #/login, #/conferences, #/conference/<id>, #/directory, #/users,
-// #/audit. What a role sees follows GET /api/v1/auth/me, but the API
+// Routes: #/login, #/conferences, #/conference/<id>, #/conference/<id>/logbook,
+// #/directory, #/users, #/audit. What a role sees follows GET /api/v1/auth/me, but the API
 // enforces every right by itself: hiding a button is only a convenience.
 
 import { api, get, post, setUnauthenticatedHandler } from "./api.js";
@@ -13,6 +13,7 @@ import * as live from "./live.js";
 import * as directory from "./directory.js";
 import * as users from "./users.js";
 import * as audit from "./audit.js";
+import * as logbook from "./logbook.js";
 
 const app = {
   me: null,
@@ -31,6 +32,10 @@ export function can(me, what) {
       return role === "operator";
     case "read_audit":
       return role === "admin" || role === "auditor";
+    case "read_logbook":
+      return role === "admin" || role === "operator" || role === "auditor";
+    case "write_logbook":
+      return role === "admin" || role === "operator";
     case "edit_contacts":
       return role === "admin" || role === "site_operator";
     case "edit_presets":
@@ -121,6 +126,7 @@ function renderLogin(root) {
 const views = [
   [/^#\/conferences$/, (root) => conferences.render(ctx, root)],
   [/^#\/conference\/([^/]+)$/, (root, m) => live.render(ctx, root, decodeURIComponent(m[1]))],
+  [/^#\/conference\/([^/]+)\/logbook$/, (root, m) => logbook.render(ctx, root, decodeURIComponent(m[1]))],
   [/^#\/directory$/, (root) => directory.render(ctx, root)],
   [/^#\/users$/, (root) => users.render(ctx, root)],
   [/^#\/audit$/, (root) => audit.render(ctx, root)],

@@ -15,6 +15,9 @@ function stateBadge(state) {
 function conferenceRow(ctx, c, reload) {
   const connected = c.participants.filter((p) => p.connected).length;
   const actions = [h("a", { class: "button", href: "#/conference/" + seg(c.id) }, t("conf.open"))];
+  if (ctx.can("read_logbook")) {
+    actions.push(h("a", { class: "button secondary logbook", href: "#/conference/" + seg(c.id) + "/logbook" }, t("logbook.open")));
+  }
   if (ctx.can("run_conferences") && c.state === "created") {
     actions.push(
       h("button", {

@@ -86,7 +86,9 @@ export async function render(ctx, root, id) {
       headEl,
       h("h1", {}, c.title, " ", h("span", { class: "badge " + c.state, id: "live-state" }, t("state." + c.state))),
       h("p", { class: "muted" }, `${c.id} · ${t("conf.chair")}: ${chairName} · ${t("conf.started_at")}: ${when(c.started_at, locale()) || "—"}`),
-      h("div", { class: "row" }, h("a", { href: "#/conferences", class: "button secondary" }, t("live.back")), buttons),
+      h("div", { class: "row" }, h("a", { href: "#/conferences", class: "button secondary" }, t("live.back")),
+        ctx.can("read_logbook") ? h("a", { href: `#/conference/${seg(id)}/logbook`, class: "button secondary", id: "live-logbook" }, t("logbook.open")) : null,
+        buttons),
     );
   }
 

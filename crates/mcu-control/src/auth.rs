@@ -114,6 +114,10 @@ pub enum Permission {
     RequestBookings,
     /// Approve or reject bookings (the operator arranges the schedule, R8).
     DecideBookings,
+    /// Read, export and verify a conference's logbook (R12).
+    ReadLogbook,
+    /// Write entries in a conference's logbook and sign it off (R12).
+    WriteLogbook,
 }
 
 impl Permission {
@@ -131,6 +135,8 @@ impl Permission {
             Self::ReadAudit => "read the audit log",
             Self::RequestBookings => "request or change this booking",
             Self::DecideBookings => "approve or reject bookings",
+            Self::ReadLogbook => "read conference logbooks",
+            Self::WriteLogbook => "write in or sign off conference logbooks",
         }
     }
 }
@@ -151,6 +157,8 @@ pub fn allowed(role: Role, p: Permission) -> bool {
         ReadAudit => matches!(role, Admin | Auditor),
         RequestBookings => matches!(role, Operator | SiteOperator),
         DecideBookings => role == Operator,
+        ReadLogbook => matches!(role, Admin | Operator | Auditor),
+        WriteLogbook => matches!(role, Admin | Operator),
     }
 }
 

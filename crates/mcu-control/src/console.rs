@@ -53,6 +53,7 @@ static ASSETS: &[Asset] = &[
     asset!("directory.js", JS),
     asset!("users.js", JS),
     asset!("audit.js", JS),
+    asset!("logbook.js", JS),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

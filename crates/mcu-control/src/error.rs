@@ -114,6 +114,21 @@ impl From<StoreError> for ApiError {
                 Self::conflict("already_exists", format!("{what} already exists"))
             }
             StoreError::NotFound(what) => Self::not_found(what),
+            StoreError::LogbookSigned(conference) => Self::conflict(
+                "logbook_signed",
+                format!(
+                    "the logbook of conference {conference} is signed off; it takes no more entries"
+                ),
+            ),
+            StoreError::NoSuchEntry(conference, seq) => Self::invalid(
+                "refers_to",
+                format!("the logbook of conference {conference} has no entry {seq}"),
+            ),
+            StoreError::Busy(what) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!("{what} is busy; try again"),
+            ),
             other => Self::internal(other),
         }
     }

@@ -144,8 +144,61 @@ impl ControlState {
             result: result.to_owned(),
             details: details.to_string(),
         };
-        if let Err(e) = self.store.append_audit(&entry).await {
-            tracing::error!(error = %e, action, target, "audit entry could not be written");
+        match self.store.append_audit(&entry).await {
+            Ok(id) => self.log_action(id, &entry).await,
+            Err(e) => {
+                tracing::error!(error = %e, action, target, "audit entry could not be written");
+            }
+        }
+    }
+
+    /// The logbook's automatic copy of an audited action (R12): every
+    /// successful action whose target is a conference (`conference/<id>…`)
+    /// becomes an `auto` entry of that conference's logbook, with the audit
+    /// entry's id. Refused or failed attempts stay in the audit log only, and
+    /// the logbook's own calls are entries already.
+    async fn log_action(&self, audit_id: i64, a: &NewAuditEntry) {
+        let Some(rest) = a.target.strip_prefix("conference/") else {
+            return;
+        };
+        if a.result != "ok" || a.action.starts_with("logbook.") {
+            return;
+        }
+        let (conference, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let category = match a.action.as_str() {
+            "conference.create" | "conference.start" | "conference.end" => {
+                mcu_store::LogbookCategory::Phase
+            }
+            _ => mcu_store::LogbookCategory::Action,
+        };
+        let what = if tail.is_empty() {
+            a.action.clone()
+        } else {
+            format!("{}: {tail}", a.action)
+        };
+        let details = serde_json::json!({
+            "audit_id": audit_id,
+            "action": a.action,
+            "target": a.target,
+            "params": serde_json::from_str::<serde_json::Value>(&a.details).unwrap_or_default(),
+        });
+        let entry = mcu_store::NewLogbookEntry {
+            at_ms: a.at,
+            kind: mcu_store::LogbookKind::Auto,
+            category,
+            actor: a.actor.clone(),
+            text: format!("{} ({what})", action_label(&a.action)),
+            details: details.to_string(),
+            refers_to: None,
+        };
+        match self.store.append_logbook(conference, &entry).await {
+            Ok(_) => {}
+            Err(mcu_store::StoreError::LogbookSigned(_)) => {
+                tracing::warn!(conference, action = %a.action, "action after the logbook's sign-off is in the audit log only");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, conference, action = %a.action, "logbook entry could not be written");
+            }
         }
     }
 
@@ -173,6 +226,25 @@ impl ControlState {
         )
         .await;
         result
+    }
+}
+
+/// The Vietnamese wording of an audited conference action in the logbook.
+fn action_label(action: &str) -> &'static str {
+    match action {
+        "conference.create" => "Tạo hội nghị",
+        "conference.start" => "Bắt đầu hội nghị",
+        "conference.end" => "Kết thúc hội nghị",
+        "conference.layout" => "Đổi bố cục hiển thị",
+        "conference.pin" => "Ghim điểm cầu vào ô hình",
+        "conference.call_to_chair" => "Gọi điểm cầu lên màn hình chủ tọa",
+        "participant.mute" => "Tắt/bật tiếng hoặc hình của điểm cầu",
+        "participant.disconnect" => "Ngắt kết nối điểm cầu",
+        "floor.request" => "Đăng ký phát biểu",
+        "floor.grant" => "Cho phép phát biểu",
+        "floor.dismiss" => "Bỏ qua yêu cầu phát biểu",
+        "preset.recall" => "Gọi vị trí camera đặt sẵn",
+        _ => "Thao tác của điều hành viên",
     }
 }
 

@@ -493,3 +493,147 @@ impl From<store::Booking> for BookingView {
         }
     }
 }
+
+wire_enum! {
+    /// `auto`, `operator`, `correction` or `sign_off`.
+    LogbookKindName <-> store::LogbookKind { Auto, Operator, Correction, SignOff }
+}
+wire_enum! {
+    /// `phase`, `join`, `leave`, `drop`, `reconnect`, `alarm`, `action`,
+    /// `incident`, `note` or `sign_off`.
+    LogbookCategoryName <-> store::LogbookCategory {
+        Phase, Join, Leave, Drop, Reconnect, Alarm, Action, Incident, Note, SignOff
+    }
+}
+
+/// What an operator may write: an incident or a note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorCategory {
+    /// An incident (sự cố) and, in `remedy`, how it was fixed.
+    Incident,
+    /// A free note.
+    Note,
+}
+
+impl From<OperatorCategory> for store::LogbookCategory {
+    fn from(c: OperatorCategory) -> Self {
+        match c {
+            OperatorCategory::Incident => Self::Incident,
+            OperatorCategory::Note => Self::Note,
+        }
+    }
+}
+
+/// One entry of a conference's logbook.
+#[derive(Serialize, ToSchema)]
+pub struct LogbookEntryView {
+    /// Position in the logbook, from 1 (use as `after` to page on).
+    pub seq: i64,
+    /// Unix ms.
+    pub at: i64,
+    /// Who or what wrote it.
+    pub kind: LogbookKindName,
+    /// What it is about.
+    pub category: LogbookCategoryName,
+    /// Username, or `system`.
+    pub actor: String,
+    /// The text.
+    pub text: String,
+    /// Structured details (`remedy` of an incident, `audit_id` of an action, the signer…).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// The corrected entry (corrections only).
+    pub refers_to: Option<i64>,
+    /// Hash of the previous entry (hex; 64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 of this entry's fields and `prev_hash` (hex).
+    pub hash: String,
+}
+
+impl From<store::LogbookEntry> for LogbookEntryView {
+    fn from(e: store::LogbookEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.entry.at_ms,
+            kind: e.entry.kind.into(),
+            category: e.entry.category.into(),
+            actor: e.entry.actor,
+            text: e.entry.text,
+            details: serde_json::from_str(&e.entry.details).unwrap_or(serde_json::Value::Null),
+            refers_to: e.entry.refers_to,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        }
+    }
+}
+
+/// An operator's entry, or a correction of an earlier entry.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogbookEntryRequest {
+    /// `incident` or `note`.
+    pub category: OperatorCategory,
+    /// What happened, 1–4000 characters (line breaks allowed).
+    pub text: String,
+    /// How an incident was fixed, up to 4000 characters.
+    #[serde(default)]
+    pub remedy: Option<String>,
+    /// The `seq` of the entry this one corrects; makes it a `correction`.
+    #[serde(default)]
+    pub refers_to: Option<i64>,
+}
+
+/// The duty officer's sign-off (ký xác nhận), which closes the logbook.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignOffRequest {
+    /// The signer's full name.
+    pub signer_name: String,
+    /// The signer's title, e.g. "Trực ban kỹ thuật".
+    pub signer_title: String,
+    /// A closing remark, up to 4000 characters.
+    #[serde(default)]
+    pub remark: Option<String>,
+}
+
+/// The result of walking a logbook's hash chain.
+#[derive(Serialize, ToSchema)]
+pub struct LogbookVerificationView {
+    /// Every link holds.
+    pub intact: bool,
+    /// Entries checked (intact chains).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<i64>,
+    /// The last entry's hash (intact chains): print it with the sign-off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_hash: Option<String>,
+    /// The first entry that does not verify (broken chains).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_seq: Option<i64>,
+    /// `hash_mismatch` (the entry was changed), `prev_hash_mismatch` (an
+    /// entry before it was changed, removed or moved) or `missing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl From<store::LogbookVerification> for LogbookVerificationView {
+    fn from(v: store::LogbookVerification) -> Self {
+        match v {
+            store::LogbookVerification::Intact { entries, last_hash } => Self {
+                intact: true,
+                entries: Some(entries),
+                last_hash: Some(last_hash),
+                broken_seq: None,
+                reason: None,
+            },
+            store::LogbookVerification::Broken { seq, reason } => Self {
+                intact: false,
+                entries: None,
+                last_hash: None,
+                broken_seq: Some(seq),
+                reason: Some(reason.to_string()),
+            },
+        }
+    }
+}

@@ -5,7 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth as login, bookings, conferences, endpoints, events, floor, presets, quality, users,
+    audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, presets,
+    quality, users,
 };
 
 struct Security;
@@ -30,7 +31,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "MCU control API",
-        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings, the audit log. See docs/api.md.",
+        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings, conference logbooks, the audit log. See docs/api.md.",
         version = "1"
     ),
     modifiers(&Security),
@@ -48,6 +49,8 @@ impl Modify for Security {
         quality::quality,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel,
+        logbook::list, logbook::append, logbook::sign_off, logbook::verify, logbook::csv,
+        logbook::html,
         audit::list,
     ),
     tags(
@@ -56,6 +59,7 @@ impl Modify for Security {
         (name = "endpoints", description = "The endpoint directory (điểm cầu) and contacts"),
         (name = "conferences", description = "Conferences and live control"),
         (name = "bookings", description = "Conference bookings: request, notice and clash rules, approval"),
+        (name = "logbook", description = "Each conference's logbook (sổ ghi biên bản): entries, corrections, sign-off, hash-chain verification, CSV and HTML export"),
         (name = "audit", description = "Who did what, when, from where"),
     )
 )]

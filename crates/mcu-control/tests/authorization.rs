@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 
 const ROLES: [&str; 4] = ["admin", "operator", "site_operator", "auditor"];
 const ALL: &[&str] = &ROLES;
+/// The logbook (R12): admins and operators write and sign; auditors read.
+const LOGBOOK_WRITERS: &[&str] = &["admin", "operator"];
+const LOGBOOK_READERS: &[&str] = &["admin", "operator", "auditor"];
 
 struct Case {
     method: &'static str,
@@ -293,6 +296,50 @@ fn cases() -> Vec<Case> {
             &["admin", "auditor"],
             StatusCode::OK,
         ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/logbook",
+            None,
+            LOGBOOK_READERS,
+            StatusCode::OK,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/giao-ban/logbook",
+            Some(
+                json!({"category": "incident", "text": "Mất tiếng điểm cầu Sơn Dương", "remedy": "Khởi động lại bộ mã hóa"}),
+            ),
+            LOGBOOK_WRITERS,
+            StatusCode::CREATED,
+        ),
+        c(
+            "POST",
+            "/api/v1/conferences/hop-moi/logbook/sign-off",
+            Some(json!({"signer_name": "Nguyễn Văn An", "signer_title": "Trực ban kỹ thuật"})),
+            LOGBOOK_WRITERS,
+            StatusCode::CREATED,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/logbook/verify",
+            None,
+            LOGBOOK_READERS,
+            StatusCode::OK,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/logbook.csv",
+            None,
+            LOGBOOK_READERS,
+            StatusCode::OK,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/logbook.html",
+            None,
+            LOGBOOK_READERS,
+            StatusCode::OK,
+        ),
     ]
 }
 
@@ -302,9 +349,13 @@ async fn snapshot(api: &Api) -> String {
     let conferences = api.store.list_conferences().await.unwrap();
     let presets = api.store.presets("son-duong").await.unwrap();
     let bookings = api.store.list_bookings(None, None).await.unwrap();
+    let logbooks = (
+        api.store.logbook("giao-ban").await.unwrap(),
+        api.store.logbook("hop-moi").await.unwrap(),
+    );
     let live = &api.live;
     format!(
-        "{users:?}{endpoints:?}{conferences:?}{presets:?}{bookings:?}{:?}{:?}{:?}",
+        "{users:?}{endpoints:?}{conferences:?}{presets:?}{bookings:?}{logbooks:?}{:?}{:?}{:?}",
         live.commands.lock().unwrap(),
         live.started.lock().unwrap(),
         live.floor.lock().unwrap(),
@@ -373,6 +424,13 @@ async fn a_site_operator_cannot_touch_another_site() {
         ),
         ("GET", "/api/v1/conferences/hop-moi/floor", None),
         ("GET", "/api/v1/conferences/hop-moi", None),
+        // No logbook for site operators, not even of a conference with their room.
+        ("GET", "/api/v1/conferences/giao-ban/logbook", None),
+        (
+            "POST",
+            "/api/v1/conferences/giao-ban/logbook",
+            Some(json!({"category": "note", "text": "Ghi chú"})),
+        ),
     ];
     for (method, path, body) in cases {
         let before = snapshot(&api).await;

@@ -9,7 +9,8 @@ use serde_json::json;
 
 async fn state(api: &Api) -> String {
     format!(
-        "{:?}{:?}{:?}{:?}",
+        "{:?}{:?}{:?}{:?}{:?}",
+        api.store.logbook("giao-ban").await.unwrap(),
         api.store.list_users().await.unwrap(),
         api.store.list_endpoints().await.unwrap(),
         api.store.list_conferences().await.unwrap(),
@@ -203,6 +204,62 @@ async fn each_bad_request_has_its_code_and_changes_nothing() {
             json!(null),
             StatusCode::CONFLICT,
             "self_lockout",
+        ),
+        (
+            "operator",
+            "POST",
+            "/api/v1/conferences/khong-co/logbook",
+            json!({"category": "note", "text": "Ghi chú"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "operator",
+            "POST",
+            "/api/v1/conferences/giao-ban/logbook",
+            json!({"category": "note", "text": "ă".repeat(4001)}),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+        ),
+        (
+            "operator",
+            "POST",
+            "/api/v1/conferences/giao-ban/logbook",
+            json!({"category": "note", "text": "   "}),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+        ),
+        (
+            "operator",
+            "POST",
+            "/api/v1/conferences/giao-ban/logbook",
+            json!({"category": "incident", "text": "Đính chính", "refers_to": 7}),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+        ),
+        (
+            "operator",
+            "POST",
+            "/api/v1/conferences/giao-ban/logbook",
+            json!({"category": "alarm", "text": "Giả làm cảnh báo tự động"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            "operator",
+            "POST",
+            "/api/v1/conferences/giao-ban/logbook/sign-off",
+            json!({"signer_name": "Nguyễn Văn An", "signer_title": "Trực ban"}),
+            StatusCode::CONFLICT,
+            "conference_running",
+        ),
+        (
+            "operator",
+            "GET",
+            "/api/v1/conferences/khong-co/logbook/verify",
+            json!(null),
+            StatusCode::NOT_FOUND,
+            "not_found",
         ),
     ];
     for (role, method, path, body, status, expected) in cases {

@@ -1,7 +1,8 @@
 //! Persistence of the MCU: accounts and their sessions, the endpoint directory
 //! (điểm cầu) with technical contacts, conferences with their participants,
 //! bookings (requests for a conference with their scenario, and the
-//! operator's decision), and the audit log of every operator action.
+//! operator's decision), the audit log of every operator action, and each
+//! conference's hash-chained logbook (module `logbook`, R12).
 //!
 //! One [`Store`] serves both back-ends through sqlx's `Any` driver: a SQLite
 //! file (the embedded default, WAL mode) or PostgreSQL when the configured URL
@@ -23,7 +24,9 @@
 //! ```
 #![warn(missing_docs)]
 
+#[macro_use]
 mod model;
+mod logbook;
 
 // Row selections with a literal tail, so every query text stays a `&'static str`.
 macro_rules! user_select {
@@ -69,6 +72,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use logbook::*;
 pub use model::*;
 
 /// What a store call can fail with.
@@ -87,6 +91,15 @@ pub enum StoreError {
     /// A stored value cannot be read back (a role or level the code does not know).
     #[error("corrupt value in the database: {0}")]
     Corrupt(String),
+    /// The conference's logbook is signed off: it takes no more entries.
+    #[error("the logbook of conference {0} is signed off and closed")]
+    LogbookSigned(String),
+    /// A logbook correction names an entry that does not exist.
+    #[error("the logbook of conference {0} has no entry {1}")]
+    NoSuchEntry(String, i64),
+    /// A write lost its race too many times in a row; try again.
+    #[error("{0} is busy; try again")]
+    Busy(String),
     /// The database said no.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
@@ -117,6 +130,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "bookings",
         include_str!("../migrations/0003_bookings.sql"),
+    ),
+    (
+        4,
+        "conference logbook",
+        include_str!("../migrations/0004_logbook.sql"),
     ),
 ];
 

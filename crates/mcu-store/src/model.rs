@@ -32,9 +32,9 @@ macro_rules! names {
         }
 
         impl FromStr for $ty {
-            type Err = UnknownName;
-            fn from_str(s: &str) -> Result<Self, UnknownName> {
-                match s { $($name => Ok($ty::$variant),)+ _ => Err(UnknownName(s.to_owned())) }
+            type Err = $crate::UnknownName;
+            fn from_str(s: &str) -> Result<Self, $crate::UnknownName> {
+                match s { $($name => Ok($ty::$variant),)+ _ => Err($crate::UnknownName(s.to_owned())) }
             }
         }
 

@@ -618,6 +618,203 @@ async fn check_bookings(store: &Store) {
     ));
 }
 
+fn note(at: i64, text: &str) -> NewLogbookEntry {
+    NewLogbookEntry {
+        at_ms: at,
+        kind: LogbookKind::Operator,
+        category: LogbookCategory::Incident,
+        actor: "dieuhanh".into(),
+        text: text.into(),
+        details: "{}".into(),
+        refers_to: None,
+    }
+}
+
+/// A conference `id` whose logbook holds `n` entries.
+async fn logbook_of(store: &Store, id: &str, n: i64) {
+    let conf = Conference {
+        id: id.into(),
+        title: "Hội nghị trực tuyến phòng chống lụt bão".into(),
+        chair: None,
+        layout: "2x2".into(),
+        state: ConferenceState::Created,
+        created_by: "op".into(),
+        created_at: T0,
+        started_at: None,
+        ended_at: None,
+        participants: vec!["son-duong".into()],
+    };
+    store.create_conference(&conf).await.unwrap();
+    for i in 1..=n {
+        let e = store
+            .append_logbook(
+                id,
+                &note(T0 + i, &format!("Sự cố số {i}: mất tiếng, đã khắc phục")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(e.seq, i);
+    }
+}
+
+fn broken(v: LogbookVerification) -> (i64, ChainBreak) {
+    match v {
+        LogbookVerification::Broken { seq, reason } => (seq, reason),
+        intact => panic!("tampering not caught: {intact:?}"),
+    }
+}
+
+/// Append, correction, sign-off, concurrency, and tampering behind the
+/// store's back (raw SQL on a second connection to `url`).
+async fn check_logbook(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    store
+        .create_endpoint(
+            &endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.append_logbook("khong-co", &note(T0, "x")).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    logbook_of(&store, "giao-ban", 3).await;
+    let all = store.logbook("giao-ban").await.unwrap();
+    assert_eq!(all[0].prev_hash, GENESIS_HASH);
+    assert_eq!(all[1].prev_hash, all[0].hash);
+    assert_eq!(all[2].entry.text, "Sự cố số 3: mất tiếng, đã khắc phục");
+    let page = store.list_logbook("giao-ban", Some(1), 1).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [2]);
+
+    // A correction refers to an existing earlier entry.
+    let mut fix = note(T0 + 10, "Sửa: sự cố số 2 là mất hình, không phải mất tiếng");
+    fix.kind = LogbookKind::Correction;
+    fix.refers_to = Some(9);
+    assert!(matches!(
+        store.append_logbook("giao-ban", &fix).await,
+        Err(StoreError::NoSuchEntry(_, 9))
+    ));
+    fix.refers_to = Some(2);
+    let fixed = store.append_logbook("giao-ban", &fix).await.unwrap();
+    assert_eq!((fixed.seq, fixed.entry.refers_to), (4, Some(2)));
+    assert_eq!(
+        store.logbook("giao-ban").await.unwrap()[1].entry.text,
+        "Sự cố số 2: mất tiếng, đã khắc phục",
+        "the corrected entry stays as it was"
+    );
+
+    // Two appenders at once: every entry lands, the chain holds.
+    let (a, b) = tokio::join!(
+        async {
+            for i in 0..15 {
+                store
+                    .append_logbook("giao-ban", &note(T0 + 100 + i, "A"))
+                    .await
+                    .unwrap();
+            }
+        },
+        async {
+            for i in 0..15 {
+                store
+                    .append_logbook("giao-ban", &note(T0 + 100 + i, "B"))
+                    .await
+                    .unwrap();
+            }
+        }
+    );
+    let ((), ()) = (a, b);
+
+    // The sign-off closes the logbook.
+    let mut sign = note(T0 + 200, "Ký xác nhận: Trực ban Nguyễn Văn An");
+    sign.kind = LogbookKind::SignOff;
+    sign.category = LogbookCategory::SignOff;
+    let signed = store.append_logbook("giao-ban", &sign).await.unwrap();
+    assert_eq!(signed.seq, 35);
+    let mut auto = note(T0 + 201, "participant.mute");
+    auto.kind = LogbookKind::Auto;
+    assert!(matches!(
+        store.append_logbook("giao-ban", &auto).await,
+        Err(StoreError::LogbookSigned(_))
+    ));
+    assert_eq!(
+        store.verify_logbook("giao-ban").await.unwrap(),
+        LogbookVerification::Intact {
+            entries: 35,
+            last_hash: signed.hash.clone()
+        }
+    );
+    assert_eq!(
+        store.verify_logbook("khong-co").await.unwrap(),
+        LogbookVerification::Intact {
+            entries: 0,
+            last_hash: GENESIS_HASH.into()
+        }
+    );
+
+    // Tampering behind the store's back, each on its own logbook of 5.
+    let raw = sqlx::AnyPool::connect(url).await.unwrap();
+    let sql = |q: &'static str| sqlx::query(q);
+
+    logbook_of(&store, "sua", 5).await;
+    sql("UPDATE logbook_entries SET text = 'Không có sự cố' WHERE conference_id = 'sua' AND seq = 3")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(store.verify_logbook("sua").await.unwrap()),
+        (3, ChainBreak::HashMismatch)
+    );
+
+    // Changed with its own hash recomputed: the next link breaks.
+    logbook_of(&store, "sua-ca-hash", 5).await;
+    let mut third = store.logbook("sua-ca-hash").await.unwrap().remove(2);
+    third.entry.text = "Không có sự cố".into();
+    let forged = entry_hash("sua-ca-hash", 3, &third.entry, &third.prev_hash);
+    sqlx::query(
+        "UPDATE logbook_entries SET text = $1, hash = $2 WHERE conference_id = 'sua-ca-hash' AND seq = 3",
+    )
+    .bind(&third.entry.text)
+    .bind(&forged)
+    .execute(&raw)
+    .await
+    .unwrap();
+    assert_eq!(
+        broken(store.verify_logbook("sua-ca-hash").await.unwrap()),
+        (4, ChainBreak::PrevHashMismatch)
+    );
+
+    logbook_of(&store, "xoa", 5).await;
+    sql("DELETE FROM logbook_entries WHERE conference_id = 'xoa' AND seq = 3")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(store.verify_logbook("xoa").await.unwrap()),
+        (3, ChainBreak::Missing { found: 4 })
+    );
+
+    logbook_of(&store, "dao", 5).await;
+    for q in [
+        "UPDATE logbook_entries SET seq = -2 WHERE conference_id = 'dao' AND seq = 2",
+        "UPDATE logbook_entries SET seq = 2 WHERE conference_id = 'dao' AND seq = 3",
+        "UPDATE logbook_entries SET seq = 3 WHERE conference_id = 'dao' AND seq = -2",
+    ] {
+        sql(q).execute(&raw).await.unwrap();
+    }
+    assert_eq!(
+        broken(store.verify_logbook("dao").await.unwrap()),
+        (2, ChainBreak::HashMismatch)
+    );
+    // The untouched logbook still verifies.
+    assert!(matches!(
+        store.verify_logbook("giao-ban").await.unwrap(),
+        LogbookVerification::Intact { entries: 35, .. }
+    ));
+    raw.close().await;
+}
+
 /// Runs every check, each on a fresh database from `fresh`.
 macro_rules! suite {
     ($fresh:expr) => {{
@@ -649,6 +846,7 @@ async fn sqlite_backend_passes_the_suite() {
         }
     };
     suite!(fresh());
+    check_logbook(&format!("sqlite://{}", dir.0.join("logbook.db").display())).await;
 
     // Reopening runs no migration twice and keeps the data.
     let url = format!("sqlite://{}", dir.0.join("t1.db").display());
@@ -685,6 +883,8 @@ async fn postgres_backend_passes_the_suite() {
         }
     };
     suite!(fresh());
+    create_database(&pg.url, "logbook").await;
+    check_logbook(&format!("{}logbook", pg.url.trim_end_matches("postgres"))).await;
     let again = Store::open(&format!("{}t1", pg.url.trim_end_matches("postgres")))
         .await
         .unwrap();

@@ -235,7 +235,7 @@ pub(crate) async fn issue_token(
 
 /// One CSV cell: quoted, quotes doubled, and a leading `= + - @` defused so
 /// a spreadsheet never runs it as a formula.
-fn csv_cell(s: &str) -> String {
+pub(crate) fn csv_cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
     } else {

@@ -14,6 +14,7 @@ pub(crate) mod conferences;
 pub(crate) mod endpoints;
 pub(crate) mod events;
 pub(crate) mod floor;
+pub(crate) mod logbook;
 pub(crate) mod presets;
 pub(crate) mod quality;
 pub(crate) mod users;
@@ -104,5 +105,19 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         .route("/api/v1/bookings/{id}/approve", post(bookings::approve))
         .route("/api/v1/bookings/{id}/reject", post(bookings::reject))
         .route("/api/v1/bookings/{id}/cancel", post(bookings::cancel))
+        .route(
+            "/api/v1/conferences/{id}/logbook",
+            get(logbook::list).post(logbook::append),
+        )
+        .route(
+            "/api/v1/conferences/{id}/logbook/sign-off",
+            post(logbook::sign_off),
+        )
+        .route(
+            "/api/v1/conferences/{id}/logbook/verify",
+            get(logbook::verify),
+        )
+        .route("/api/v1/conferences/{id}/logbook.csv", get(logbook::csv))
+        .route("/api/v1/conferences/{id}/logbook.html", get(logbook::html))
         .route("/api/v1/audit", get(audit::list))
 }

@@ -100,6 +100,8 @@ pub struct Api {
     /// Session token per role name, plus "anonymous" → none.
     pub tokens: Vec<(&'static str, String)>,
     pub victim: i64,
+    /// The SQLite database behind the store (for tests that go behind its back).
+    pub db_url: String,
     _dir: Dir,
 }
 
@@ -143,9 +145,8 @@ impl Api {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.join("t.db").display()))
-            .await
-            .unwrap();
+        let db_url = format!("sqlite://{}", dir.join("t.db").display());
+        let store = Store::open(&db_url).await.unwrap();
         for e in [
             endpoint("ubnd-tinh", "UBND tỉnh Tuyên Quang", Level::Province, true),
             endpoint("son-duong", "UBND huyện Sơn Dương", Level::District, false),
@@ -267,6 +268,7 @@ impl Api {
             clock,
             tokens,
             victim,
+            db_url,
             _dir: Dir(dir),
         }
     }

@@ -1,6 +1,7 @@
 //! What the daemon's integration tests share: a temp data dir, a config with
 //! no conference, TLS trusting the daemon's own certificate, one HTTPS
-//! request, a login.
+//! request (to an in-process daemon, or by address to an `mcud` process), a
+//! login.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -27,10 +28,14 @@ pub fn config(dir: &std::path::Path) -> Config {
 }
 
 pub fn tls(running: &Running) -> Arc<rustls::ClientConfig> {
+    tls_trusting(&std::fs::read(&running.identity.cert_path).unwrap())
+}
+
+/// A client that trusts only the certificate(s) in `pem`.
+pub fn tls_trusting(pem: &[u8]) -> Arc<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject;
-    let pem = std::fs::read(&running.identity.cert_path).unwrap();
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
         roots.add(cert.unwrap()).unwrap();
     }
     Arc::new(
@@ -61,10 +66,25 @@ pub async fn https(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Response {
-    let tcp = tokio::net::TcpStream::connect(running.addr).await.unwrap();
-    let connector = tokio_rustls::TlsConnector::from(tls(running));
+    try_https(running.addr, tls(running), method, path, token, body)
+        .await
+        .unwrap()
+}
+
+/// One HTTPS request to `addr`; an error when the connection fails (a
+/// daemon that is not up, or was killed mid-request).
+pub async fn try_https(
+    addr: std::net::SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> std::io::Result<Response> {
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let connector = tokio_rustls::TlsConnector::from(tls);
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = connector.connect(name, tcp).await.unwrap();
+    let mut stream = connector.connect(name, tcp).await?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -78,7 +98,7 @@ pub async fn https(
     }
     req.push_str("\r\n");
     req.push_str(&body);
-    stream.write_all(req.as_bytes()).await.unwrap();
+    stream.write_all(req.as_bytes()).await?;
     let mut raw = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -88,12 +108,12 @@ pub async fn https(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    Response {
+    Ok(Response {
         status,
         headers: head.to_owned(),
         body: serde_json::from_str(body).unwrap_or(Value::Null),
         text: body.to_owned(),
-    }
+    })
 }
 
 pub async fn login(running: &Running, user: &str, password: &str) -> String {
