@@ -225,6 +225,9 @@ pub enum LiveError {
     /// The media side failed.
     #[error("media: {0}")]
     Media(String),
+    /// Nobody sees that view yet: there is no composite of it.
+    #[error("nobody sees the {0} view yet: there is no picture of it")]
+    NoPicture(String),
 }
 
 /// The running media, as the control API sees it.
@@ -246,6 +249,10 @@ pub trait Live: Send + Sync + 'static {
     /// Per-endpoint quality and the alarms of a running conference (empty
     /// when it is not running).
     fn quality(&self, conference: &str) -> LiveQuality;
+    /// A JPEG of a view's composite as its viewers see it now.
+    /// Errors: not running; [`LiveError::NoPicture`] when nobody sees
+    /// that view yet (no composite is made for it).
+    fn preview(&self, conference: &str, view: View) -> Result<Vec<u8>, LiveError>;
 }
 
 /// What the media side needs to open a stored conference: its endpoints'

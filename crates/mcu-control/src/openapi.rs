@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, presets,
-    quality, users,
+    preview, quality, users,
 };
 
 struct Security;
@@ -46,7 +46,7 @@ impl Modify for Security {
         conferences::pin, conferences::call_to_chair,
         presets::list, presets::put, presets::delete, presets::recall,
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
-        quality::quality,
+        quality::quality, preview::preview,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel,
         logbook::list, logbook::append, logbook::sign_off, logbook::verify, logbook::csv,

@@ -225,6 +225,13 @@ fn cases() -> Vec<Case> {
             StatusCode::OK,
         ),
         c(
+            "GET",
+            "/api/v1/conferences/giao-ban/preview.jpg",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
             "POST",
             "/api/v1/conferences/giao-ban/participants/son-duong/floor-request",
             None,

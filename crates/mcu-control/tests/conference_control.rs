@@ -280,6 +280,45 @@ async fn the_quality_view_names_grades_and_lists_alarms() {
 }
 
 #[tokio::test]
+async fn the_preview_is_a_jpeg_of_a_view_that_has_viewers() {
+    let api = Api::new().await;
+    let (status, body) = api
+        .call(
+            "operator",
+            "GET",
+            "/api/v1/conferences/giao-ban/preview.jpg",
+            None,
+        )
+        .await;
+    // The stand-in media side answers the chair view only.
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api
+        .call(
+            "operator",
+            "GET",
+            "/api/v1/conferences/giao-ban/preview.jpg?view=participants",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("no_picture"))
+    );
+    let (status, body) = api
+        .call(
+            "operator",
+            "GET",
+            "/api/v1/conferences/giao-ban/preview.jpg?view=ca-hai",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_field"))
+    );
+}
+
+#[tokio::test]
 async fn the_contacts_list_exports_as_csv_with_diacritics() {
     let api = Api::new().await;
     let (status, csv) = api

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod live;
 pub mod media;
 pub mod metrics;
+pub mod preview;
 pub mod quality;
 pub mod room;
 pub mod server;

@@ -247,6 +247,31 @@ impl Live for DaemonLive {
         }
     }
 
+    fn preview(&self, conference: &str, view: View) -> Result<Vec<u8>, LiveError> {
+        let id = Self::conference_id(conference)?;
+        let media = self
+            .state
+            .media(&id)
+            .ok_or_else(|| LiveError::NotRunning(conference.to_owned()))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let chair_view = view == View::Chair;
+        if !media.send(MediaCommand::Preview {
+            chair_view,
+            reply: tx,
+        }) {
+            return Err(LiveError::Media(
+                "the conference's media has stopped".into(),
+            ));
+        }
+        let picture = rx
+            .recv_timeout(CONTROL_TIMEOUT)
+            .map_err(|_| LiveError::Media("the media thread did not answer in time".into()))?
+            .ok_or_else(|| {
+                LiveError::NoPicture(if chair_view { "chair" } else { "participants" }.into())
+            })?;
+        crate::preview::jpeg(&picture).map_err(LiveError::Media)
+    }
+
     fn floor_queue(&self, conference: &str) -> Vec<FloorRequest> {
         let Ok(id) = Self::conference_id(conference) else {
             return Vec::new();

@@ -73,6 +73,14 @@ pub enum MediaCommand {
         /// Why, when it vanished without `leave` (a drop alarm is raised).
         dropped: Option<&'static str>,
     },
+    /// A small picture of a view's composite for the console (`None`:
+    /// nobody sees that view yet, so there is no composite).
+    Preview {
+        /// The chair view (else the participants' view).
+        chair_view: bool,
+        /// Where the picture goes.
+        reply: mpsc::Sender<Option<crate::preview::Picture>>,
+    },
     /// An operator's live-control action.
     Control {
         /// The action.
@@ -475,6 +483,15 @@ fn run(
                     );
                     views.admitted(&mut mixer, participant);
                     let _ = reply.send(answer);
+                }
+                Ok(MediaCommand::Preview { chair_view, reply }) => {
+                    let picture = views
+                        .group(&mixer, usize::from(chair_view))
+                        .and_then(|g| mixer.composite(g))
+                        .map(|f| {
+                            crate::preview::sample(f, crate::preview::WIDTH, crate::preview::HEIGHT)
+                        });
+                    let _ = reply.send(picture);
                 }
                 Ok(MediaCommand::Control { control, reply }) => {
                     let _ = reply.send(views.apply(&mut mixer, control));

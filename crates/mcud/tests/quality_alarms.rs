@@ -2,6 +2,7 @@
 //! the control API, two synthetic endpoints (`mcu-endpoint`: real
 //! signalling, WebRTC, H.264, Opus) — then what the operators see:
 //!
+//! - `GET …/preview.jpg` gives a 480×270 JPEG of each view's composite;
 //! - `GET …/quality` shows each endpoint's RTT, loss, jitter, bitrate and
 //!   frame rate as the MCU receives them, graded `good` on loopback, and
 //!   `/metrics` carries the same per endpoint plus the decode / compose /
@@ -152,6 +153,23 @@ async fn quality_is_measured_and_loss_freeze_and_drop_raise_alarms() {
     assert!(seconds("mcu_video_compose_seconds_total") > 0.0);
     assert!(seconds("mcu_video_encode_seconds_total") > 0.0);
     assert!(seconds("mcu_audio_tick_seconds_total") > 0.0);
+
+    // The composite preview of each view, as the console shows it.
+    for view in ["chair", "participants"] {
+        let path = format!("/api/v1/conferences/giao-ban/preview.jpg?view={view}");
+        let r = https(&running, "GET", &path, Some(&op), None).await;
+        assert_eq!(r.status, 200, "{view}: {}", r.text);
+        assert!(
+            r.headers.contains("content-type: image/jpeg"),
+            "{}",
+            r.headers
+        );
+        assert_eq!(
+            mcud::preview::jpeg_size(&r.bytes),
+            Some((480, 270)),
+            "{view}"
+        );
+    }
 
     // A lossy uplink: every 8th RTP packet of the site is dropped.
     let mut events = common::events(&running, "giao-ban", &op).await;

@@ -33,6 +33,7 @@ impl From<LiveError> for ApiError {
             }
             LiveError::NoFloorRequest(_) => ApiError::conflict("no_floor_request", message),
             LiveError::Media(m) => ApiError::internal(m),
+            LiveError::NoPicture(_) => ApiError::conflict("no_picture", message),
         }
     }
 }

@@ -16,6 +16,7 @@ pub(crate) mod events;
 pub(crate) mod floor;
 pub(crate) mod logbook;
 pub(crate) mod presets;
+pub(crate) mod preview;
 pub(crate) mod quality;
 pub(crate) mod users;
 
@@ -82,6 +83,10 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         .route("/api/v1/conferences/{id}/floor", get(floor::queue))
         .route("/api/v1/conferences/{id}/events", get(events::events))
         .route("/api/v1/conferences/{id}/quality", get(quality::quality))
+        .route(
+            "/api/v1/conferences/{id}/preview.jpg",
+            get(preview::preview),
+        )
         .route(
             "/api/v1/conferences/{id}/participants/{endpoint}/floor-request",
             post(floor::request),

@@ -57,6 +57,13 @@ impl Live for FakeLive {
     fn quality(&self, _: &str) -> LiveQuality {
         self.quality.lock().unwrap().clone()
     }
+    fn preview(&self, _: &str, view: View) -> Result<Vec<u8>, LiveError> {
+        match view {
+            // A stand-in JPEG: start and end markers around the view's name.
+            View::Chair => Ok([&[0xff, 0xd8][..], b"chair", &[0xff, 0xd9]].concat()),
+            View::Participants => Err(LiveError::NoPicture("participants".into())),
+        }
+    }
     fn floor_queue(&self, _: &str) -> Vec<FloorRequest> {
         self.floor.lock().unwrap().clone()
     }

@@ -56,6 +56,8 @@ pub struct Response {
     pub body: Value,
     /// The body as text.
     pub text: String,
+    /// The body as bytes (pictures).
+    pub bytes: Vec<u8>,
 }
 
 /// One HTTPS request (HTTP/1.1, `Connection: close`).
@@ -113,6 +115,11 @@ pub async fn try_https(
         headers: head.to_owned(),
         body: serde_json::from_str(body).unwrap_or(Value::Null),
         text: body.to_owned(),
+        bytes: raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| raw[i + 4..].to_vec())
+            .unwrap_or_default(),
     })
 }
 
