@@ -206,6 +206,20 @@ fn the_operator_calls_a_site_to_the_chair_and_the_chair_sees_it_within_a_second(
         "document.querySelectorAll('#roster tr[data-endpoint] td:nth-child(2) .badge.yes').length === 3",
         WAIT,
     );
+    // What the operator watches: every room's link measured and graded in
+    // the roster, and the composite preview of the chair view.
+    wait_for(
+        &console,
+        "a quality badge on each room",
+        "document.querySelectorAll('#roster td.quality .badge.quality:not(.none)').length === 3",
+        WAIT,
+    );
+    wait_for(
+        &console,
+        "the chair view's preview picture",
+        "(() => { const i = document.querySelector('#preview'); return !!i && !i.hidden && i.complete && i.naturalWidth === 480 && i.naturalHeight === 270; })()",
+        WAIT,
+    );
 
     // The operator switches the chair view to 1+7 with its thumbnail.
     click(
@@ -316,6 +330,33 @@ fn the_operator_calls_a_site_to_the_chair_and_the_chair_sees_it_within_a_second(
         json!(format!("conference/{CONFERENCE}/participant/{target}")),
         "{entry}"
     );
+
+    // A lossy uplink at one room (every 5th RTP packet dropped): the alarms
+    // panel names it and its badge turns poor.
+    let (lossy, lossy_name, ..) = ROOMS[2];
+    endpoints[2].set_send_loss_every(5);
+    let alarm = wait_for(
+        &console,
+        "a loss alarm in the alarms panel",
+        &format!(
+            "(() => {{ const li = document.querySelector(`#alarms-active li.alarm.loss[data-endpoint='{lossy}']`); return li && li.innerText; }})()"
+        ),
+        WAIT,
+    );
+    let alarm = alarm.as_str().unwrap_or_default();
+    assert!(
+        alarm.contains(lossy_name) && alarm.contains("Mất gói"),
+        "{alarm}"
+    );
+    wait_for(
+        &console,
+        "the lossy room's badge to turn poor",
+        &format!(
+            "!!document.querySelector(`#roster td[data-quality='{lossy}'] .badge.quality.poor`)"
+        ),
+        WAIT,
+    );
+    endpoints[2].set_send_loss_every(0);
 
     for e in &mut endpoints {
         e.stop(StopMode::Leave);

@@ -3,8 +3,10 @@
 // with grant/dismiss, a camera-preset editor for one endpoint, a layout
 // picker per view (chair, participants) drawn from the templates' geometry,
 // and a pin board (pick an endpoint for a tile, or drag a roster row onto a
-// tile). The roster, the floor queue and the audio levels arrive on the
-// conference's events WebSocket (`/api/v1/conferences/{id}/events`); if it
+// tile), a quality badge per endpoint, the alarms panel and the composite
+// preview (quality.js). The roster, the floor queue, the audio levels, the
+// quality figures and the alarms arrive on the conference's events
+// WebSocket (`/api/v1/conferences/{id}/events`); if it
 // cannot be opened or drops, the view polls `fetchConference` every second
 // instead, and it reads once more after each action for immediate feedback.
 //
@@ -18,6 +20,7 @@ import { t, locale } from "./i18n.js";
 import { LAYOUTS, LAYOUT_NAMES, thumbnail } from "./layouts.js";
 import { floorPanel } from "./floor.js";
 import { fetchPresets, presetEditor, presetPath, recallButtons } from "./presets.js";
+import { alarmsPanel, previewPanel, qualityCell } from "./quality.js";
 
 const POLL_MS = 1000;
 const VIEWS = ["chair", "participants"];
@@ -67,6 +70,8 @@ export async function render(ctx, root, id) {
   const pinEl = h("div", { id: "pin-board", class: "pinboard" });
   const editorEl = h("div", { id: "preset-editor-slot" });
   const floor = floorPanel({ base, runs, act });
+  const alarms = alarmsPanel();
+  const preview = previewPanel(base, () => s.conf.state === "live");
 
   // --- header -------------------------------------------------------------
   function renderHead() {
@@ -139,6 +144,7 @@ export async function render(ctx, root, id) {
         p.endpoint === s.conf.chair ? h("span", { class: "badge" }, t("live.chair_badge")) : null,
         waiting(p.endpoint) ? h("span", { class: "badge floor-waiting" }, t("live.floor_badge")) : null),
       h("td", {}, flag(p.connected, t("live.connected"), t("live.not_connected"))),
+      h("td", { class: "quality", dataset: { quality: p.endpoint } }, qualityCell(quality[p.endpoint])),
       h("td", {}, flag(!p.audio_muted, t("live.audio_on"), t("live.audio_muted")),
         h("meter", { class: "level", min: "-60", max: "0", low: "-45", high: "-12", optimum: "-20",
           value: "-60", title: t("live.level"), dataset: { level: p.endpoint } })),
@@ -355,12 +361,14 @@ export async function render(ctx, root, id) {
       renderRoster(false);
     }
     applyLevels();
+    applyQuality();
   }
 
   let failing = false;
   async function refresh() {
     try {
       apply(await fetchConference(id));
+      if (s.conf.state === "live" && !socket) applyQualityView(await get(`${base}/quality`));
       failing = false;
     } catch (e) {
       if (!failing) showError(e);
@@ -378,6 +386,19 @@ export async function render(ctx, root, id) {
     for (const tr of rosterBody.querySelectorAll("tr[data-endpoint]")) {
       tr.classList.toggle("speaking", tr.dataset.endpoint === levels.active_speaker);
     }
+  }
+
+  // Quality badges by endpoint, from the latest `quality` event.
+  let quality = {};
+  function applyQuality() {
+    for (const td of rosterBody.querySelectorAll("td[data-quality]")) {
+      replace(td, qualityCell(quality[td.dataset.quality]));
+    }
+  }
+  function applyQualityView(view) {
+    quality = Object.fromEntries(view.endpoints.map((q) => [q.endpoint, q]));
+    applyQuality();
+    alarms.update({ active: view.active_alarms, recent: view.recent_alarms });
   }
 
   let socket = null;
@@ -401,6 +422,11 @@ export async function render(ctx, root, id) {
       } else if (msg.type === "levels") {
         levels = msg;
         applyLevels();
+      } else if (msg.type === "quality") {
+        quality = Object.fromEntries(msg.endpoints.map((q) => [q.endpoint, q]));
+        applyQuality();
+      } else if (msg.type === "alarms") {
+        alarms.update(msg);
       }
     };
     socket.onclose = () => {
@@ -420,12 +446,13 @@ export async function render(ctx, root, id) {
           h("thead", {}, h("tr", {},
             h("th", {}, t("live.endpoint")),
             h("th", {}, t("live.connection")),
+            h("th", {}, t("live.quality")),
             h("th", {}, t("live.audio")),
             h("th", {}, t("live.video")),
             h("th", {}, t("live.presets")),
             h("th", {}, ""))),
           rosterBody)),
-      h("div", {}, floor.el, editorEl,
+      h("div", {}, alarms.el, preview.el, floor.el, editorEl,
         // Layouts and pins are the operators' business; a site operator runs only their room.
         siteOperator ? null : [pickersEl, h("section", { class: "card" }, pinEl)])),
   );
@@ -439,6 +466,7 @@ export async function render(ctx, root, id) {
   connectEvents();
   return () => {
     stopped = true;
+    preview.stop();
     if (timer) clearInterval(timer);
     timer = null;
     if (socket) socket.close();
