@@ -91,6 +91,7 @@ impl Mcu {
                 endpoints,
             }],
             quality: Default::default(),
+            media: Default::default(),
         };
         Mcu::start_config(config, data)
     }
@@ -603,6 +604,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         tls: None,
         conferences: vec![conference("hoi-nghi-a", a), conference("hoi-nghi-b", b)],
         quality: Default::default(),
+        media: Default::default(),
     };
     let mcu = Mcu::start_config(config, data);
     let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");

@@ -92,6 +92,10 @@ pub struct SessionConfig {
     /// Randomness for the outgoing SSRCs and initial sequence numbers (the
     /// session reads no random source itself): pass a random value.
     pub seed: u64,
+    /// The address the other side reaches `host_addr` at, behind a 1:1 NAT
+    /// that keeps ports (the MCU's public address): advertised as a second
+    /// candidate with the same port.
+    pub public_ip: Option<IpAddr>,
 }
 
 /// Settings of a [`ServerSession`] (the name it had before the client side existed).
@@ -102,7 +106,17 @@ pub type ClientSessionConfig = SessionConfig;
 impl SessionConfig {
     /// A configuration advertising `host_addr`, with `seed` as randomness.
     pub fn new(host_addr: SocketAddr, seed: u64) -> Self {
-        Self { host_addr, seed }
+        Self {
+            host_addr,
+            seed,
+            public_ip: None,
+        }
+    }
+
+    /// Also advertises `ip` (the public address of a 1:1 NAT) with the same port.
+    pub fn with_public_ip(mut self, ip: Option<IpAddr>) -> Self {
+        self.public_ip = ip;
+        self
     }
 }
 
@@ -178,6 +192,7 @@ pub enum Offerer {}
 pub struct Session<R> {
     pc: RTCPeerConnection,
     local_addr: SocketAddr,
+    public_ip: Option<IpAddr>,
     video_sender: RTCRtpSenderId,
     audio_sender: RTCRtpSenderId,
     video_ssrc: u32,
@@ -484,6 +499,7 @@ impl<R> Session<R> {
         Ok(Self {
             pc,
             local_addr: config.host_addr,
+            public_ip: config.public_ip,
             video_sender,
             audio_sender,
             video_ssrc,
@@ -506,21 +522,26 @@ impl<R> Session<R> {
     }
 
     /// Adds the host candidate (the caller's socket address) to the local
-    /// description, so the offer or answer carries it: no trickle needed.
+    /// description, and the public address with the same port when one is
+    /// configured, so the offer or answer carries them: no trickle needed.
     fn add_host_candidate(&mut self) -> Result<(), SessionError> {
-        let candidate = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: self.local_addr.ip().to_string(),
-                port: self.local_addr.port(),
-                component: 1,
+        let port = self.local_addr.port();
+        let public = self.public_ip.filter(|ip| *ip != self.local_addr.ip());
+        for ip in std::iter::once(self.local_addr.ip()).chain(public) {
+            let candidate = CandidateHostConfig {
+                base_config: CandidateConfig {
+                    network: "udp".to_owned(),
+                    address: ip.to_string(),
+                    port,
+                    component: 1,
+                    ..Default::default()
+                },
                 ..Default::default()
-            },
-            ..Default::default()
+            }
+            .new_candidate_host()?;
+            self.pc
+                .add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
         }
-        .new_candidate_host()?;
-        self.pc
-            .add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
         Ok(())
     }
 

@@ -39,8 +39,13 @@ fn client_offers_server_answers_and_media_flows_both_ways() {
     let t0 = now();
     let mut client =
         ClientSession::new(t0, ClientSessionConfig::new(cs.local_addr().unwrap(), 1)).unwrap();
-    let mut server =
-        ServerSession::new(t0, ServerSessionConfig::new(ss.local_addr().unwrap(), 2)).unwrap();
+    // The server also advertises a public address (TEST-NET-1, unreachable
+    // here): the answer carries it, and the session still connects over the
+    // reachable host candidate.
+    let public: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let server_config =
+        ServerSessionConfig::new(ss.local_addr().unwrap(), 2).with_public_ip(Some(public));
+    let mut server = ServerSession::new(t0, server_config).unwrap();
     let offer = client.create_offer(t0).unwrap();
     assert!(offer.contains("UDP/TLS/RTP/SAVPF"), "{offer}");
     assert!(offer.contains("packetization-mode=1"), "{offer}");
@@ -48,6 +53,8 @@ fn client_offers_server_answers_and_media_flows_both_ways() {
     assert!(offer.contains("a=rtcp-mux"), "{offer}");
     assert!(offer.contains("typ host"), "{offer}");
     let answer = server.accept_offer(t0, &offer).unwrap();
+    let public_candidate = format!("192.0.2.7 {} typ host", ss.local_addr().unwrap().port());
+    assert!(answer.contains(&public_candidate), "{answer}");
     client.accept_answer(t0, &answer).unwrap();
     assert!(
         client.accept_answer(t0, &answer).is_err(),

@@ -35,6 +35,46 @@ pub struct Config {
     /// Quality sampling and alarm thresholds.
     #[serde(default)]
     pub quality: crate::quality::QualityConfig,
+    /// Where media flows: bind address, UDP port range, public address.
+    #[serde(default)]
+    pub media: MediaConfig,
+}
+
+/// The media plane's addresses (`[media]`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Address the media sockets bind to (one UDP socket per participant);
+    /// absent: the listener's address (loopback when it is a wildcard).
+    #[serde(default)]
+    pub bind_ip: Option<std::net::IpAddr>,
+    /// Lowest UDP port for media; with `port_max`, the range a firewall
+    /// opens (absent: ports the system picks).
+    #[serde(default)]
+    pub port_min: Option<u16>,
+    /// Highest UDP port for media.
+    #[serde(default)]
+    pub port_max: Option<u16>,
+    /// The address endpoints reach the MCU at behind a 1:1 NAT that keeps
+    /// ports (advertised as a second ICE candidate with the same port).
+    #[serde(default)]
+    pub public_ip: Option<std::net::IpAddr>,
+}
+
+impl MediaConfig {
+    /// The port range, checked: both ends or neither, `port_min ≤ port_max`, not 0.
+    pub fn ports(&self) -> Result<Option<std::ops::RangeInclusive<u16>>, ConfigError> {
+        match (self.port_min, self.port_max) {
+            (None, None) => Ok(None),
+            (Some(lo), Some(hi)) if lo > 0 && lo <= hi => Ok(Some(lo..=hi)),
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(
+                "media.port_min must be above 0 and at most media.port_max".into(),
+            )),
+            _ => Err(ConfigError::Invalid(
+                "media.port_min and media.port_max go together".into(),
+            )),
+        }
+    }
 }
 
 /// Where the daemon listens and keeps its files.
@@ -212,6 +252,7 @@ impl Config {
                 endpoints,
             }],
             quality: Default::default(),
+            media: Default::default(),
         };
         config.validate()?;
         Ok(config)
@@ -221,6 +262,19 @@ impl Config {
     /// endpoint of its conference, the layout exists.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.quality.validate().map_err(ConfigError::Invalid)?;
+        self.media.ports()?;
+        if let Some(ip) = self.media.public_ip
+            && (ip.is_unspecified() || ip.is_loopback())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "media.public_ip {ip} is not an address endpoints can reach"
+            )));
+        }
+        if self.media.bind_ip.is_some_and(|ip| ip.is_unspecified()) {
+            return Err(ConfigError::Invalid(
+                "media.bind_ip must be a concrete address (it is advertised to endpoints), not a wildcard".into(),
+            ));
+        }
         let layouts = mcu_mixer::layout::LayoutLibrary::with_templates();
         let mut conference_ids = BTreeSet::new();
         for c in &self.conferences {
@@ -356,6 +410,40 @@ mod tests {
         for (text, want) in cases {
             let err = Config::parse(&text, "test").unwrap_err().to_string();
             assert!(err.contains(want), "{err:?} should mention {want:?}");
+        }
+    }
+
+    #[test]
+    fn the_media_plane_is_configured_and_checked() {
+        let media = |section: &str| {
+            Config::parse(&format!("{GOOD}\n[media]\n{section}"), "test")
+                .map(|c| c.media)
+                .map_err(|e| e.to_string())
+        };
+        let m = media("bind_ip = \"10.0.0.5\"\nport_min = 40000\nport_max = 40999\npublic_ip = \"203.0.113.7\"\n")
+            .unwrap();
+        assert_eq!(m.ports().unwrap(), Some(40000..=40999));
+        assert_eq!(m.public_ip, Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(media("").unwrap().ports().unwrap(), None);
+        for (section, want) in [
+            ("port_min = 40000\n", "go together"),
+            (
+                "port_min = 41000\nport_max = 40000\n",
+                "at most media.port_max",
+            ),
+            ("port_min = 0\nport_max = 10\n", "above 0"),
+            (
+                "public_ip = \"127.0.0.1\"\n",
+                "not an address endpoints can reach",
+            ),
+            ("bind_ip = \"0.0.0.0\"\n", "not a wildcard"),
+            ("port_min = 40000\nport_max = 70001\n", "expected u16"),
+        ] {
+            let err = media(section).unwrap_err();
+            assert!(
+                err.contains(want),
+                "{section:?}: {err:?} should mention {want:?}"
+            );
         }
     }
 

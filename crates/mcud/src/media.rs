@@ -337,11 +337,11 @@ pub struct MediaStats {
 }
 
 impl ConferenceMedia {
-    /// Starts the media thread of one conference. Media sockets bind on `bind_ip`.
+    /// Starts the media thread of one conference; its media sockets as `net` says.
     pub fn spawn(
         name: &str,
         layout: String,
-        bind_ip: IpAddr,
+        net: MediaNet,
         quality: QualityConfig,
     ) -> std::io::Result<Self> {
         let (commands, rx) = mpsc::channel();
@@ -354,7 +354,7 @@ impl ConferenceMedia {
                 let _enter = span.enter();
                 // A panic in one conference ends that conference's media only.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(rx, layout, bind_ip, quality, &published)
+                    run(rx, layout, net, quality, &published)
                 }));
                 if result.is_err() {
                     tracing::error!("conference media thread panicked; its media stopped");
@@ -422,7 +422,7 @@ fn random_seed() -> u64 {
 fn run(
     rx: mpsc::Receiver<MediaCommand>,
     layout: String,
-    bind_ip: IpAddr,
+    net: MediaNet,
     quality: QualityConfig,
     published: &std::sync::Mutex<MediaStats>,
 ) {
@@ -477,7 +477,7 @@ fn run(
                             name: &name,
                             sdp: &sdp,
                             view,
-                            bind_ip,
+                            net: &net,
                             gone,
                         },
                     );
@@ -803,8 +803,44 @@ struct Admission<'a> {
     name: &'a str,
     sdp: &'a str,
     view: &'a ViewSpec,
-    bind_ip: IpAddr,
+    net: &'a MediaNet,
     gone: oneshot::Sender<String>,
+}
+
+/// Where a conference's media sockets bind and what they advertise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaNet {
+    /// Address the sockets bind to (advertised as the host candidate).
+    pub bind_ip: IpAddr,
+    /// UDP ports to take them from (`None`: any the system picks).
+    pub ports: Option<std::ops::RangeInclusive<u16>>,
+    /// Public address behind a 1:1 NAT, advertised with the same port.
+    pub public_ip: Option<IpAddr>,
+}
+
+impl MediaNet {
+    /// Binds one media socket: the first free port of the range, starting
+    /// at a random one so conferences do not all probe from the bottom.
+    pub fn bind(&self) -> std::io::Result<UdpSocket> {
+        let Some(ports) = &self.ports else {
+            return UdpSocket::bind(SocketAddr::new(self.bind_ip, 0));
+        };
+        let (lo, hi) = (u32::from(*ports.start()), u32::from(*ports.end()));
+        let span = hi - lo + 1;
+        let start = (random_seed() % u64::from(span)) as u32;
+        for i in 0..span {
+            let port = (lo + (start + i) % span) as u16;
+            match UdpSocket::bind(SocketAddr::new(self.bind_ip, port)) {
+                Ok(s) => return Ok(s),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!("every UDP port of {lo}-{hi} is in use"),
+        ))
+    }
 }
 
 fn admit(
@@ -816,15 +852,14 @@ fn admit(
         name,
         sdp,
         view,
-        bind_ip,
+        net,
         gone,
     }: Admission<'_>,
 ) -> Result<String, String> {
     if peers.contains_key(&id) {
         return Err("renegotiation is not supported yet".into());
     }
-    let socket =
-        UdpSocket::bind(SocketAddr::new(bind_ip, 0)).map_err(|e| format!("media socket: {e}"))?;
+    let socket = net.bind().map_err(|e| format!("media socket: {e}"))?;
     socket
         .set_nonblocking(true)
         .map_err(|e| format!("media socket: {e}"))?;
@@ -832,8 +867,8 @@ fn admit(
         .local_addr()
         .map_err(|e| format!("media socket: {e}"))?;
     let now = clock();
-    let mut session = ServerSession::new(now, ServerSessionConfig::new(host, random_seed()))
-        .map_err(|e| format!("webrtc: {e}"))?;
+    let config = ServerSessionConfig::new(host, random_seed()).with_public_ip(net.public_ip);
+    let mut session = ServerSession::new(now, config).map_err(|e| format!("webrtc: {e}"))?;
     let answer = session
         .accept_offer(now, sdp)
         .map_err(|e| format!("offer refused: {e}"))?;
@@ -853,4 +888,45 @@ fn admit(
         },
     );
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_sockets_take_free_ports_of_the_range_and_say_when_none_is_left() {
+        // Three consecutive ports the system just handed out and freed.
+        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let lo = probe.local_addr().unwrap().port().min(65_000);
+        drop(probe);
+        let net = MediaNet {
+            bind_ip: IpAddr::from([127, 0, 0, 1]),
+            ports: Some(lo..=lo + 2),
+            public_ip: None,
+        };
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let s = net.bind().expect("a free port of the range");
+            let port = s.local_addr().unwrap().port();
+            assert!(
+                (lo..=lo + 2).contains(&port),
+                "{port} outside {lo}-{}",
+                lo + 2
+            );
+            held.push(s);
+        }
+        let mut ports: Vec<u16> = held
+            .iter()
+            .map(|s| s.local_addr().unwrap().port())
+            .collect();
+        ports.sort_unstable();
+        assert_eq!(ports, [lo, lo + 1, lo + 2], "each port once");
+        let err = net.bind().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains("is in use"), "{err}");
+        // Without a range the system picks.
+        let any = MediaNet { ports: None, ..net };
+        assert!(any.bind().is_ok());
+    }
 }

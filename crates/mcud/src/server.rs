@@ -49,8 +49,8 @@ pub(crate) struct AppState {
     stopping: tokio::sync::watch::Receiver<bool>,
     /// Per conference: every session's event feed (serialized frames).
     feeds: Mutex<BTreeMap<ConferenceId, broadcast::Sender<FeedEvent>>>,
-    /// Where media sockets bind.
-    media_ip: IpAddr,
+    /// Where media sockets bind, their ports, the public address.
+    media_net: crate::media::MediaNet,
     /// Quality sampling and alarm thresholds of every conference.
     quality: crate::quality::QualityConfig,
     /// Bearer token `/metrics` asks of non-loopback clients (none: loopback only).
@@ -131,7 +131,7 @@ impl AppState {
         let media = ConferenceMedia::spawn(
             id.as_str(),
             layout.to_owned(),
-            self.media_ip,
+            self.media_net.clone(),
             self.quality.clone(),
         )?;
         lock(&self.media).insert(id.clone(), Arc::new(media));
@@ -235,8 +235,8 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     )
     .await?;
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    // Media sockets bind on the listener's address (loopback by default); a
-    // wildcard listener binds media on loopback until public addresses are configurable.
+    // Media sockets bind on `[media] bind_ip`, else on the listener's address
+    // (loopback by default); a wildcard listener alone binds media on loopback.
     let media_ip = match config.server.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         ip => ip,
@@ -246,7 +246,13 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         media: Mutex::default(),
         stopping,
         feeds: Mutex::default(),
-        media_ip,
+        media_net: crate::media::MediaNet {
+            bind_ip: config.media.bind_ip.unwrap_or(media_ip),
+            ports: config.media.ports().map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
+            })?,
+            public_ip: config.media.public_ip,
+        },
         quality: config.quality.clone(),
         metrics_token: config.server.metrics_token.clone(),
     });

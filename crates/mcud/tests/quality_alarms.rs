@@ -83,6 +83,9 @@ async fn quality_is_measured_and_loss_freeze_and_drop_raise_alarms() {
     let mut config = config(&dir);
     config.quality.sample_seconds = 0.5;
     config.quality.freeze_alarm_seconds = 1.0;
+    // Media from a configured port range (what a firewall would open).
+    config.media.port_min = Some(42_000);
+    config.media.port_max = Some(42_099);
     common::create_admin_and_operator(&config).await;
     let running = mcud::server::start(&config).await.unwrap();
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;

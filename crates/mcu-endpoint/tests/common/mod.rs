@@ -129,6 +129,7 @@ impl Mcu {
                 endpoints,
             }],
             quality: Default::default(),
+            media: Default::default(),
         };
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
