@@ -32,10 +32,23 @@ pub(crate) const GAIN_UNITY: i32 = 1 << GAIN_SHIFT;
 const CHUNK: usize = 16;
 /// Number of chunks in a frame; fits in the `u64` chunk mask and in a `u8`.
 const CHUNKS: usize = FRAME_SAMPLES / CHUNK;
+/// Samples per block of the SIMD sum: 8 i32 accumulators of 8 lanes.
+const BLOCK: usize = 64;
 const _: () = assert!(FRAME_SAMPLES.is_multiple_of(64) && CHUNKS <= 64);
 /// Largest own-frame peak `|own|` the planned N-1 path is exact for (see
 /// [`Total`]); louder frames take the generic i32 path.
 pub(crate) const PLAN_PEAK_MAX: u16 = 8191;
+/// Offset of the planned path's u16 magnitudes (see [`Total`]): `KNEE + OFS`
+/// is 32767 and `OFS > PLAN_PEAK_MAX`.
+const OFS: i32 = 8192;
+/// Clamp of `|acc|` in [`Total`]'s magnitudes: `MAG_CLAMP - PLAN_PEAK_MAX` is
+/// the flat top `KNEE + E_MAX`, and `MAG_CLAMP + OFS + PLAN_PEAK_MAX` fits u16.
+const MAG_CLAMP: i32 = KNEE + E_MAX + PLAN_PEAK_MAX as i32;
+const _: () = assert!(
+    KNEE + OFS == i16::MAX as i32
+        && OFS > PLAN_PEAK_MAX as i32
+        && MAG_CLAMP + OFS + PLAN_PEAK_MAX as i32 <= u16::MAX as i32
+);
 
 /// The soft clipper: identity for `|x| <= KNEE`, then the quadratic knee
 /// `y = KNEE + e - e²/(4R)` (C¹ at the knee: slope 1, reaching 32767 with slope
@@ -76,16 +89,18 @@ pub(crate) struct FrameStats {
 /// The sum of one tick and what [`Kernels::finish`] derives from it for the
 /// N-1 outputs.
 ///
-/// The planned N-1 path relies on this: for `|o| <= M <= PLAN_PEAK_MAX`, with
-/// `P = sat16(t - KNEE)` and `N = sat16(-t - KNEE)`, the saturating i16
-/// values `Pm = P -sat o` and `Np = N +sat o` satisfy
-/// `min(max(Pm, Np), 2R) == min(|t - o| - KNEE, 2R)` and `Pm -sat Np` has the
-/// sign of `t - o`, for every i32 `t` (when `|t| <= 8193` both are exact or
-/// the saturated one is the smaller; beyond, the far side saturates at
-/// `-32768 ± o`, far below the near side, which is exact up to its own
-/// saturation at 32767 ≥ 2R + M). So `soft_clip(t - o)` follows in i16 lanes.
-/// Chunks where every `|t| <= KNEE - M` need no clipping at all: there the
-/// output is `t - o` exactly.
+/// The planned N-1 path relies on this: for `|o| <= M <= PLAN_PEAK_MAX` and
+/// `s = sign(t)` (+1 for `t = 0`), `t - o = s·(|t| - s·o)`, and `|t| - s·o`
+/// lies in `-M..` (it is negative only when `|t| < M`, far below the knee).
+/// With `U = min(|t|, 49150)` stored offset by `OFS = 8192` as a u16
+/// (`mag = U + OFS`, at most 57342), `v = mag - s·o` is exact in u16 lanes
+/// (`1..=65533`) and `v - OFS` is `|t| - s·o`, or at least `KNEE + 2R` (the
+/// flat top) when `|t|` was clamped. Then, all in u16 lanes,
+/// `b = min(v, KNEE + 2R + OFS)`, `e = b -sat (KNEE + OFS)` (`KNEE + OFS` is
+/// 32767), `y = s·(b - OFS - e²/(4R))` is `soft_clip(t - o)` for every i32 `t`:
+/// nine i16 operations per 16 samples. Chunks where every
+/// `|t| <= KNEE - M` need no clipping at all: there the output is `t - o`
+/// exactly.
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Total {
@@ -93,10 +108,10 @@ pub(crate) struct Total {
     pub(crate) acc: [i32; FRAME_SAMPLES],
     /// `sat16(acc)`.
     t16: [i16; FRAME_SAMPLES],
-    /// `sat16(acc - KNEE)`.
-    p: [i16; FRAME_SAMPLES],
-    /// `sat16(-acc - KNEE)`.
-    n: [i16; FRAME_SAMPLES],
+    /// `min(|acc|, MAG_CLAMP) + OFS` as u16 bits (see above).
+    mag: [i16; FRAME_SAMPLES],
+    /// `sat16(acc) | 1`: the sign of `acc`, never zero.
+    sign: [i16; FRAME_SAMPLES],
     /// Bit `c` set when chunk `c` of `acc` fits in i16 (`t16` exact there).
     fits: u64,
     /// The `M` the chunk lists were built for (`<= PLAN_PEAK_MAX`).
@@ -117,8 +132,8 @@ impl Default for Total {
         Self {
             acc: [0; FRAME_SAMPLES],
             t16: [0; FRAME_SAMPLES],
-            p: [0; FRAME_SAMPLES],
-            n: [0; FRAME_SAMPLES],
+            mag: [0; FRAME_SAMPLES],
+            sign: [0; FRAME_SAMPLES],
             fits: 0,
             plan_peak: 0,
             order,
@@ -206,6 +221,32 @@ impl Kernels {
         }
     }
 
+    /// The whole mix of one tick: [`sum`](Self::sum) of the frames listed in
+    /// `idx`, [`finish`](Self::finish) into `total` and `out`, then
+    /// [`minus_one`](Self::minus_one) in place on each listed frame, whose
+    /// peak is `peaks[k]`.
+    ///
+    /// Fusing the three per block of 64 samples (so a block of every frame
+    /// is still in L1 for the N-1 pass) was tried and measured: no faster at
+    /// N = 100 all talking and 15 % slower at room-noise level (per-block
+    /// dispatch costs more than the second read of the frames from L2).
+    pub(crate) fn mix(
+        self,
+        frames: &mut [i16],
+        idx: &[u32],
+        peaks: &[u16],
+        total: &mut Total,
+        plan_peak: u16,
+        out: &mut [i16],
+    ) {
+        self.sum(frames, idx, &mut total.acc);
+        self.finish(total, plan_peak, out);
+        for (&k, &peak) in idx.iter().zip(peaks) {
+            let start = k as usize * FRAME_SAMPLES;
+            self.minus_one(total, &mut frames[start..start + FRAME_SAMPLES], peak);
+        }
+    }
+
     /// N-1 output in place: `frame` holds a participant's own contribution
     /// on entry and `soft_clip(total.acc - own)` on return (writing where it
     /// just read keeps the output's cache lines out of the store path).
@@ -265,8 +306,9 @@ pub(crate) mod portable {
         }
         for (i, (&a, o)) in total.acc.iter().zip(out.iter_mut()).enumerate() {
             total.t16[i] = sat16(a);
-            total.p[i] = sat16(a - KNEE);
-            total.n[i] = sat16(-a - KNEE);
+            // <= MAG_CLAMP + OFS <= u16::MAX (asserted with the constants).
+            total.mag[i] = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 + OFS) as u16 as i16;
+            total.sign[i] = sat16(a) | 1;
             *o = soft_clip(a);
         }
         total.fits = fits;
@@ -446,10 +488,11 @@ pub(crate) mod avx2 {
         let mut vmin = _mm256_setzero_si256();
         let gain = _mm256_set1_epi32(gain_q12);
         let unity = gain_q12 == GAIN_UNITY;
-        let mut i = 0;
-        let mut step = 0;
-        while i < vec_end {
-            // SAFETY: i + 16 <= vec_end <= len of both slices.
+        // One step: 16 samples copied (with gain) into `dst[i..]`, measured
+        // into `acc`, `vmax` and `vmin`.
+        let mut step16 = |i: usize, acc: &mut __m256i, vmax: &mut __m256i, vmin: &mut __m256i| {
+            // SAFETY: callers pass i + 16 <= vec_end <= len of both slices;
+            // AVX2 is enabled on this function.
             let v = opaque(unsafe {
                 if unity {
                     load16(src, i)
@@ -457,13 +500,32 @@ pub(crate) mod avx2 {
                     gain16(src, i, gain)
                 }
             });
-            // SAFETY: i + 16 <= vec_end <= dst.len().
+            // SAFETY: as above.
             unsafe { store16(dst, i, v) };
-            e[step & 3] = _mm256_add_epi32(e[step & 3], _mm256_madd_epi16(v, v));
-            vmax = _mm256_max_epi16(vmax, v);
-            vmin = _mm256_min_epi16(vmin, v);
-            i += 16;
-            step += 1;
+            *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(v, v));
+            *vmax = _mm256_max_epi16(*vmax, v);
+            *vmin = _mm256_min_epi16(*vmin, v);
+        };
+        // Step `s` adds into accumulator `s % 4`. Unrolled by four so the
+        // accumulators stay in registers (indexing them with `s & 3` put them
+        // on the stack: a store-to-load chain through memory every step).
+        let mut i = 0;
+        let mut step = 0usize;
+        let [e0, e1, e2, e3] = &mut e;
+        while i + 64 <= vec_end {
+            step16(i, e0, &mut vmax, &mut vmin);
+            step16(i + 16, e1, &mut vmax, &mut vmin);
+            step16(i + 32, e2, &mut vmax, &mut vmin);
+            step16(i + 48, e3, &mut vmax, &mut vmin);
+            i += 64;
+            step += 4;
+        }
+        for acc in [e0, e1, e2] {
+            if i < vec_end {
+                step16(i, acc, &mut vmax, &mut vmin);
+                i += 16;
+                step += 1;
+            }
         }
         let peak = peak_of(vmax, vmin);
         // Squares per lane: 2 per step of its accumulator.
@@ -497,47 +559,59 @@ pub(crate) mod avx2 {
     /// (checked: out-of-range indices panic before any load).
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn sum(frames: &[i16], idx: &[u32], acc: &mut [i32; FRAME_SAMPLES]) {
-        let ones = _mm256_set1_epi16(1);
-        // Blocks of 64 samples: 8 accumulators stay in registers while every
-        // contributor is added, so `acc` is written once. Frames go in pairs:
-        // interleaving two frames' i16 samples and multiply-adding by 1 sums
-        // sample i of both into one i32 lane (the lane order is undone below).
-        for block in (0..FRAME_SAMPLES).step_by(64) {
-            let mut r = [_mm256_setzero_si256(); 8];
-            let mut pairs = idx.chunks_exact(2);
-            for pair in &mut pairs {
-                let (s0, s1) = (
-                    pair[0] as usize * FRAME_SAMPLES,
-                    pair[1] as usize * FRAME_SAMPLES,
-                );
-                let f0 = &frames[s0..s0 + FRAME_SAMPLES];
-                let f1 = &frames[s1..s1 + FRAME_SAMPLES];
-                for j in 0..4 {
-                    // SAFETY: block + 16j + 16 <= FRAME_SAMPLES == frame lengths.
-                    let (a, b) =
-                        unsafe { (load16(f0, block + 16 * j), load16(f1, block + 16 * j)) };
-                    let lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), ones);
-                    let hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), ones);
-                    r[2 * j] = _mm256_add_epi32(r[2 * j], lo);
-                    r[2 * j + 1] = _mm256_add_epi32(r[2 * j + 1], hi);
-                }
-            }
-            if let [k] = pairs.remainder() {
-                let s0 = *k as usize * FRAME_SAMPLES;
-                let f0 = &frames[s0..s0 + FRAME_SAMPLES];
-                let zero = _mm256_setzero_si256();
-                for j in 0..4 {
-                    // SAFETY: as above.
-                    let a = unsafe { load16(f0, block + 16 * j) };
-                    let lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, zero), ones);
-                    let hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, zero), ones);
-                    r[2 * j] = _mm256_add_epi32(r[2 * j], lo);
-                    r[2 * j + 1] = _mm256_add_epi32(r[2 * j + 1], hi);
-                }
-            }
-            // SAFETY: block + 64 <= FRAME_SAMPLES == acc.len().
-            unsafe { store_unpacked(acc, block, &r) };
+        for block in (0..FRAME_SAMPLES).step_by(BLOCK) {
+            // SAFETY: block + BLOCK <= FRAME_SAMPLES; AVX2 per the contract.
+            unsafe { sum_block(frames, idx, acc, block) };
         }
+    }
+
+    /// `acc[block..block + 64]`: the sum of those samples of the listed frames.
+    ///
+    /// # Safety
+    /// AVX2 available; `block + BLOCK <= FRAME_SAMPLES` (every `idx` is
+    /// checked: out-of-range indices panic before any load).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sum_block(frames: &[i16], idx: &[u32], acc: &mut [i32; FRAME_SAMPLES], block: usize) {
+        debug_assert!(block + BLOCK <= FRAME_SAMPLES);
+        let ones = _mm256_set1_epi16(1);
+        // 8 accumulators stay in registers while every contributor is added,
+        // so `acc` is written once. Frames go in pairs: interleaving two
+        // frames' i16 samples and multiply-adding by 1 sums sample i of both
+        // into one i32 lane (the lane order is undone below).
+        let mut r = [_mm256_setzero_si256(); 8];
+        let mut pairs = idx.chunks_exact(2);
+        for pair in &mut pairs {
+            let (s0, s1) = (
+                pair[0] as usize * FRAME_SAMPLES,
+                pair[1] as usize * FRAME_SAMPLES,
+            );
+            let f0 = &frames[s0..s0 + FRAME_SAMPLES];
+            let f1 = &frames[s1..s1 + FRAME_SAMPLES];
+            for j in 0..4 {
+                // SAFETY: block + 16j + 16 <= FRAME_SAMPLES == frame lengths.
+                let (a, b) = unsafe { (load16(f0, block + 16 * j), load16(f1, block + 16 * j)) };
+                let lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), ones);
+                let hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), ones);
+                r[2 * j] = _mm256_add_epi32(r[2 * j], lo);
+                r[2 * j + 1] = _mm256_add_epi32(r[2 * j + 1], hi);
+            }
+        }
+        if let [k] = pairs.remainder() {
+            let s0 = *k as usize * FRAME_SAMPLES;
+            let f0 = &frames[s0..s0 + FRAME_SAMPLES];
+            let zero = _mm256_setzero_si256();
+            for j in 0..4 {
+                // SAFETY: as above.
+                let a = unsafe { load16(f0, block + 16 * j) };
+                let lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, zero), ones);
+                let hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, zero), ones);
+                r[2 * j] = _mm256_add_epi32(r[2 * j], lo);
+                r[2 * j + 1] = _mm256_add_epi32(r[2 * j + 1], hi);
+            }
+        }
+        // SAFETY: block + 64 <= FRAME_SAMPLES per the contract.
+        unsafe { store_unpacked(acc, block, &r) };
     }
 
     /// Stores accumulators laid out by `unpacklo/hi` pairs (`r[2j]` holds
@@ -569,47 +643,65 @@ pub(crate) mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn finish(total: &mut Total, plan_peak: u16, out: &mut [i16]) {
         assert_eq!(out.len(), FRAME_SAMPLES, "full-mix buffer is one frame");
-        let knee32 = _mm256_set1_epi32(KNEE);
-        let neg_knee32 = _mm256_set1_epi32(-KNEE);
-        let lin_max = _mm256_set1_epi32(KNEE - i32::from(plan_peak));
         let (mut fits, mut linear) = (0u64, 0u64);
         for c in 0..CHUNKS {
-            let i = c * CHUNK;
-            // SAFETY: i + 16 <= FRAME_SAMPLES for every chunk.
-            let (lo, hi) = unsafe { (load8x32(&total.acc, i), load8x32(&total.acc, i + 8)) };
-            let packed = pack_ordered(lo, hi);
-            // The chunk fits iff packing (saturating) lost nothing.
-            let back_lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(packed));
-            let back_hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(packed));
-            let same = _mm256_and_si256(
-                _mm256_cmpeq_epi32(back_lo, lo),
-                _mm256_cmpeq_epi32(back_hi, hi),
-            );
-            if _mm256_movemask_epi8(same) == -1 {
-                fits |= 1 << c;
-            }
-            let over = _mm256_or_si256(
-                _mm256_cmpgt_epi32(_mm256_abs_epi32(lo), lin_max),
-                _mm256_cmpgt_epi32(_mm256_abs_epi32(hi), lin_max),
-            );
-            if _mm256_testz_si256(over, over) == 1 {
-                linear |= 1 << c;
-            }
-            let p = pack_ordered(_mm256_sub_epi32(lo, knee32), _mm256_sub_epi32(hi, knee32));
-            let n = pack_ordered(
-                _mm256_sub_epi32(neg_knee32, lo),
-                _mm256_sub_epi32(neg_knee32, hi),
-            );
-            // SAFETY: i + 16 <= FRAME_SAMPLES == every buffer's length.
-            unsafe {
-                store16(&mut total.t16, i, packed);
-                store16(&mut total.p, i, p);
-                store16(&mut total.n, i, n);
-                store16(out, i, soft_clip16(lo, hi));
-            }
+            // SAFETY: c < CHUNKS and out.len() == FRAME_SAMPLES (asserted).
+            let (f, l) = unsafe { finish_chunk(total, c, plan_peak, out) };
+            fits |= u64::from(f) << c;
+            linear |= u64::from(l) << c;
         }
         total.fits = fits;
         total.set_plan(plan_peak, linear);
+    }
+
+    /// [`finish`] of chunk `c`: writes its i16 views and full mix, returns
+    /// whether it fits i16 and whether every `|acc| <= KNEE - plan_peak`.
+    ///
+    /// # Safety
+    /// AVX2 available; `c < CHUNKS`; `out.len() == FRAME_SAMPLES`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn finish_chunk(
+        total: &mut Total,
+        c: usize,
+        plan_peak: u16,
+        out: &mut [i16],
+    ) -> (bool, bool) {
+        let mag_clamp = _mm256_set1_epi32(MAG_CLAMP);
+        let ofs32 = _mm256_set1_epi32(OFS);
+        let lin_max = _mm256_set1_epi32(KNEE - i32::from(plan_peak));
+        let i = c * CHUNK;
+        debug_assert!(i + CHUNK <= FRAME_SAMPLES && out.len() == FRAME_SAMPLES);
+        // SAFETY: i + 16 <= FRAME_SAMPLES per the contract.
+        let (lo, hi) = unsafe { (load8x32(&total.acc, i), load8x32(&total.acc, i + 8)) };
+        let packed = pack_ordered(lo, hi);
+        // The chunk fits iff packing (saturating) lost nothing.
+        let back_lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(packed));
+        let back_hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(packed));
+        let same = _mm256_and_si256(
+            _mm256_cmpeq_epi32(back_lo, lo),
+            _mm256_cmpeq_epi32(back_hi, hi),
+        );
+        let fits = _mm256_movemask_epi8(same) == -1;
+        let over = _mm256_or_si256(
+            _mm256_cmpgt_epi32(_mm256_abs_epi32(lo), lin_max),
+            _mm256_cmpgt_epi32(_mm256_abs_epi32(hi), lin_max),
+        );
+        let linear = _mm256_testz_si256(over, over) == 1;
+        // min(|acc|, MAG_CLAMP) + OFS <= u16::MAX: the unsigned pack is exact.
+        let mag = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(
+            _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(lo), mag_clamp), ofs32),
+            _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(hi), mag_clamp), ofs32),
+        ));
+        let sign = _mm256_or_si256(packed, _mm256_set1_epi16(1));
+        // SAFETY: i + 16 <= FRAME_SAMPLES == every buffer's length.
+        unsafe {
+            store16(&mut total.t16, i, packed);
+            store16(&mut total.mag, i, mag);
+            store16(&mut total.sign, i, sign);
+            store16(out, i, soft_clip16(lo, hi));
+        }
+        (fits, linear)
     }
 
     /// # Safety
@@ -623,35 +715,9 @@ pub(crate) mod avx2 {
             unsafe { minus_one_planned(total, frame) };
             return;
         }
-        let knee = _mm256_set1_epi16(KNEE as i16);
         for c in 0..CHUNKS {
-            let i = c * CHUNK;
-            // SAFETY: i + 16 <= FRAME_SAMPLES for every chunk.
-            let own16 = unsafe { load16(frame, i) };
-            if total.fits & (1 << c) != 0 {
-                // Fast path: total fits in i16 here, so a saturating i16
-                // subtract is exact unless it saturates, and saturation
-                // lands above the knee, which the test below catches.
-                // SAFETY: as above.
-                let d = _mm256_subs_epi16(unsafe { load16(&total.t16, i) }, own16);
-                // |d| as u16 (abs(-32768) reads as 32768), minus KNEE
-                // saturating at 0: all zero iff every |d| <= KNEE.
-                let over = _mm256_subs_epu16(_mm256_abs_epi16(d), knee);
-                if _mm256_testz_si256(over, over) == 1 {
-                    // SAFETY: as above.
-                    unsafe { store16(frame, i, d) };
-                    continue;
-                }
-            }
-            // SAFETY: as above.
-            let (lo, hi) = unsafe {
-                (
-                    _mm256_sub_epi32(load8x32(&total.acc, i), load8_widen(frame, i)),
-                    _mm256_sub_epi32(load8x32(&total.acc, i + 8), load8_widen(frame, i + 8)),
-                )
-            };
-            // SAFETY: as above.
-            unsafe { store16(frame, i, soft_clip16(lo, hi)) };
+            // SAFETY: c < CHUNKS, frame length checked above.
+            unsafe { n1_generic(total, frame, c) };
         }
     }
 
@@ -664,36 +730,106 @@ pub(crate) mod avx2 {
     unsafe fn minus_one_planned(total: &Total, frame: &mut [i16]) {
         let (linear, knee_chunks) = total.order.split_at(total.n_linear);
         for &c in linear {
-            let i = usize::from(c) * CHUNK;
-            assert!(i + CHUNK <= FRAME_SAMPLES);
-            // |t| <= KNEE - M and |o| <= M: t - o is exact and below the knee.
-            // SAFETY: i + 16 <= FRAME_SAMPLES (asserted), the common length.
-            unsafe {
-                let d = _mm256_sub_epi16(load16(&total.t16, i), load16(frame, i));
-                store16(frame, i, d);
+            let c = usize::from(c);
+            assert!(c < CHUNKS);
+            // SAFETY: c < CHUNKS (asserted), length and peak per the contract.
+            unsafe { n1_linear(total, frame, c) };
+        }
+        for &c in knee_chunks {
+            let c = usize::from(c);
+            assert!(c < CHUNKS);
+            // SAFETY: as above.
+            unsafe { n1_knee(total, frame, c) };
+        }
+    }
+
+    /// N-1 of chunk `c` where the plan says every `|t| <= KNEE - M`.
+    ///
+    /// # Safety
+    /// AVX2 available; `c < CHUNKS`; `frame.len() == FRAME_SAMPLES`;
+    /// chunk `c` is linear in `total`'s plan and `max |frame| <= plan_peak`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn n1_linear(total: &Total, frame: &mut [i16], c: usize) {
+        let i = c * CHUNK;
+        debug_assert!(i + CHUNK <= frame.len());
+        // |t| <= KNEE - M and |o| <= M: t - o is exact and below the knee.
+        // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
+        unsafe {
+            let d = _mm256_sub_epi16(load16(&total.t16, i), load16(frame, i));
+            store16(frame, i, d);
+        }
+    }
+
+    /// Planned N-1 of chunk `c` through the soft-clip knee, in nine u16-lane
+    /// operations (the derivation is at [`Total`]).
+    ///
+    /// # Safety
+    /// AVX2 available; `c < CHUNKS`; `frame.len() == FRAME_SAMPLES`;
+    /// `max |frame| <= total.plan_peak <= PLAN_PEAK_MAX`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn n1_knee(total: &Total, frame: &mut [i16], c: usize) {
+        let top = _mm256_set1_epi16((KNEE + E_MAX + OFS) as u16 as i16);
+        let knee_ofs = _mm256_set1_epi16((KNEE + OFS) as i16);
+        let ofs = _mm256_set1_epi16(OFS as i16);
+        let i = c * CHUNK;
+        debug_assert!(i + CHUNK <= frame.len());
+        // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
+        let (o, mag, sign) = unsafe {
+            (
+                load16(frame, i),
+                load16(&total.mag, i),
+                load16(&total.sign, i),
+            )
+        };
+        // v = |t| - s·o + OFS, exact in u16; b = min(v, KNEE + 2R + OFS).
+        let b = _mm256_min_epu16(_mm256_sub_epi16(mag, _mm256_sign_epi16(o, sign)), top);
+        // e = clamp(|t - o| - KNEE, 0, 2R); (e * 2e) >> 16 == e² >> 15.
+        let e = _mm256_subs_epu16(b, knee_ofs);
+        let sq = _mm256_mulhi_epu16(e, _mm256_add_epi16(e, e));
+        let y = _mm256_sub_epi16(_mm256_sub_epi16(b, sq), ofs);
+        // SAFETY: as above.
+        unsafe { store16(frame, i, _mm256_sign_epi16(y, sign)) };
+    }
+
+    /// N-1 of chunk `c` for any own frame (the unplanned path).
+    ///
+    /// # Safety
+    /// AVX2 available; `c < CHUNKS`; `frame.len() == FRAME_SAMPLES`; chunk
+    /// `c` of `total` filled by [`finish`].
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn n1_generic(total: &Total, frame: &mut [i16], c: usize) {
+        let knee = _mm256_set1_epi16(KNEE as i16);
+        let i = c * CHUNK;
+        debug_assert!(i + CHUNK <= frame.len());
+        // SAFETY: i + 16 <= FRAME_SAMPLES per the contract.
+        let own16 = unsafe { load16(frame, i) };
+        if total.fits & (1 << c) != 0 {
+            // Fast path: total fits in i16 here, so a saturating i16
+            // subtract is exact unless it saturates, and saturation
+            // lands above the knee, which the test below catches.
+            // SAFETY: as above.
+            let d = _mm256_subs_epi16(unsafe { load16(&total.t16, i) }, own16);
+            // |d| as u16 (abs(-32768) reads as 32768), minus KNEE
+            // saturating at 0: all zero iff every |d| <= KNEE.
+            let over = _mm256_subs_epu16(_mm256_abs_epi16(d), knee);
+            if _mm256_testz_si256(over, over) == 1 {
+                // SAFETY: as above.
+                unsafe { store16(frame, i, d) };
+                return;
             }
         }
-        let knee = _mm256_set1_epi16(KNEE as i16);
-        let e_max = _mm256_set1_epi16(E_MAX as i16);
-        let zero = _mm256_setzero_si256();
-        for &c in knee_chunks {
-            let i = usize::from(c) * CHUNK;
-            assert!(i + CHUNK <= FRAME_SAMPLES);
-            // SAFETY: i + 16 <= FRAME_SAMPLES (asserted), the common length.
-            let (o, p, n) = unsafe { (load16(frame, i), load16(&total.p, i), load16(&total.n, i)) };
-            let pm = _mm256_subs_epi16(p, o);
-            let np = _mm256_adds_epi16(n, o);
-            // min(|x| - KNEE, 2R), then e = clamp(|x| - KNEE, 0, 2R).
-            let a = _mm256_min_epi16(_mm256_max_epi16(pm, np), e_max);
-            let e = _mm256_max_epi16(a, zero);
-            // (e * 2e) >> 16 == e² >> 15; 2e <= 32768 fits u16.
-            let sq = _mm256_mulhi_epu16(e, _mm256_add_epi16(e, e));
-            // min(|x|, KNEE + 2R) - e²/(4R), with the sign of x.
-            let y = _mm256_sub_epi16(_mm256_add_epi16(a, knee), sq);
-            let y = _mm256_sign_epi16(y, _mm256_subs_epi16(pm, np));
-            // SAFETY: as above.
-            unsafe { store16(frame, i, y) };
-        }
+        // SAFETY: as above.
+        let (lo, hi) = unsafe {
+            (
+                _mm256_sub_epi32(load8x32(&total.acc, i), load8_widen(frame, i)),
+                _mm256_sub_epi32(load8x32(&total.acc, i + 8), load8_widen(frame, i + 8)),
+            )
+        };
+        // SAFETY: as above.
+        unsafe { store16(frame, i, soft_clip16(lo, hi)) };
     }
 }
 
@@ -778,6 +914,95 @@ mod tests {
                     },
                     "{simd:?} constant {v}"
                 );
+            }
+        }
+    }
+
+    /// The unrolled SIMD loop against the reference for every count of
+    /// 16-sample steps from 0 to 9 (all four remainders of the unroll), with
+    /// and without a scalar tail, at gains that saturate, and loud enough
+    /// that the energy must be recounted exactly.
+    #[test]
+    fn simd_gain_energy_matches_portable_for_every_unroll_remainder() {
+        for simd in simd() {
+            for steps in 0..10 {
+                for tail in [0, 5] {
+                    let len = 16 * steps + tail;
+                    for (seed, amp) in [(9, 32768), (10, 700)] {
+                        let src = noise(seed + len as u64, amp, len);
+                        for gain in [GAIN_UNITY, 3000, 8 * GAIN_UNITY] {
+                            let mut a = vec![0; len];
+                            let mut b = vec![-1; len];
+                            let ea = Kernels::Portable.gain_energy(&src, gain, &mut a);
+                            let eb = simd.gain_energy(&src, gain, &mut b);
+                            assert_eq!(a, b, "{simd:?} len {len} gain {gain}");
+                            assert_eq!(ea, eb, "{simd:?} stats, len {len} gain {gain}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Kernels::mix` (what the mixer calls) against the scalar reference
+    /// (`sum`, `soft_clip(total - own)` per sample): loud and quiet frames,
+    /// own peaks inside and outside the plan, clipping totals.
+    #[test]
+    fn mix_matches_the_scalar_reference() {
+        let mut kernels = simd();
+        kernels.push(Kernels::Portable);
+        for kern in kernels {
+            for (n, amp, loud) in [(100, 3000, 0), (100, 150, 0), (40, 3000, 3), (9, 32767, 9)] {
+                let mut frames = Vec::new();
+                for k in 0..n {
+                    let a = if k < loud { 20000 } else { amp };
+                    frames.extend(noise(k as u64 * 13 + 5, a, FRAME_SAMPLES));
+                }
+                let idx: Vec<u32> = (0..n as u32).rev().filter(|k| k % 7 != 3).collect();
+                let frame = |k: u32| {
+                    let s = k as usize * FRAME_SAMPLES;
+                    frames[s..s + FRAME_SAMPLES].to_vec()
+                };
+                let peaks: Vec<u16> = idx
+                    .iter()
+                    .map(|&k| frame(k).iter().map(|v| v.unsigned_abs()).max().unwrap())
+                    .collect();
+                let mut want_acc = [0i32; FRAME_SAMPLES];
+                for &k in &idx {
+                    for (a, &v) in want_acc.iter_mut().zip(&frame(k)) {
+                        *a += i32::from(v);
+                    }
+                }
+                let plan_peak = peaks.iter().copied().filter(|&p| p <= PLAN_PEAK_MAX).max();
+                let mut total = Box::<Total>::default();
+                let mut full = vec![0; FRAME_SAMPLES];
+                let mut out = frames.clone();
+                kern.mix(
+                    &mut out,
+                    &idx,
+                    &peaks,
+                    &mut total,
+                    plan_peak.unwrap_or(0),
+                    &mut full,
+                );
+                let what = format!("{kern:?} n={n} amp={amp} loud={loud}");
+                assert!(total.acc == want_acc, "sum {what}");
+                let want_full: Vec<i16> = want_acc.iter().map(|&a| soft_clip(a)).collect();
+                assert_eq!(full, want_full, "full mix {what}");
+                for &k in &idx {
+                    let s = k as usize * FRAME_SAMPLES;
+                    let want: Vec<i16> = want_acc
+                        .iter()
+                        .zip(&frame(k))
+                        .map(|(&a, &o)| soft_clip(a - i32::from(o)))
+                        .collect();
+                    assert_eq!(&out[s..s + FRAME_SAMPLES], &want[..], "frame {k} {what}");
+                }
+                // Frames not listed are left alone.
+                for k in (0..n as u32).filter(|k| k % 7 == 3) {
+                    let s = k as usize * FRAME_SAMPLES;
+                    assert_eq!(&out[s..s + FRAME_SAMPLES], &frame(k)[..], "{what}");
+                }
             }
         }
     }

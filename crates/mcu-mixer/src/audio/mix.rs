@@ -111,6 +111,8 @@ pub struct AudioMixer {
     mixed_idx: Vec<u32>,
     /// Their pushed frames' indices in `frames` (scratch, reused).
     mixed_frames: Vec<u32>,
+    /// And those frames' peaks (scratch, reused).
+    mixed_peaks: Vec<u16>,
 }
 
 impl Default for AudioMixer {
@@ -180,6 +182,7 @@ impl AudioMixer {
             full: vec![0; FRAME_SAMPLES],
             mixed_idx: Vec::new(),
             mixed_frames: Vec::new(),
+            mixed_peaks: Vec::new(),
         }
     }
 
@@ -357,37 +360,32 @@ impl AudioMixer {
             self.mixed_idx.truncate(k);
         }
         self.mixed_frames.clear();
+        self.mixed_peaks.clear();
         for &i in &self.mixed_idx {
-            let i = i as usize;
+            let s = &mut self.slots[i as usize];
             // < 2 * MAX_PARTICIPANTS, fits u32.
-            self.mixed_frames.push(self.slots[i].push_frame(i) as u32);
+            self.mixed_frames.push(s.push_frame(i as usize) as u32);
+            self.mixed_peaks.push(s.peak);
+            // The pushed buffer holds the output after the mix below; pushes
+            // go to the other.
+            s.out_buf ^= 1;
         }
-        self.kernels.sum(
-            &self.frames[self.base..],
-            &self.mixed_frames,
-            &mut self.total.acc,
-        );
         // The N-1 chunk plan covers every mixed frame quiet enough for it.
         let plan_peak = self
-            .mixed_idx
+            .mixed_peaks
             .iter()
-            .map(|&i| self.slots[i as usize].peak)
+            .copied()
             .filter(|&p| p <= PLAN_PEAK_MAX)
             .max()
             .unwrap_or(0);
-        self.kernels
-            .finish(&mut self.total, plan_peak, &mut self.full);
-        for &i in &self.mixed_idx {
-            let s = &mut self.slots[i as usize];
-            let start = self.base + s.push_frame(i as usize) * FRAME_SAMPLES;
-            self.kernels.minus_one(
-                &self.total,
-                &mut self.frames[start..start + FRAME_SAMPLES],
-                s.peak,
-            );
-            // The pushed buffer now holds the output; pushes go to the other.
-            s.out_buf ^= 1;
-        }
+        self.kernels.mix(
+            &mut self.frames[self.base..],
+            &self.mixed_frames,
+            &self.mixed_peaks,
+            &mut self.total,
+            plan_peak,
+            &mut self.full,
+        );
     }
 
     /// What `id` hears after the last [`mix`](Self::mix).
