@@ -19,7 +19,10 @@ use mcu_mixer::frame::Yuv;
 use mcu_mixer::layout::LayoutLibrary;
 use mcu_mixer::mixer::{ConferenceMixer, ConferenceMixerConfig, MixerError, MixerOutput, ViewSpec};
 use mcu_mixer::synth::{SineTone, SyntheticVideo};
-use mcu_signalling::rtp::{DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig};
+use mcu_signalling::rtp::{
+    DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig, JitterBuffer, JitterConfig,
+    JitterOutput,
+};
 use mcu_signalling::webrtc::{ServerSession, ServerSessionConfig, SessionEvent};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
@@ -402,9 +405,44 @@ struct Peer {
     endpoint: String,
     socket: UdpSocket,
     session: ServerSession,
+    /// Puts reordered video packets back in order (no delay while in order).
+    video_jitter: JitterBuffer<Vec<u8>>,
     video_in: H264Depacketizer,
     meters: ParticipantMeters,
     gone: Option<oneshot::Sender<String>>,
+}
+
+impl Peer {
+    /// Feeds the video packets the jitter buffer releases to the
+    /// depacketizer, and its access units to the mixer (a declared loss
+    /// shows as a sequence gap to the depacketizer, which then waits for,
+    /// and asks for, a keyframe).
+    fn release_video(&mut self, now: Instant, id: ParticipantId, mixer: &mut ConferenceMixer) {
+        while let Some(out) = self.video_jitter.pop(now) {
+            let JitterOutput::Packet(pkt) = out else {
+                continue;
+            };
+            if self
+                .video_in
+                .push(pkt.sequence, pkt.timestamp, pkt.marker, &pkt.payload)
+                .is_err()
+            {
+                continue;
+            }
+            while let Some(ev) = self.video_in.poll_event() {
+                match ev {
+                    DepacketizeEvent::AccessUnit(au) => {
+                        let _ = mixer.handle_video(now, id, &au.data);
+                        self.video_in.recycle(au.data);
+                    }
+                    DepacketizeEvent::NeedKeyframe => {
+                        let _ = self.session.request_keyframe(now);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 #[allow(clippy::disallowed_methods)] // the daemon owns the clock
@@ -574,24 +612,14 @@ fn run(
                 match event {
                     SessionEvent::VideoRtp(_) if views.video_muted.contains(&id) => {}
                     SessionEvent::VideoRtp(pkt) => {
-                        if p.video_in
-                            .push(pkt.sequence, pkt.timestamp, pkt.marker, &pkt.payload)
-                            .is_err()
-                        {
-                            continue;
-                        }
-                        while let Some(ev) = p.video_in.poll_event() {
-                            match ev {
-                                DepacketizeEvent::AccessUnit(au) => {
-                                    let _ = mixer.handle_video(now, id, &au.data);
-                                    p.video_in.recycle(au.data);
-                                }
-                                DepacketizeEvent::NeedKeyframe => {
-                                    let _ = p.session.request_keyframe(now);
-                                }
-                                _ => {}
-                            }
-                        }
+                        p.video_jitter.push(
+                            now,
+                            pkt.sequence,
+                            pkt.timestamp,
+                            pkt.marker,
+                            pkt.payload,
+                        );
+                        p.release_video(now, id, &mut mixer);
                     }
                     SessionEvent::AudioRtp(pkt) if !pkt.payload.is_empty() => {
                         let _ = mixer.handle_audio(id, Some(&pkt.payload));
@@ -612,6 +640,12 @@ fn run(
                     }
                     _ => {}
                 }
+            }
+        }
+        // Video held back for a missing packet is released when its wait ends.
+        for (&id, p) in &mut peers {
+            if p.video_jitter.poll_timeout().is_some_and(|t| t <= now) {
+                p.release_video(now, id, &mut mixer);
             }
         }
         for id in failed {
@@ -730,7 +764,10 @@ fn run(
             next = next.min(next_synth_video).min(next_synth_audio);
         }
         for p in peers.values_mut() {
-            if let Some(t) = p.session.poll_timeout() {
+            for t in [p.session.poll_timeout(), p.video_jitter.poll_timeout()]
+                .into_iter()
+                .flatten()
+            {
                 next = next.min(t);
             }
         }
@@ -882,6 +919,8 @@ fn admit(
             endpoint,
             socket,
             session,
+            video_jitter: JitterBuffer::new(JitterConfig::default())
+                .map_err(|e| format!("jitter buffer: {e}"))?,
             video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
             meters: ParticipantMeters::default(),
             gone: Some(gone),
