@@ -54,6 +54,7 @@ static ASSETS: &[Asset] = &[
     asset!("users.js", JS),
     asset!("audit.js", JS),
     asset!("logbook.js", JS),
+    asset!("report.js", JS),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

@@ -17,6 +17,7 @@ pub(crate) mod floor;
 pub(crate) mod logbook;
 pub(crate) mod presets;
 pub(crate) mod quality;
+pub(crate) mod report;
 pub(crate) mod users;
 
 pub(crate) fn routes() -> Router<Arc<ControlState>> {
@@ -82,6 +83,9 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         .route("/api/v1/conferences/{id}/floor", get(floor::queue))
         .route("/api/v1/conferences/{id}/events", get(events::events))
         .route("/api/v1/conferences/{id}/quality", get(quality::quality))
+        .route("/api/v1/conferences/{id}/report", get(report::report))
+        .route("/api/v1/conferences/{id}/report.csv", get(report::csv))
+        .route("/api/v1/conferences/{id}/report.html", get(report::html))
         .route(
             "/api/v1/conferences/{id}/participants/{endpoint}/floor-request",
             post(floor::request),
