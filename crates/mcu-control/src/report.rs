@@ -314,7 +314,10 @@ pub fn compile(
     let endpoints: Vec<EndpointReport> = order
         .into_iter()
         .map(|(id, name)| {
-            let own = by_endpoint.get(id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let own = by_endpoint
+                .get(id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             endpoint_report(id, name, own, &alarms, period, end_ms)
         })
         .collect();
@@ -410,7 +413,13 @@ mod tests {
 
     const T0: i64 = 1_790_000_000_000;
 
-    fn sample(endpoint: &str, at_ms: i64, loss: f64, jitter: f64, rtt: Option<f64>) -> QualitySample {
+    fn sample(
+        endpoint: &str,
+        at_ms: i64,
+        loss: f64,
+        jitter: f64,
+        rtt: Option<f64>,
+    ) -> QualitySample {
         QualitySample {
             conference_id: "giao-ban".into(),
             endpoint_id: endpoint.into(),
@@ -459,7 +468,12 @@ mod tests {
         }
     }
 
-    fn logged(kind: AlarmKind, event: AlarmEvent, raised: i64, cleared: Option<i64>) -> LoggedAlarm {
+    fn logged(
+        kind: AlarmKind,
+        event: AlarmEvent,
+        raised: i64,
+        cleared: Option<i64>,
+    ) -> LoggedAlarm {
         LoggedAlarm {
             endpoint: "son-duong".into(),
             alarm: kind,
@@ -500,20 +514,58 @@ mod tests {
         let lossy = &r.endpoints[1];
         assert_eq!(lossy.samples, 12);
         assert_eq!(lossy.connected_ms, 60_000);
-        assert_eq!((lossy.first_at, lossy.last_at), (Some(T0), Some(T0 + 55_000)));
-        assert_eq!(lossy.loss_percent, Some(Stat { mean: 5.0, p95: 5.0 }));
-        assert_eq!(lossy.jitter_ms, Some(Stat { mean: 10.0, p95: 10.0 }));
-        assert_eq!(lossy.rtt_ms, Some(Stat { mean: 40.0, p95: 40.0 }));
+        assert_eq!(
+            (lossy.first_at, lossy.last_at),
+            (Some(T0), Some(T0 + 55_000))
+        );
+        assert_eq!(
+            lossy.loss_percent,
+            Some(Stat {
+                mean: 5.0,
+                p95: 5.0
+            })
+        );
+        assert_eq!(
+            lossy.jitter_ms,
+            Some(Stat {
+                mean: 10.0,
+                p95: 10.0
+            })
+        );
+        assert_eq!(
+            lossy.rtt_ms,
+            Some(Stat {
+                mean: 40.0,
+                p95: 40.0
+            })
+        );
         // d = 40/2 + 2·10 + 10 = 50 ms → Id = 1.2; Ie_eff = 95·5/(5 + 10) = 31.667;
         // R = 93.2 − 1.2 − 31.667 = 60.333 → MOS = 1 + 2.11167 + 0.00558 = 3.117.
-        assert!(close(r_factor(40.0, 10.0, 5.0), 60.3333), "{}", r_factor(40.0, 10.0, 5.0));
+        assert!(
+            close(r_factor(40.0, 10.0, 5.0), 60.3333),
+            "{}",
+            r_factor(40.0, 10.0, 5.0)
+        );
         let m = lossy.mos.unwrap();
         assert!(close(m, 3.1172), "{m}");
         assert_eq!(lossy.band, Some(MosBand::Poor));
 
         let clean = &r.endpoints[0];
-        assert_eq!(clean.loss_percent, Some(Stat { mean: 0.0, p95: 0.0 }));
-        assert_eq!(clean.rtt_ms, Some(Stat { mean: 10.0, p95: 10.0 }), "11 measured");
+        assert_eq!(
+            clean.loss_percent,
+            Some(Stat {
+                mean: 0.0,
+                p95: 0.0
+            })
+        );
+        assert_eq!(
+            clean.rtt_ms,
+            Some(Stat {
+                mean: 10.0,
+                p95: 10.0
+            }),
+            "11 measured"
+        );
         // d = 5 + 4 + 10 = 19 → R = 93.2 − 0.456 = 92.744 → MOS 4.400.
         let m = clean.mos.unwrap();
         assert!(close(m, 4.4003), "{m}");
@@ -521,7 +573,10 @@ mod tests {
 
         let absent = &r.endpoints[2];
         assert_eq!((absent.samples, absent.connected_ms), (0, 0));
-        assert_eq!((absent.mos, absent.band, absent.loss_percent), (None, None, None));
+        assert_eq!(
+            (absent.mos, absent.band, absent.loss_percent),
+            (None, None, None)
+        );
 
         assert_eq!(r.summary.endpoints, 2);
         assert!(close(r.summary.mean_mos.unwrap(), (3.1172 + 4.4003) / 2.0));
@@ -532,8 +587,20 @@ mod tests {
     #[test]
     fn p95_is_nearest_rank() {
         let v: Vec<f64> = (1..=20).map(f64::from).collect();
-        assert_eq!(stat(&v), Some(Stat { mean: 10.5, p95: 19.0 }));
-        assert_eq!(stat(&[7.0]), Some(Stat { mean: 7.0, p95: 7.0 }));
+        assert_eq!(
+            stat(&v),
+            Some(Stat {
+                mean: 10.5,
+                p95: 19.0
+            })
+        );
+        assert_eq!(
+            stat(&[7.0]),
+            Some(Stat {
+                mean: 7.0,
+                p95: 7.0
+            })
+        );
         let v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
         assert_eq!(stat(&v).unwrap().p95, 95.0);
         assert_eq!(stat(&[]), None);
@@ -546,7 +613,10 @@ mod tests {
         // d = 200 + 10 = 210 ms: Id = 5.04 + 0.11·32.7 = 8.637.
         assert!(close(r_factor(400.0, 0.0, 0.0), 93.2 - 8.637));
         // All lost: Ie_eff = 95·100/110 = 86.36, R = 6.6; with a long delay too, 0.
-        assert!(close(r_factor(0.0, 0.0, 100.0), 93.2 - 0.24 - 9500.0 / 110.0));
+        assert!(close(
+            r_factor(0.0, 0.0, 100.0),
+            93.2 - 0.24 - 9500.0 / 110.0
+        ));
         assert_eq!(r_factor(2_000.0, 0.0, 100.0), 0.0, "clamped at 0");
         assert_eq!(mos_from_r(0.0), 1.0);
         assert_eq!(mos_from_r(100.0), 4.5);
@@ -564,12 +634,32 @@ mod tests {
         let entries = vec![
             // A freeze raised after 2 s without a picture, cleared 3 s later: 5 s frozen.
             alarm_entry(1, logged(AlarmKind::Freeze, AlarmEvent::Raised, T0, None)),
-            alarm_entry(2, logged(AlarmKind::Freeze, AlarmEvent::Cleared, T0, Some(T0 + 3_000))),
+            alarm_entry(
+                2,
+                logged(AlarmKind::Freeze, AlarmEvent::Cleared, T0, Some(T0 + 3_000)),
+            ),
             // Another never cleared: frozen until the end.
-            alarm_entry(3, logged(AlarmKind::Freeze, AlarmEvent::Raised, T0 + 10_000, None)),
-            alarm_entry(4, logged(AlarmKind::Drop, AlarmEvent::Raised, T0 + 20_000, None)),
-            alarm_entry(5, logged(AlarmKind::Drop, AlarmEvent::Cleared, T0 + 20_000, Some(T0 + 25_000))),
-            alarm_entry(6, logged(AlarmKind::Loss, AlarmEvent::Raised, T0 + 30_000, None)),
+            alarm_entry(
+                3,
+                logged(AlarmKind::Freeze, AlarmEvent::Raised, T0 + 10_000, None),
+            ),
+            alarm_entry(
+                4,
+                logged(AlarmKind::Drop, AlarmEvent::Raised, T0 + 20_000, None),
+            ),
+            alarm_entry(
+                5,
+                logged(
+                    AlarmKind::Drop,
+                    AlarmEvent::Cleared,
+                    T0 + 20_000,
+                    Some(T0 + 25_000),
+                ),
+            ),
+            alarm_entry(
+                6,
+                logged(AlarmKind::Loss, AlarmEvent::Raised, T0 + 30_000, None),
+            ),
         ];
         let participants = [("son-duong".to_owned(), "Sơn Dương".to_owned())];
         let r = compile(&participants, &[], &entries, T0 + 14_000);

@@ -63,7 +63,10 @@ fn alarm(kind: AlarmKind, event: AlarmEvent, raised: i64, cleared: Option<i64>) 
 
 async fn get_text(api: &Api, path: &str) -> (StatusCode, String, String) {
     let req = Request::get(path)
-        .header("authorization", format!("Bearer {}", api.token("auditor").unwrap()))
+        .header(
+            "authorization",
+            format!("Bearer {}", api.token("auditor").unwrap()),
+        )
         .body(Body::empty())
         .unwrap();
     let res = api.send(req).await;
@@ -86,15 +89,30 @@ async fn the_report_compiles_samples_and_logbook_alarms() {
     api.store.add_quality_samples(&samples).await.unwrap();
     for e in [
         alarm(AlarmKind::Freeze, AlarmEvent::Raised, T0 + 10_000, None),
-        alarm(AlarmKind::Freeze, AlarmEvent::Cleared, T0 + 10_000, Some(T0 + 14_000)),
+        alarm(
+            AlarmKind::Freeze,
+            AlarmEvent::Cleared,
+            T0 + 10_000,
+            Some(T0 + 14_000),
+        ),
         alarm(AlarmKind::Drop, AlarmEvent::Raised, T0 + 30_000, None),
-        alarm(AlarmKind::Drop, AlarmEvent::Cleared, T0 + 30_000, Some(T0 + 32_000)),
+        alarm(
+            AlarmKind::Drop,
+            AlarmEvent::Cleared,
+            T0 + 30_000,
+            Some(T0 + 32_000),
+        ),
     ] {
         api.store.append_logbook("giao-ban", &e).await.unwrap();
     }
 
     let (status, r) = api
-        .call("operator", "GET", "/api/v1/conferences/giao-ban/report", None)
+        .call(
+            "operator",
+            "GET",
+            "/api/v1/conferences/giao-ban/report",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["conference"], "giao-ban");
@@ -121,7 +139,10 @@ async fn the_report_compiles_samples_and_logbook_alarms() {
     assert_eq!(lossy["band"], "poor");
     assert_eq!(lossy["drops"], 1);
     assert_eq!(lossy["freezes"], 1);
-    assert_eq!(lossy["freeze_ms"], 6_000, "from 2 s before the alarm to its clearing");
+    assert_eq!(
+        lossy["freeze_ms"], 6_000,
+        "from 2 s before the alarm to its clearing"
+    );
     assert_eq!(r["endpoints"][2]["band"], "excellent");
     assert_eq!(r["endpoints"][0]["samples"], 0);
     assert!(r["endpoints"][0]["mos"].is_null());
@@ -133,7 +154,10 @@ async fn the_report_compiles_samples_and_logbook_alarms() {
     let (status, ctype, csv) = get_text(&api, "/api/v1/conferences/giao-ban/report.csv").await;
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("text/csv"), "{ctype}");
-    assert!(csv.starts_with("\u{feff}endpoint_id,endpoint_name,"), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}endpoint_id,endpoint_name,"),
+        "{csv}"
+    );
     let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(

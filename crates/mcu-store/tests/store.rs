@@ -852,7 +852,10 @@ async fn check_quality_samples(store: &Store) {
     store.add_quality_samples(&written).await.unwrap();
     store.add_quality_samples(&[]).await.unwrap();
     let read = store.quality_samples("giao-ban").await.unwrap();
-    assert_eq!(read, vec![written[2].clone(), written[1].clone(), written[0].clone()]);
+    assert_eq!(
+        read,
+        vec![written[2].clone(), written[1].clone(), written[0].clone()]
+    );
     assert!(store.quality_samples("khong-co").await.unwrap().is_empty());
     // All or none: an unknown conference refuses the whole pass.
     let mut stray = sample("son-duong", T0 + 10_000, None, 0.0);

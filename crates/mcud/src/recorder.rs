@@ -217,10 +217,7 @@ pub fn entry_for(change: &Change, name: &str, now_ms: i64) -> NewLogbookEntry {
                     LogbookCategory::Alarm,
                     format!(
                         "Hết cảnh báo đứng hình: điểm cầu {name} có hình trở lại (đứng hình {} giây)",
-                        seconds_between(
-                            a.raised_at - (a.threshold * 1000.0).round() as i64,
-                            at
-                        )
+                        seconds_between(a.raised_at - (a.threshold * 1000.0).round() as i64, at)
                     ),
                 ),
                 AlarmKind::Drop => (
@@ -357,7 +354,10 @@ async fn write(store: &Store, conference: &str, watch: &mut Watch, changes: &[Ch
         {
             Ok(_) => {}
             Err(StoreError::LogbookSigned(_)) => {
-                debug!(conference, "recorder: the logbook is signed off; no more entries");
+                debug!(
+                    conference,
+                    "recorder: the logbook is signed off; no more entries"
+                );
                 watch.signed = true;
             }
             Err(e) => {
@@ -404,7 +404,10 @@ mod tests {
                 Change::Joined("ubnd-tinh".into())
             ]
         );
-        assert!(w.observe(&here(&["son-duong", "ubnd-tinh"]), &none).is_empty());
+        assert!(
+            w.observe(&here(&["son-duong", "ubnd-tinh"]), &none)
+                .is_empty()
+        );
 
         let loss = alarm(AlarmKind::Loss, 1_000, None);
         let raised = LiveQuality {
@@ -452,14 +455,20 @@ mod tests {
         let loss = alarm(AlarmKind::Loss, 1_000, None);
         let e = entry_for(&Change::Raised(loss.clone()), "UBND huyện Sơn Dương", 9_000);
         assert_eq!(e.at_ms, 1_000, "the alarm's own time");
-        assert_eq!((e.kind, e.category), (LogbookKind::Auto, LogbookCategory::Alarm));
+        assert_eq!(
+            (e.kind, e.category),
+            (LogbookKind::Auto, LogbookCategory::Alarm)
+        );
         assert_eq!(e.actor, "system");
         assert_eq!(
             e.text,
             "Cảnh báo mất gói tin: điểm cầu UBND huyện Sơn Dương mất 12,5 % gói tin (ngưỡng 5,0 %)"
         );
         let details: LoggedAlarm = serde_json::from_str(&e.details).unwrap();
-        assert_eq!((details.alarm, details.event), (AlarmKind::Loss, AlarmEvent::Raised));
+        assert_eq!(
+            (details.alarm, details.event),
+            (AlarmKind::Loss, AlarmEvent::Raised)
+        );
         assert_eq!(details.value, 12.5);
 
         let mut drop = alarm(AlarmKind::Drop, 1_000, Some(3_500));
@@ -491,6 +500,9 @@ mod tests {
         };
         let s = samples("giao-ban", 7, &here(&["son-duong"]), &q);
         assert_eq!(s.len(), 1);
-        assert_eq!((s[0].endpoint_id.as_str(), s[0].at_ms, s[0].rtt_ms), ("son-duong", 7, Some(12.0)));
+        assert_eq!(
+            (s[0].endpoint_id.as_str(), s[0].at_ms, s[0].rtt_ms),
+            ("son-duong", 7, Some(12.0))
+        );
     }
 }

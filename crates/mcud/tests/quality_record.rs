@@ -62,7 +62,8 @@ fn entries<'a>(logbook: &'a Value, category: &str, event: Option<&str>) -> Vec<&
                 && e["kind"] == "auto"
                 && e["category"] == category
                 && e["details"]["endpoint"] == "son-duong"
-                && event.is_none_or(|ev| e["details"]["event"] == ev && e["details"]["alarm"] == "loss")
+                && event
+                    .is_none_or(|ev| e["details"]["event"] == ev && e["details"]["alarm"] == "loss")
         })
         .collect()
 }
@@ -100,43 +101,72 @@ async fn samples_logbook_entries_and_the_report_follow_the_session() {
     }
 
     // Both joined (the logbook says so) and measured for a while.
-    until(&running, &op, LOGBOOK, "a join entry", Duration::from_secs(30), |l| {
-        !entries(l, "join", None).is_empty()
-    })
+    until(
+        &running,
+        &op,
+        LOGBOOK,
+        "a join entry",
+        Duration::from_secs(30),
+        |l| !entries(l, "join", None).is_empty(),
+    )
     .await;
-    until(&running, &op, REPORT, "clean samples", Duration::from_secs(30), |r| {
-        r["endpoints"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["samples"].as_u64().unwrap_or(0) >= 4 && e["rtt_ms"].is_object())
-    })
+    until(
+        &running,
+        &op,
+        REPORT,
+        "clean samples",
+        Duration::from_secs(30),
+        |r| {
+            r["endpoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["samples"].as_u64().unwrap_or(0) >= 4 && e["rtt_ms"].is_object())
+        },
+    )
     .await;
 
     // A lossy uplink for a few seconds: every 8th RTP packet dropped.
     let site = &endpoints[1];
     site.set_send_loss_every(8);
-    until(&running, &op, QUALITY, "a loss alarm", Duration::from_secs(10), |q| {
-        q["active_alarms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["endpoint"] == "son-duong" && a["kind"] == "loss")
-    })
+    until(
+        &running,
+        &op,
+        QUALITY,
+        "a loss alarm",
+        Duration::from_secs(10),
+        |q| {
+            q["active_alarms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["endpoint"] == "son-duong" && a["kind"] == "loss")
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     site.set_send_loss_every(0);
-    until(&running, &op, LOGBOOK, "the loss alarm cleared in the logbook", Duration::from_secs(15), |l| {
-        !entries(l, "alarm", Some("cleared")).is_empty()
-    })
+    until(
+        &running,
+        &op,
+        LOGBOOK,
+        "the loss alarm cleared in the logbook",
+        Duration::from_secs(15),
+        |l| !entries(l, "alarm", Some("cleared")).is_empty(),
+    )
     .await;
 
     // It leaves.
     let mut site = endpoints.pop().unwrap();
     tokio::task::block_in_place(|| site.stop(StopMode::Leave));
-    let logbook = until(&running, &op, LOGBOOK, "a leave entry", Duration::from_secs(10), |l| {
-        !entries(l, "leave", None).is_empty()
-    })
+    let logbook = until(
+        &running,
+        &op,
+        LOGBOOK,
+        "a leave entry",
+        Duration::from_secs(10),
+        |l| !entries(l, "leave", None).is_empty(),
+    )
     .await;
     let raised = entries(&logbook, "alarm", Some("raised"));
     assert!(!raised.is_empty(), "{logbook:#}");
@@ -148,10 +178,18 @@ async fn samples_logbook_entries_and_the_report_follow_the_session() {
     assert_eq!(raised[0]["details"]["threshold"], 5.0);
     assert!(raised[0]["details"]["value"].as_f64().unwrap() > 5.0);
     let cleared = entries(&logbook, "alarm", Some("cleared"));
-    assert!(cleared[0]["text"].as_str().unwrap().starts_with("Hết cảnh báo mất gói tin"));
+    assert!(
+        cleared[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hết cảnh báo mất gói tin")
+    );
     let join = entries(&logbook, "join", None);
     assert_eq!(join.len(), 1);
-    assert_eq!(join[0]["text"], "Điểm cầu UBND huyện Sơn Dương vào hội nghị");
+    assert_eq!(
+        join[0]["text"],
+        "Điểm cầu UBND huyện Sơn Dương vào hội nghị"
+    );
     assert_eq!(
         entries(&logbook, "leave", None)[0]["text"],
         "Điểm cầu UBND huyện Sơn Dương rời hội nghị"
@@ -179,9 +217,18 @@ async fn samples_logbook_entries_and_the_report_follow_the_session() {
     let (lossy, clean) = (endpoint("son-duong"), endpoint("ubnd-tinh"));
     assert!(lossy["samples"].as_u64().unwrap() >= 8, "{lossy:#}");
     assert!(lossy["connected_ms"].as_i64().unwrap() > 0, "{lossy:#}");
-    assert!(lossy["loss_percent"]["mean"].as_f64().unwrap() > 0.0, "{lossy:#}");
-    assert!(lossy["loss_percent"]["p95"].as_f64().unwrap() > 5.0, "{lossy:#}");
-    let (lossy_mos, clean_mos) = (lossy["mos"].as_f64().unwrap(), clean["mos"].as_f64().unwrap());
+    assert!(
+        lossy["loss_percent"]["mean"].as_f64().unwrap() > 0.0,
+        "{lossy:#}"
+    );
+    assert!(
+        lossy["loss_percent"]["p95"].as_f64().unwrap() > 5.0,
+        "{lossy:#}"
+    );
+    let (lossy_mos, clean_mos) = (
+        lossy["mos"].as_f64().unwrap(),
+        clean["mos"].as_f64().unwrap(),
+    );
     assert!(lossy_mos < clean_mos, "{lossy:#}\n{clean:#}");
     assert!(clean_mos > 4.0, "{clean:#}");
     assert_eq!(r["summary"]["worst_endpoint"], "son-duong");

@@ -62,7 +62,12 @@ async fn compiled(
     let entries = s.store.logbook(id).await?;
     let mut participants = Vec::with_capacity(c.participants.len());
     for e in &c.participants {
-        let name = s.store.endpoint(e).await?.map(|e| e.name).unwrap_or_default();
+        let name = s
+            .store
+            .endpoint(e)
+            .await?
+            .map(|e| e.name)
+            .unwrap_or_default();
         participants.push((e.clone(), name));
     }
     let now = s.now_ms();
@@ -158,7 +163,13 @@ pub(crate) async fn csv(
             num(e.mos, 2),
             e.band.map(|b| b.as_str().to_owned()).unwrap_or_default(),
         ];
-        out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     let sum = &r.summary;
@@ -179,7 +190,13 @@ pub(crate) async fn csv(
         num(sum.mean_mos, 2),
         sum.band.map(|b| b.as_str().to_owned()).unwrap_or_default(),
     ];
-    out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+    out.push_str(
+        &cells
+            .iter()
+            .map(|c| csv_cell(c))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     out.push_str("\r\n");
     Ok((
         [
@@ -243,7 +260,11 @@ pub(crate) fn render_html(c: &Conference, r: &Compiled, now: i64) -> String {
         num(sum.mean_mos, 2)
     ));
     if let Some(b) = sum.band {
-        h.push_str(&format!(" (<span class=\"{}\">{}</span>)", b.as_str(), b.vi()));
+        h.push_str(&format!(
+            " (<span class=\"{}\">{}</span>)",
+            b.as_str(),
+            b.vi()
+        ));
     }
     if let (Some(w), Some(m)) = (&sum.worst_endpoint, sum.worst_mos) {
         let name = r
@@ -290,7 +311,9 @@ pub(crate) fn render_html(c: &Conference, r: &Compiled, now: i64) -> String {
             pair(e.loss_percent, 2),
             pair(e.jitter_ms, 1),
             pair(e.rtt_ms, 1),
-            e.mos.map(|m| format!("{m:.2}")).unwrap_or_else(|| "—".into()),
+            e.mos
+                .map(|m| format!("{m:.2}"))
+                .unwrap_or_else(|| "—".into()),
             band,
         ));
     }
