@@ -2,6 +2,7 @@
 // language toggle, the message bar, and the login view.
 //
 // Routes: #/login, #/conferences, #/conference/<id>, #/conference/<id>/logbook,
+// #/conference/<id>/report,
 // #/directory, #/users, #/audit. What a role sees follows GET /api/v1/auth/me, but the API
 // enforces every right by itself: hiding a button is only a convenience.
 
@@ -14,6 +15,7 @@ import * as directory from "./directory.js";
 import * as users from "./users.js";
 import * as audit from "./audit.js";
 import * as logbook from "./logbook.js";
+import * as report from "./report.js";
 
 const app = {
   me: null,
@@ -127,6 +129,7 @@ const views = [
   [/^#\/conferences$/, (root) => conferences.render(ctx, root)],
   [/^#\/conference\/([^/]+)$/, (root, m) => live.render(ctx, root, decodeURIComponent(m[1]))],
   [/^#\/conference\/([^/]+)\/logbook$/, (root, m) => logbook.render(ctx, root, decodeURIComponent(m[1]))],
+  [/^#\/conference\/([^/]+)\/report$/, (root, m) => report.render(ctx, root, decodeURIComponent(m[1]))],
   [/^#\/directory$/, (root) => directory.render(ctx, root)],
   [/^#\/users$/, (root) => users.render(ctx, root)],
   [/^#\/audit$/, (root) => audit.render(ctx, root)],

@@ -18,6 +18,8 @@ function conferenceRow(ctx, c, reload) {
   if (ctx.can("read_logbook")) {
     actions.push(h("a", { class: "button secondary logbook", href: "#/conference/" + seg(c.id) + "/logbook" }, t("logbook.open")));
   }
+  // The quality report: any role that sees the conference (R13).
+  actions.push(h("a", { class: "button secondary report", href: "#/conference/" + seg(c.id) + "/report" }, t("report.open")));
   if (ctx.can("run_conferences") && c.state === "created") {
     actions.push(
       h("button", {

@@ -55,6 +55,7 @@ static ASSETS: &[Asset] = &[
     asset!("audit.js", JS),
     asset!("logbook.js", JS),
     asset!("quality.js", JS),
+    asset!("report.js", JS),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

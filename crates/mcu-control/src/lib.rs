@@ -27,6 +27,7 @@ mod error;
 mod live;
 pub mod model;
 pub mod openapi;
+pub mod report;
 mod routes;
 
 use std::future::Future;

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, presets,
-    preview, quality, users,
+    preview, quality, report, users,
 };
 
 struct Security;
@@ -31,7 +31,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "MCU control API",
-        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings, conference logbooks, the audit log. See docs/api.md.",
+        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings, conference logbooks and quality reports, the audit log. See docs/api.md.",
         version = "1"
     ),
     modifiers(&Security),
@@ -46,7 +46,7 @@ impl Modify for Security {
         conferences::pin, conferences::call_to_chair,
         presets::list, presets::put, presets::delete, presets::recall,
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
-        quality::quality, preview::preview,
+        quality::quality, preview::preview, report::report, report::csv, report::html,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel,
         logbook::list, logbook::append, logbook::sign_off, logbook::verify, logbook::csv,

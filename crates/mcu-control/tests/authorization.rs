@@ -347,6 +347,29 @@ fn cases() -> Vec<Case> {
             LOGBOOK_READERS,
             StatusCode::OK,
         ),
+        // The quality report (R13): a conference read; the site operator's
+        // room is in giao-ban (hop-moi is refused, below).
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/report",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/report.csv",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/report.html",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
     ]
 }
 
@@ -431,6 +454,9 @@ async fn a_site_operator_cannot_touch_another_site() {
         ),
         ("GET", "/api/v1/conferences/hop-moi/floor", None),
         ("GET", "/api/v1/conferences/hop-moi", None),
+        ("GET", "/api/v1/conferences/hop-moi/report", None),
+        ("GET", "/api/v1/conferences/hop-moi/report.csv", None),
+        ("GET", "/api/v1/conferences/hop-moi/report.html", None),
         // No logbook for site operators, not even of a conference with their room.
         ("GET", "/api/v1/conferences/giao-ban/logbook", None),
         (

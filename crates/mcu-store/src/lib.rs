@@ -2,7 +2,8 @@
 //! (điểm cầu) with technical contacts, conferences with their participants,
 //! bookings (requests for a conference with their scenario, and the
 //! operator's decision), the audit log of every operator action, and each
-//! conference's hash-chained logbook (module `logbook`, R12).
+//! conference's hash-chained logbook (module `logbook`, R12), and the
+//! quality samples the daemon records during a session (module `quality`, R13).
 //!
 //! One [`Store`] serves both back-ends through sqlx's `Any` driver: a SQLite
 //! file (the embedded default, WAL mode) or PostgreSQL when the configured URL
@@ -27,6 +28,7 @@
 #[macro_use]
 mod model;
 mod logbook;
+mod quality;
 
 // Row selections with a literal tail, so every query text stays a `&'static str`.
 macro_rules! user_select {
@@ -74,6 +76,7 @@ use sqlx::{AnyPool, Row};
 
 pub use logbook::*;
 pub use model::*;
+pub use quality::*;
 
 /// What a store call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +138,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "conference logbook",
         include_str!("../migrations/0004_logbook.sql"),
+    ),
+    (
+        5,
+        "quality samples",
+        include_str!("../migrations/0005_quality_samples.sql"),
     ),
 ];
 

@@ -815,6 +815,60 @@ async fn check_logbook(url: &str) {
     raw.close().await;
 }
 
+/// Quality samples keep their floating-point figures (and a missing RTT)
+/// on both back-ends, and come back by endpoint then time.
+async fn check_quality_samples(store: &Store) {
+    store
+        .create_endpoint(
+            &endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+            T0,
+        )
+        .await
+        .unwrap();
+    logbook_of(store, "giao-ban", 0).await;
+    let sample = |endpoint: &str, at_ms: i64, rtt_ms: Option<f64>, loss: f64| QualitySample {
+        conference_id: "giao-ban".into(),
+        endpoint_id: endpoint.into(),
+        at_ms,
+        rtt_ms,
+        video: SampleFigures {
+            loss_percent: loss,
+            jitter_ms: 12.25,
+            kbps: 1234.5,
+            fps: 29.97,
+        },
+        audio: SampleFigures {
+            loss_percent: 0.1,
+            jitter_ms: 3.0,
+            kbps: 32.0,
+            fps: 50.0,
+        },
+    };
+    let written = vec![
+        sample("son-duong", T0 + 5_000, Some(41.5), 5.0),
+        sample("son-duong", T0, None, 0.0),
+        sample("ham-yen", T0, Some(0.125), 100.0),
+    ];
+    store.add_quality_samples(&written).await.unwrap();
+    store.add_quality_samples(&[]).await.unwrap();
+    let read = store.quality_samples("giao-ban").await.unwrap();
+    assert_eq!(
+        read,
+        vec![written[2].clone(), written[1].clone(), written[0].clone()]
+    );
+    assert!(store.quality_samples("khong-co").await.unwrap().is_empty());
+    // All or none: an unknown conference refuses the whole pass.
+    let mut stray = sample("son-duong", T0 + 10_000, None, 0.0);
+    stray.conference_id = "khong-co".into();
+    assert!(matches!(
+        store
+            .add_quality_samples(&[sample("son-duong", T0 + 10_000, None, 0.0), stray])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.quality_samples("giao-ban").await.unwrap().len(), 3);
+}
+
 /// Runs every check, each on a fresh database from `fresh`.
 macro_rules! suite {
     ($fresh:expr) => {{
@@ -826,6 +880,7 @@ macro_rules! suite {
         check_audit(&$fresh.await).await;
         check_presets(&$fresh.await).await;
         check_bookings(&$fresh.await).await;
+        check_quality_samples(&$fresh.await).await;
     }};
 }
 

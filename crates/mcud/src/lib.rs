@@ -2,7 +2,8 @@
 //!
 //! Wires the sans-IO crates to the world: configuration ([`config`]), the
 //! TLS identity ([`tls`]), the HTTPS + WebSocket listener with the signalling
-//! sessions ([`server`]), the conference registry ([`room`]), and the offline
+//! sessions ([`server`]), the conference registry ([`room`]), the quality and
+//! logbook recorder ([`recorder`]), and the offline
 //! media demo ([`demo`]). The binary `mcud` has two subcommands: `serve` and
 //! `demo`.
 #![warn(missing_docs)]
@@ -15,6 +16,7 @@ pub mod media;
 pub mod metrics;
 pub mod preview;
 pub mod quality;
+pub mod recorder;
 pub mod room;
 pub mod server;
 pub mod tls;

@@ -25,6 +25,10 @@ pub struct QualityConfig {
     pub loss_alarm_percent: f64,
     /// Seconds without a new video frame that raise a freeze alarm.
     pub freeze_alarm_seconds: f64,
+    /// Seconds between two passes of the recorder (`crate::recorder`): a
+    /// stored sample of every connected endpoint, and logbook entries for
+    /// joins, leaves and alarms.
+    pub record_seconds: f64,
 }
 
 impl Default for QualityConfig {
@@ -33,6 +37,7 @@ impl Default for QualityConfig {
             sample_seconds: 1.0,
             loss_alarm_percent: 5.0,
             freeze_alarm_seconds: 2.0,
+            record_seconds: 5.0,
         }
     }
 }
@@ -48,6 +53,9 @@ impl QualityConfig {
         }
         if !(0.2..=600.0).contains(&self.freeze_alarm_seconds) {
             return Err("quality.freeze_alarm_seconds must be between 0.2 and 600".into());
+        }
+        if !(0.25..=600.0).contains(&self.record_seconds) {
+            return Err("quality.record_seconds must be between 0.25 and 600".into());
         }
         Ok(())
     }
@@ -369,5 +377,10 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().unwrap_err().contains("sample_seconds"));
+        let bad = QualityConfig {
+            record_seconds: 0.1,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("record_seconds"));
     }
 }

@@ -181,6 +181,8 @@ pub struct Running {
     state: Arc<AppState>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The quality and logbook recorder (`crate::recorder`).
+    recorder: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -217,6 +219,7 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) -> std::io::Result<()> {
         // Upgraded WebSockets are not tracked by the HTTP server: tell them first.
         let _ = self.stop.send(true);
+        self.recorder.abort();
         self.handle.graceful_shutdown(Some(grace));
         self.task
             .await
@@ -262,6 +265,11 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     let store = mcu_store::Store::open(&config.server.database_url()?).await?;
     let live = Arc::new(crate::live::DaemonLive::new(state.clone()));
     crate::live::resume(&store, live.as_ref()).await;
+    let recorder = crate::recorder::spawn(
+        store.clone(),
+        live.clone(),
+        Duration::from_secs_f64(config.quality.record_seconds),
+    );
     let control = mcu_control::ControlState::new(store, live, mcu_control::Policy::default());
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
@@ -283,6 +291,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state: state.clone(),
         stop,
         task,
+        recorder,
     })
 }
 

@@ -217,7 +217,7 @@ pub(crate) async fn verify(
 }
 
 /// Unix ms as Vietnam's civil time (UTC+7, no daylight saving): `dd/mm/yyyy hh:mm:ss`.
-fn vn_time(ms: i64) -> String {
+pub(crate) fn vn_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000) + 7 * 3600;
     let (days, s) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
@@ -289,7 +289,7 @@ pub(crate) async fn csv(
 }
 
 /// Text safe inside HTML elements and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -328,7 +328,7 @@ fn category_vi(c: LogbookCategory) -> &'static str {
     }
 }
 
-fn state_vi(s: ConferenceState) -> &'static str {
+pub(crate) fn state_vi(s: ConferenceState) -> &'static str {
     match s {
         ConferenceState::Created => "chưa bắt đầu",
         ConferenceState::Live => "đang họp",

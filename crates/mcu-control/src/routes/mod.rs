@@ -18,6 +18,7 @@ pub(crate) mod logbook;
 pub(crate) mod presets;
 pub(crate) mod preview;
 pub(crate) mod quality;
+pub(crate) mod report;
 pub(crate) mod users;
 
 pub(crate) fn routes() -> Router<Arc<ControlState>> {
@@ -83,6 +84,9 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         .route("/api/v1/conferences/{id}/floor", get(floor::queue))
         .route("/api/v1/conferences/{id}/events", get(events::events))
         .route("/api/v1/conferences/{id}/quality", get(quality::quality))
+        .route("/api/v1/conferences/{id}/report", get(report::report))
+        .route("/api/v1/conferences/{id}/report.csv", get(report::csv))
+        .route("/api/v1/conferences/{id}/report.html", get(report::html))
         .route(
             "/api/v1/conferences/{id}/preview.jpg",
             get(preview::preview),
