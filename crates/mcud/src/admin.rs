@@ -73,10 +73,7 @@ pub async fn create_user(
     let url = config.server.database_url().map_err(|e| e.to_string())?;
     let store = Store::open(&url).await.map_err(|e| e.to_string())?;
     let hash = mcu_control::auth::hash_password(password).map_err(|e| e.message)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+    let now = crate::server::wall_clock_ms();
     store
         .create_user(
             &NewUser {
@@ -117,10 +114,7 @@ pub async fn import_endpoints(
 ) -> Result<mcu_control::directory::ImportReport, String> {
     let url = config.server.database_url().map_err(|e| e.to_string())?;
     let store = Store::open(&url).await.map_err(|e| e.to_string())?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+    let now = crate::server::wall_clock_ms();
     match mcu_control::directory::import(&store, csv, now)
         .await
         .map_err(|e| e.to_string())?

@@ -31,6 +31,8 @@ use mcu_store::{
 };
 use tracing::{debug, warn};
 
+use crate::server::wall_clock_ms;
+
 /// What changed in a conference between two passes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
@@ -263,13 +265,6 @@ pub fn samples(
             audio: figures(&q.audio),
         })
         .collect()
-}
-
-fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Starts the recorder: one pass every `period` until the task is aborted.

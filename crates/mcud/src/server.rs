@@ -625,7 +625,7 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
     }
 }
 
-/// Now, Unix ms (floor requests are stamped with it).
+/// Now, Unix ms (floor requests, alarms, accounts and the recorder are stamped with it).
 pub(crate) fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
