@@ -112,10 +112,12 @@ impl EndpointConfig {
     }
 }
 
-/// An RTP (not RTCP, STUN or DTLS) datagram: version 2 and a payload type
-/// outside RTCP's 72–76 (RFC 5761); SRTP leaves the header in the clear.
-fn is_rtp(bytes: &[u8]) -> bool {
-    bytes.len() >= 12 && bytes[0] >> 6 == 2 && !(72..=76).contains(&(bytes[1] & 0x7f))
+/// The sequence number of an RTP (not RTCP, STUN or DTLS) datagram:
+/// version 2 and a payload type outside RTCP's 72–76 (RFC 5761); SRTP
+/// leaves the header in the clear.
+fn rtp_sequence(bytes: &[u8]) -> Option<u16> {
+    (bytes.len() >= 12 && bytes[0] >> 6 == 2 && !(72..=76).contains(&(bytes[1] & 0x7f)))
+        .then(|| u16::from_be_bytes([bytes[2], bytes[3]]))
 }
 
 /// The tone of the `i`-th endpoint of a run: 400 Hz, 550 Hz, 700 Hz, …
@@ -168,7 +170,7 @@ struct Shared {
     reset: std::sync::atomic::AtomicBool,
     /// Impairments a test injects: send no video (a frozen camera) …
     video_paused: std::sync::atomic::AtomicBool,
-    /// … and drop every n-th outgoing RTP packet (0: none).
+    /// … and drop the RTP packets whose sequence number is a multiple of n (0: none).
     drop_every: std::sync::atomic::AtomicU32,
     live: Mutex<LiveState>,
 }
@@ -232,8 +234,9 @@ impl Endpoint {
         self.shared.video_paused.store(paused, Ordering::SeqCst);
     }
 
-    /// Drops every `n`-th outgoing RTP packet (`n` = 20: 5 % loss; 0: none),
-    /// as a lossy uplink would.
+    /// Drops the outgoing RTP packets whose sequence number is a multiple
+    /// of `n` (`n` = 20: 5 % loss; 0: none), retransmissions included, as a
+    /// lossy uplink that NACK cannot repair would.
     pub fn set_send_loss_every(&self, n: u32) {
         self.shared.drop_every.store(n, Ordering::SeqCst);
     }
@@ -491,8 +494,6 @@ impl Run {
         let frame_interval = Duration::from_nanos(1_000_000_000 / c.fps.max(1) as u64);
         let media_epoch = clock();
         let (mut next_video, mut next_audio) = (media_epoch, media_epoch);
-        // Outgoing RTP packets, counted while a send loss is injected.
-        let mut rtp_sent = 0u64;
         let mut last_rtp_ts: Option<u32> = None;
         let mut last_keyframe_request: Option<Instant> = None;
         let mut stats = Stats::new(clock(), freqs.clone(), 0);
@@ -677,11 +678,13 @@ impl Run {
             }
             let drop_every = self.shared.drop_every.load(Ordering::Relaxed);
             while let Some((dest, bytes)) = session.poll_transmit() {
-                if drop_every > 0 && is_rtp(&bytes) {
-                    rtp_sent += 1;
-                    if rtp_sent.is_multiple_of(u64::from(drop_every)) {
-                        continue;
-                    }
+                // By sequence number, so that a retransmission (NACK) of a
+                // dropped packet is dropped too: the loss is not repaired.
+                if drop_every > 0
+                    && let Some(seq) = rtp_sequence(&bytes)
+                    && u32::from(seq).is_multiple_of(drop_every)
+                {
+                    continue;
                 }
                 let _ = socket.send_to(&bytes, dest);
             }
