@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TempDir, config, https};
-use mcu_endpoint::{Endpoint, EndpointConfig, StopMode, picture::PALETTE, signalling::tls_config};
+use mcu_endpoint::{Endpoint, StopMode, picture::PALETTE};
 use serde_json::json;
 
 /// (endpoint id, name, chair-capable, palette index).
@@ -49,24 +49,13 @@ async fn the_called_endpoint_fills_the_chairs_main_tile_within_a_second() {
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &rooms).await;
 
     // The three rooms join, the chair first and the called one last.
-    let pem = std::fs::read(&running.identity.cert_path).unwrap();
-    let url = format!("wss://localhost:{}/ws", running.addr.port());
-    let mut endpoints = Vec::new();
-    for (i, (id, _, _, colour)) in ROOMS.iter().enumerate() {
-        let mut c = EndpointConfig::new(
-            &url,
-            tls_config(Some(&pem)).unwrap(),
-            "giao-ban",
-            id,
-            &tokens[i],
-        );
-        c.index = i as u8;
-        c.colour = PALETTE[*colour];
+    let ids = ROOMS.map(|r| r.0);
+    let endpoints = common::spawn_endpoints(&running, "giao-ban", &ids, &tokens, |i, c| {
+        c.colour = PALETTE[ROOMS[i].3];
         c.grid = Some(2);
         // Only the chair's picture is analysed: the others spare the CPU.
         c.analyse_video = i == 0;
-        endpoints.push(tokio::task::block_in_place(|| Endpoint::spawn(c)).unwrap());
-    }
+    });
     let deadline = Instant::now() + Duration::from_secs(20);
     while !endpoints.iter().all(|e| e.live().connected) || endpoints[0].live().tiles.is_empty() {
         let errors: Vec<_> = endpoints.iter().filter_map(|e| e.live().error).collect();

@@ -13,7 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TempDir, config, https};
-use mcu_endpoint::{Endpoint, EndpointConfig, StopMode, picture::PALETTE, signalling::tls_config};
+use mcu_endpoint::StopMode;
 use mcud::server::Running;
 use serde_json::Value;
 
@@ -83,22 +83,8 @@ async fn samples_logbook_entries_and_the_report_follow_the_session() {
     let running = mcud::server::start(&config).await.unwrap();
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
 
-    let pem = std::fs::read(&running.identity.cert_path).unwrap();
-    let url = format!("wss://localhost:{}/ws", running.addr.port());
-    let mut endpoints = Vec::new();
-    for (i, (id, ..)) in ROOMS.iter().enumerate() {
-        let mut c = EndpointConfig::new(
-            &url,
-            tls_config(Some(&pem)).unwrap(),
-            "giao-ban",
-            id,
-            &tokens[i],
-        );
-        c.index = i as u8;
-        c.colour = PALETTE[i];
-        c.analyse_video = false;
-        endpoints.push(tokio::task::block_in_place(|| Endpoint::spawn(c)).unwrap());
-    }
+    let ids = ROOMS.map(|r| r.0);
+    let mut endpoints = common::spawn_endpoints(&running, "giao-ban", &ids, &tokens, |_, _| {});
 
     // Both joined (the logbook says so) and measured for a while.
     until(

@@ -254,3 +254,30 @@ pub async fn next_event(ws: &mut Ws, kind: &str) -> Value {
         }
     }
 }
+
+/// Synthetic endpoints (`mcu-endpoint`) joining `conference`, one per room
+/// with its token: the i-th gets index i and the i-th palette colour, and
+/// does not analyse its picture unless `tweak` says otherwise.
+pub fn spawn_endpoints(
+    running: &Running,
+    conference: &str,
+    rooms: &[&str],
+    tokens: &[String],
+    tweak: impl Fn(usize, &mut mcu_endpoint::EndpointConfig),
+) -> Vec<mcu_endpoint::Endpoint> {
+    let pem = std::fs::read(&running.identity.cert_path).unwrap();
+    let url = format!("wss://localhost:{}/ws", running.addr.port());
+    rooms
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let tls = mcu_endpoint::signalling::tls_config(Some(&pem)).unwrap();
+            let mut c = mcu_endpoint::EndpointConfig::new(&url, tls, conference, id, &tokens[i]);
+            c.index = i as u8;
+            c.colour = mcu_endpoint::picture::PALETTE[i % mcu_endpoint::picture::PALETTE.len()];
+            c.analyse_video = false;
+            tweak(i, &mut c);
+            tokio::task::block_in_place(|| mcu_endpoint::Endpoint::spawn(c)).unwrap()
+        })
+        .collect()
+}
