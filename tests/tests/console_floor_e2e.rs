@@ -32,7 +32,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Mcu;
+use common::{Mcu, WAIT, api_ok, login_token, page_text, wait_for};
 use mcu_e2e::y4m::{Rgb, Y4mSpec};
 use mcu_e2e::{Browser, BrowserConfig, TempDir};
 use serde_json::{Value, json};
@@ -52,7 +52,6 @@ const CONFERENCE: &str = "giao-ban-phat-bieu";
 const TITLE: &str = "Giao ban: phát biểu và vị trí camera";
 const CHAIR: (&str, &str) = ("ubnd-tinh", "UBND tỉnh Tuyên Quang");
 const ROOM: (&str, &str) = ("son-duong", "UBND huyện Sơn Dương");
-const WAIT: Duration = Duration::from_secs(10);
 
 /// Takes a screenshot of the console (and dumps both browsers' logs) if the
 /// test panics while it is alive.
@@ -86,28 +85,6 @@ impl Drop for ScreenshotOnFailure<'_> {
     }
 }
 
-/// Waits until `expr` (a JavaScript expression) is truthy and returns its
-/// value; fails with the page's text after `timeout`.
-fn wait_for(browser: &Browser, what: &str, expr: &str, timeout: Duration) -> Value {
-    let script = format!(
-        r#"const [timeoutMs] = arguments;
-const t0 = performance.now();
-for (;;) {{
-  let v = null;
-  try {{ v = ({expr}); }} catch (_) {{ v = null; }}
-  if (v) return v;
-  if (performance.now() - t0 > timeoutMs) {{
-    throw new Error("timed out; page text: " + (document.body ? document.body.innerText : "(no body)"));
-  }}
-  await new Promise((r) => setTimeout(r, 50));
-}}"#
-    );
-    let ms = timeout.as_millis() as u64;
-    browser
-        .await_promise(&script, &[json!(ms)], Some(timeout * 2))
-        .unwrap_or_else(|e| panic!("waiting for {what}: {e}"))
-}
-
 /// Waits on the join page (`m` is its `window.mcu`), failing early when the
 /// page reports an error or a closed session.
 fn wait_room(room: &Browser, what: &str, condition: &str, timeout: Duration) -> Value {
@@ -119,61 +96,6 @@ fn wait_room(room: &Browser, what: &str, condition: &str, timeout: Duration) -> 
     let v = wait_for(room, what, &expr, timeout);
     assert!(v.get("failed").is_none(), "{what}: the join page {v}");
     v
-}
-
-/// One API call from the page with a bearer token and without the page's
-/// cookie (`credentials: "omit"`): `{status, body}`.
-fn api(
-    browser: &Browser,
-    token: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    browser
-        .await_promise(
-            r#"const [token, method, path, body] = arguments;
-const headers = {};
-if (token) headers["authorization"] = "Bearer " + token;
-if (body !== null) headers["content-type"] = "application/json";
-const res = await fetch(path, { method, headers, credentials: "omit", body: body === null ? undefined : JSON.stringify(body) });
-const text = await res.text();
-let json = null;
-try { json = text ? JSON.parse(text) : null; } catch (_) { json = text; }
-return { status: res.status, body: json };"#,
-            &[
-                json!(token),
-                json!(method),
-                json!(path),
-                body.unwrap_or(Value::Null),
-            ],
-            Some(Duration::from_secs(30)),
-        )
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-}
-
-fn api_ok(
-    browser: &Browser,
-    token: Option<&str>,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let r = api(browser, token, method, path, body);
-    let status = r["status"].as_u64().unwrap_or(0);
-    assert!((200..300).contains(&status), "{method} {path}: {r}");
-    r["body"].clone()
-}
-
-fn login_token(browser: &Browser, (user, password): (&str, &str)) -> String {
-    let body = api_ok(
-        browser,
-        None,
-        "POST",
-        "/api/v1/auth/login",
-        Some(json!({"username": user, "password": password})),
-    );
-    body["token"].as_str().expect("token").to_owned()
 }
 
 /// Logs in through the console's form and waits for the conference list row.
@@ -241,15 +163,6 @@ fn count(browser: &Browser, selector: &str) -> u64 {
         .unwrap()
         .as_u64()
         .unwrap_or(0)
-}
-
-fn page_text(browser: &Browser) -> String {
-    browser
-        .execute("return document.body.innerText;", &[])
-        .expect("page text")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Fills the preset form of the open editor and clicks "Lưu vị trí".
