@@ -244,6 +244,13 @@ pub(crate) fn csv_cell(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Appends one CSV row of [`csv_cell`]s, CRLF-terminated.
+pub(crate) fn csv_row<S: AsRef<str>>(out: &mut String, cells: &[S]) {
+    let cells: Vec<String> = cells.iter().map(|c| csv_cell(c.as_ref())).collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
 /// The contacts list of every endpoint as CSV (UTF-8 with BOM, for the sites, R14).
 #[utoipa::path(get, path = "/api/v1/contacts.csv", tag = "endpoints",
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody)))]
@@ -272,8 +279,7 @@ pub(crate) async fn contacts_csv(
                 &c.phone,
                 &c.email,
             ];
-            out.push_str(&cells.map(csv_cell).join(","));
-            out.push_str("\r\n");
+            csv_row(&mut out, &cells);
         }
     }
     Ok((

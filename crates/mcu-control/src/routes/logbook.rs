@@ -24,7 +24,7 @@ use serde_json::json;
 use utoipa::IntoParams;
 
 use super::conferences::load;
-use super::endpoints::csv_cell;
+use super::endpoints::csv_row;
 use crate::auth::{Caller, Permission};
 use crate::model::{
     LogbookEntryRequest, LogbookEntryView, LogbookVerificationView, SignOffRequest,
@@ -276,8 +276,7 @@ pub(crate) async fn csv(
             e.prev_hash,
             e.hash,
         ];
-        out.push_str(&cells.map(|c| csv_cell(&c)).join(","));
-        out.push_str("\r\n");
+        csv_row(&mut out, &cells);
     }
     Ok((
         [

@@ -18,7 +18,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::conferences::{load, visible_to};
-use super::endpoints::csv_cell;
+use super::endpoints::csv_row;
 use super::logbook::{esc, state_vi, vn_time};
 use crate::auth::{Caller, Permission};
 use crate::model::ConferenceStateName;
@@ -163,14 +163,7 @@ pub(crate) async fn csv(
             num(e.mos, 2),
             e.band.map(|b| b.as_str().to_owned()).unwrap_or_default(),
         ];
-        out.push_str(
-            &cells
-                .iter()
-                .map(|c| csv_cell(c))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
+        csv_row(&mut out, &cells);
     }
     let sum = &r.summary;
     let cells = [
@@ -190,14 +183,7 @@ pub(crate) async fn csv(
         num(sum.mean_mos, 2),
         sum.band.map(|b| b.as_str().to_owned()).unwrap_or_default(),
     ];
-    out.push_str(
-        &cells
-            .iter()
-            .map(|c| csv_cell(c))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    out.push_str("\r\n");
+    csv_row(&mut out, &cells);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
