@@ -8,6 +8,16 @@ import { LAYOUT_NAMES } from "./layouts.js";
 
 const LEVELS = ["central", "province", "district", "commune"];
 
+/** Media runs (endpoints may join): rehearsal, readiness check, live. */
+export function running(state) {
+  return state === "rehearsal" || state === "ready_check" || state === "live";
+}
+
+/** The official session can still be opened (before it went live). */
+export function openable(state) {
+  return state === "created" || state === "rehearsal" || state === "ready_check";
+}
+
 function stateBadge(state) {
   return h("span", { class: "badge " + state }, t("state." + state));
 }
@@ -20,7 +30,7 @@ function conferenceRow(ctx, c, reload) {
   }
   // The quality report: any role that sees the conference (R13).
   actions.push(h("a", { class: "button secondary report", href: "#/conference/" + seg(c.id) + "/report" }, t("report.open")));
-  if (ctx.can("run_conferences") && c.state === "created") {
+  if (ctx.can("run_conferences") && openable(c.state)) {
     actions.push(
       h("button", {
         type: "button",
@@ -32,7 +42,7 @@ function conferenceRow(ctx, c, reload) {
       }, t("conf.start")),
     );
   }
-  if (ctx.can("run_conferences") && c.state === "live") {
+  if (ctx.can("run_conferences") && running(c.state)) {
     actions.push(
       h("button", {
         type: "button",

@@ -102,7 +102,7 @@ function contactsForm(e, done) {
  * conference the endpoint is in (picked from a list).
  */
 function tokenBox(endpoint, token, conferences) {
-  const mine = conferences.filter((c) => c.participants.some((p) => p.endpoint === endpoint) && c.state !== "ended");
+  const mine = conferences.filter((c) => c.participants.some((p) => p.endpoint === endpoint) && c.state !== "ended" && c.state !== "reported");
   const pick = h("select", { id: "join-conference" }, mine.map((c) => h("option", { value: c.id }, `${c.title} (${c.id})`)));
   const url = h("p", { class: "token", id: "join-url" });
   const show = () => {

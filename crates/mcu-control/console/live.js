@@ -21,6 +21,8 @@ import { LAYOUTS, LAYOUT_NAMES, thumbnail } from "./layouts.js";
 import { floorPanel } from "./floor.js";
 import { fetchPresets, presetEditor, presetPath, recallButtons } from "./presets.js";
 import { alarmsPanel, previewPanel, qualityCell } from "./quality.js";
+import { openable, running } from "./conferences.js";
+import { scenarioPanel } from "./scenario.js";
 
 const POLL_MS = 1000;
 const VIEWS = ["chair", "participants"];
@@ -71,17 +73,18 @@ export async function render(ctx, root, id) {
   const editorEl = h("div", { id: "preset-editor-slot" });
   const floor = floorPanel({ base, runs, act });
   const alarms = alarmsPanel();
-  const preview = previewPanel(base, () => s.conf.state === "live");
+  const preview = previewPanel(base, () => running(s.conf.state));
+  const scenario = scenarioPanel({ base, runs, act: (run, message) => act(run, message) });
 
   // --- header -------------------------------------------------------------
   function renderHead() {
     const c = s.conf;
     const chairName = c.chair ? nameOf(c.chair) : t("conf.no_chair");
     const buttons = [];
-    if (runs && c.state === "created") {
+    if (runs && openable(c.state)) {
       buttons.push(h("button", { type: "button", id: "live-start", onclick: () => act(() => post(`${base}/start`), t("conf.started")) }, t("conf.start")));
     }
-    if (runs && c.state === "live") {
+    if (runs && running(c.state)) {
       buttons.push(h("button", {
         type: "button", class: "danger", id: "live-end",
         onclick: () => confirm(t("conf.end_confirm")) && act(() => post(`${base}/end`), t("conf.ended")),
@@ -103,7 +106,7 @@ export async function render(ctx, root, id) {
   }
 
   function rosterRow(p) {
-    const live = s.conf.state === "live";
+    const live = running(s.conf.state);
     const actions = [];
     if (runs || mine(p.endpoint)) {
       actions.push(
@@ -164,7 +167,7 @@ export async function render(ctx, root, id) {
     const cell = [];
     if (canRecall(p.endpoint)) {
       cell.push(recallButtons(list, {
-        enabled: s.conf.state === "live" && p.connected,
+        enabled: running(s.conf.state) && p.connected,
         onRecall: (name) => act(
           () => post(`${base}/participants/${seg(p.endpoint)}/presets/${seg(name)}/recall`),
           t("preset.recalled", { name }),
@@ -243,7 +246,7 @@ export async function render(ctx, root, id) {
 
   // --- layout pickers -----------------------------------------------------
   function renderPickers() {
-    const live = s.conf.state === "live";
+    const live = running(s.conf.state);
     replace(
       pickersEl,
       VIEWS.map((view) =>
@@ -291,7 +294,7 @@ export async function render(ctx, root, id) {
     const labels = [];
     for (const [slot, endpoint] of Object.entries(s.pins[view])) labels[slot] = `${Number(slot) + 1}: ${nameOf(endpoint)}`;
     const pic = thumbnail(layout, { numbers: true, labels });
-    const live = s.conf.state === "live";
+    const live = running(s.conf.state);
     if (runs && live) {
       for (const tile of pic.querySelectorAll(".tile")) {
         const slot = Number(tile.getAttribute("data-slot"));
@@ -368,7 +371,7 @@ export async function render(ctx, root, id) {
   async function refresh() {
     try {
       apply(await fetchConference(id));
-      if (s.conf.state === "live" && !socket) applyQualityView(await get(`${base}/quality`));
+      if (running(s.conf.state) && !socket) applyQualityView(await get(`${base}/quality`));
       failing = false;
     } catch (e) {
       if (!failing) showError(e);
@@ -452,7 +455,7 @@ export async function render(ctx, root, id) {
             h("th", {}, t("live.presets")),
             h("th", {}, ""))),
           rosterBody)),
-      h("div", {}, alarms.el, preview.el, floor.el, editorEl,
+      h("div", {}, scenario.el, alarms.el, preview.el, floor.el, editorEl,
         // Layouts and pins are the operators' business; a site operator runs only their room.
         siteOperator ? null : [pickersEl, h("section", { class: "card" }, pinEl)])),
   );
@@ -467,6 +470,7 @@ export async function render(ctx, root, id) {
   return () => {
     stopped = true;
     preview.stop();
+    scenario.stop();
     if (timer) clearInterval(timer);
     timer = null;
     if (socket) socket.close();

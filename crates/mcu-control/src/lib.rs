@@ -27,6 +27,7 @@ mod error;
 mod live;
 pub mod model;
 pub mod openapi;
+pub mod phase;
 pub mod report;
 mod routes;
 
@@ -62,6 +63,8 @@ pub struct Policy {
     pub secure_cookie: bool,
     /// Notice, rehearsal and readiness offsets of bookings (R8, R10).
     pub booking: booking::BookingRules,
+    /// Overrun and report delay of booked conferences' phases (R10).
+    pub phases: phase::PhaseRules,
 }
 
 impl Default for Policy {
@@ -72,6 +75,7 @@ impl Default for Policy {
             session_ms: 12 * 60 * 60 * 1000,
             secure_cookie: true,
             booking: booking::BookingRules::default(),
+            phases: phase::PhaseRules::default(),
         }
     }
 }
@@ -239,6 +243,7 @@ fn action_label(action: &str) -> &'static str {
         "conference.layout" => "Đổi bố cục hiển thị",
         "conference.pin" => "Ghim điểm cầu vào ô hình",
         "conference.call_to_chair" => "Gọi điểm cầu lên màn hình chủ tọa",
+        "conference.scenario_step" => "Chuyển mục kịch bản",
         "participant.mute" => "Tắt/bật tiếng hoặc hình của điểm cầu",
         "participant.disconnect" => "Ngắt kết nối điểm cầu",
         "floor.request" => "Đăng ký phát biểu",

@@ -30,8 +30,8 @@ wire_enum! {
     LevelName <-> store::Level { Central, Province, District, Commune }
 }
 wire_enum! {
-    /// `created`, `live` or `ended`.
-    ConferenceStateName <-> store::ConferenceState { Created, Live, Ended }
+    /// `created`, `rehearsal`, `ready_check`, `live`, `ended` or `reported`.
+    ConferenceStateName <-> store::ConferenceState { Created, Rehearsal, ReadyCheck, Live, Ended, Reported }
 }
 
 /// Log in.

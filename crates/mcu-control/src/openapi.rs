@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, presets,
-    preview, quality, report, users,
+    preview, quality, report, scenario, users,
 };
 
 struct Security;
@@ -46,6 +46,7 @@ impl Modify for Security {
         conferences::pin, conferences::call_to_chair,
         presets::list, presets::put, presets::delete, presets::recall,
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
+        scenario::get_scenario, scenario::step,
         quality::quality, preview::preview, report::report, report::csv, report::html,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel,

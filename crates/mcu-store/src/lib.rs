@@ -29,6 +29,7 @@
 mod model;
 mod logbook;
 mod quality;
+mod scenario;
 
 // Row selections with a literal tail, so every query text stays a `&'static str`.
 macro_rules! user_select {
@@ -77,6 +78,7 @@ use sqlx::{AnyPool, Row};
 pub use logbook::*;
 pub use model::*;
 pub use quality::*;
+pub use scenario::*;
 
 /// What a store call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +145,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "quality samples",
         include_str!("../migrations/0005_quality_samples.sql"),
+    ),
+    (
+        8,
+        "scenario steps",
+        include_str!("../migrations/0008_scenario.sql"),
     ),
 ];
 
@@ -828,8 +835,9 @@ impl Store {
         })
     }
 
-    /// Moves a conference to `to` if it is in `from`; stamps start/end times.
-    /// Returns false when the conference was not in `from` (or `to` is `created`).
+    /// Moves a conference forward to `to` if it is in `from`; stamps the
+    /// start (live) and end times. Returns false when the conference was not
+    /// in `from`, or `to` is not after `from`.
     pub async fn transition_conference(
         &self,
         id: &str,
@@ -837,23 +845,34 @@ impl Store {
         to: ConferenceState,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        if to.rank() <= from.rank() {
+            // Phases only move forward; nothing goes back to `created`.
+            return Ok(false);
+        }
         let sql = match to {
             ConferenceState::Live => {
                 "UPDATE conferences SET state = $1, started_at = $4 WHERE id = $2 AND state = $3"
             }
+            // A conference that never ran (its whole window passed while the
+            // daemon was down) ends without ever having started.
             ConferenceState::Ended => {
                 "UPDATE conferences SET state = $1, ended_at = $4 WHERE id = $2 AND state = $3"
             }
-            // Nothing goes back to `created`.
-            ConferenceState::Created => return Ok(false),
+            ConferenceState::Rehearsal
+            | ConferenceState::ReadyCheck
+            | ConferenceState::Reported
+            | ConferenceState::Created => {
+                "UPDATE conferences SET state = $1 WHERE id = $2 AND state = $3"
+            }
         };
-        let done = sqlx::query(sql)
+        let mut query = sqlx::query(sql)
             .bind(to.as_str())
             .bind(id)
-            .bind(from.as_str())
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
+            .bind(from.as_str());
+        if sql.contains("$4") {
+            query = query.bind(now_ms);
+        }
+        let done = query.execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -919,6 +938,21 @@ impl Store {
     pub async fn booking(&self, id: i64) -> Result<Option<Booking>, StoreError> {
         let row = sqlx::query(booking_select!("WHERE id = $1"))
             .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.booking_from_row(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The booking a conference was opened for, if any.
+    pub async fn booking_of_conference(
+        &self,
+        conference_id: &str,
+    ) -> Result<Option<Booking>, StoreError> {
+        let row = sqlx::query(booking_select!("WHERE conference_id = $1"))
+            .bind(conference_id)
             .fetch_optional(&self.pool)
             .await?;
         match row {

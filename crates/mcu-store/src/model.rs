@@ -79,10 +79,42 @@ names! {
     ConferenceState {
         /// Created, not started: endpoints cannot join yet.
         Created = "created",
-        /// Running: endpoints join, media flows.
+        /// Rehearsal (tổng duyệt, R10): endpoints join and test their media
+        /// before the official start.
+        Rehearsal = "rehearsal",
+        /// Readiness check (kiểm tra sẵn sàng): the last stretch before the
+        /// start; media keeps flowing.
+        ReadyCheck = "ready_check",
+        /// The official session: endpoints join, media flows.
         Live = "live",
         /// Over.
         Ended = "ended",
+        /// Over, and its quality report is compiled.
+        Reported = "reported",
+    }
+}
+
+impl ConferenceState {
+    /// The order of the phases: a conference only ever moves forward.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Created => 0,
+            Self::Rehearsal => 1,
+            Self::ReadyCheck => 2,
+            Self::Live => 3,
+            Self::Ended => 4,
+            Self::Reported => 5,
+        }
+    }
+
+    /// Media runs: endpoints may join (rehearsal, readiness check, live).
+    pub fn media_running(self) -> bool {
+        matches!(self, Self::Rehearsal | Self::ReadyCheck | Self::Live)
+    }
+
+    /// Over (ended or reported).
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Ended | Self::Reported)
     }
 }
 

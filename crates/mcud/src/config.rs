@@ -38,6 +38,103 @@ pub struct Config {
     /// Where media flows: bind address, UDP port range, public address.
     #[serde(default)]
     pub media: MediaConfig,
+    /// Booking notice, rehearsal and phase timing (the regulations' values by default).
+    #[serde(default)]
+    pub booking: BookingConfig,
+}
+
+/// The numbers of the booking and phase rules (`[booking]`), in the units
+/// operators think in; the defaults are the regulations' (R8, R10).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookingConfig {
+    /// Least notice of a scheduled booking, hours (48).
+    pub scheduled_notice_hours: f64,
+    /// Least notice of an emergency booking, hours (2).
+    pub emergency_notice_hours: f64,
+    /// The rehearsal opens this long before the official start, minutes (120).
+    pub rehearsal_before_minutes: f64,
+    /// The readiness check begins this long before the start, minutes (30).
+    pub ready_check_before_minutes: f64,
+    /// A live conference ends by itself after overrunning its booked end by
+    /// this long, minutes (30): it is never cut at the booked end itself.
+    pub overrun_minutes: f64,
+    /// An ended conference's quality report is compiled this long after its
+    /// end, seconds (60).
+    pub report_after_seconds: f64,
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        Self {
+            scheduled_notice_hours: 48.0,
+            emergency_notice_hours: 2.0,
+            rehearsal_before_minutes: 120.0,
+            ready_check_before_minutes: 30.0,
+            overrun_minutes: 30.0,
+            report_after_seconds: 60.0,
+        }
+    }
+}
+
+impl BookingConfig {
+    /// The checked rules: every figure at least 0 and at most a week, and the
+    /// readiness check inside the rehearsal.
+    pub fn rules(
+        &self,
+    ) -> Result<
+        (
+            mcu_control::booking::BookingRules,
+            mcu_control::phase::PhaseRules,
+        ),
+        ConfigError,
+    > {
+        const WEEK_MS: f64 = 7.0 * 24.0 * 3_600_000.0;
+        let ms = |name: &str, value: f64, unit_ms: f64| {
+            let v = value * unit_ms;
+            if (0.0..=WEEK_MS).contains(&v) {
+                Ok(v.round() as i64)
+            } else {
+                Err(ConfigError::Invalid(format!(
+                    "booking.{name} must be between 0 and one week"
+                )))
+            }
+        };
+        let booking = mcu_control::booking::BookingRules {
+            scheduled_notice_ms: ms(
+                "scheduled_notice_hours",
+                self.scheduled_notice_hours,
+                3_600_000.0,
+            )?,
+            emergency_notice_ms: ms(
+                "emergency_notice_hours",
+                self.emergency_notice_hours,
+                3_600_000.0,
+            )?,
+            rehearsal_before_ms: ms(
+                "rehearsal_before_minutes",
+                self.rehearsal_before_minutes,
+                60_000.0,
+            )?,
+            ready_check_before_ms: ms(
+                "ready_check_before_minutes",
+                self.ready_check_before_minutes,
+                60_000.0,
+            )?,
+            ..Default::default()
+        };
+        if booking.ready_check_before_ms > booking.rehearsal_before_ms {
+            return Err(ConfigError::Invalid(
+                "booking.ready_check_before_minutes must not exceed rehearsal_before_minutes"
+                    .into(),
+            ));
+        }
+        let phases = mcu_control::phase::PhaseRules {
+            overrun_ms: ms("overrun_minutes", self.overrun_minutes, 60_000.0)?,
+            report_after_ms: ms("report_after_seconds", self.report_after_seconds, 1000.0)?,
+        };
+        Ok((booking, phases))
+    }
 }
 
 /// The media plane's addresses (`[media]`).
@@ -253,6 +350,7 @@ impl Config {
             }],
             quality: Default::default(),
             media: Default::default(),
+            booking: Default::default(),
         };
         config.validate()?;
         Ok(config)
@@ -262,6 +360,7 @@ impl Config {
     /// endpoint of its conference, the layout exists.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.quality.validate().map_err(ConfigError::Invalid)?;
+        self.booking.rules()?;
         self.media.ports()?;
         if let Some(ip) = self.media.public_ip
             && (ip.is_unspecified() || ip.is_loopback())

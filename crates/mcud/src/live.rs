@@ -14,7 +14,7 @@ use mcu_signalling::protocol::{
     CameraPreset, ConferenceId, DisplayName, EndpointId, FloorRequestAnswered, Media,
     OperatorMuteChanged, ServerMessage,
 };
-use mcu_store::{ConferenceState, Store};
+use mcu_store::Store;
 use tracing::{info, warn};
 
 use crate::media::{Control, ControlError, MediaCommand};
@@ -415,10 +415,7 @@ pub(crate) async fn resume(store: &Store, live: &DaemonLive) {
             return;
         }
     };
-    for c in conferences
-        .into_iter()
-        .filter(|c| c.state == ConferenceState::Live)
-    {
+    for c in conferences.into_iter().filter(|c| c.state.media_running()) {
         let started = match mcu_control::live_conference(store, &c).await {
             Ok(lc) => live.start(&lc).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),

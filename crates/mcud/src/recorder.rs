@@ -26,8 +26,7 @@ use std::time::Duration;
 use mcu_control::report::{AlarmEvent, LoggedAlarm};
 use mcu_control::{AlarmKind, Live, LiveAlarm, LiveParticipant, LiveQuality, StreamFigures};
 use mcu_store::{
-    ConferenceState, LogbookCategory, LogbookKind, NewLogbookEntry, QualitySample, SampleFigures,
-    Store, StoreError,
+    LogbookCategory, LogbookKind, NewLogbookEntry, QualitySample, SampleFigures, Store, StoreError,
 };
 use tracing::{debug, warn};
 
@@ -295,7 +294,7 @@ async fn pass(store: &Store, live: &dyn Live, watches: &mut BTreeMap<String, Wat
     };
     let live_ids: BTreeSet<String> = conferences
         .into_iter()
-        .filter(|c| c.state == ConferenceState::Live)
+        .filter(|c| c.state.media_running())
         .map(|c| c.id)
         .collect();
     for id in &live_ids {

@@ -181,8 +181,9 @@ pub struct Running {
     state: Arc<AppState>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// The quality and logbook recorder (`crate::recorder`).
-    recorder: tokio::task::JoinHandle<()>,
+    /// Background tasks stopped at shutdown: the quality and logbook
+    /// recorder (`crate::recorder`) and the phase clock.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -219,13 +220,18 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) -> std::io::Result<()> {
         // Upgraded WebSockets are not tracked by the HTTP server: tell them first.
         let _ = self.stop.send(true);
-        self.recorder.abort();
+        for task in &self.background {
+            task.abort();
+        }
         self.handle.graceful_shutdown(Some(grace));
         self.task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 }
+
+/// How often booked conferences' phases are checked against the clock.
+const PHASE_PERIOD: Duration = Duration::from_secs(1);
 
 /// Binds the listener and serves until [`Running::shutdown`].
 pub async fn start(config: &Config) -> Result<Running, ServeError> {
@@ -270,7 +276,17 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         live.clone(),
         Duration::from_secs_f64(config.quality.record_seconds),
     );
-    let control = mcu_control::ControlState::new(store, live, mcu_control::Policy::default());
+    let (booking, phases) = config
+        .booking
+        .rules()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let policy = mcu_control::Policy {
+        booking,
+        phases,
+        ..Default::default()
+    };
+    let control = mcu_control::ControlState::new(store, live, policy);
+    let phases = tokio::spawn(mcu_control::phase::run(control.clone(), PHASE_PERIOD));
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
@@ -291,7 +307,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state: state.clone(),
         stop,
         task,
-        recorder,
+        background: vec![recorder, phases],
     })
 }
 

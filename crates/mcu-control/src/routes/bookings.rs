@@ -22,7 +22,7 @@ use utoipa::IntoParams;
 use crate::auth::{Caller, Permission};
 use crate::booking::{self, BookingError, HeldBooking};
 use crate::model::{BookingRequestBody, BookingView, ReasonBody};
-use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_text};
+use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_text, phase};
 
 impl From<BookingError> for ApiError {
     fn from(e: BookingError) -> Self {
@@ -382,20 +382,16 @@ pub(crate) async fn cancel(
             match b.status {
                 BookingStatus::Requested => {}
                 BookingStatus::Approved => {
-                    if let Some(conference) = &b.conference_id
-                        && !s
-                            .store
-                            .transition_conference(
-                                conference,
-                                ConferenceState::Created,
-                                ConferenceState::Ended,
-                                now,
-                            )
-                            .await?
-                    {
-                        return Err(state_error(format!(
-                            "conference {conference} has started; end it instead"
-                        )));
+                    // Cancelling closes its conference, rehearsal included,
+                    // until the official session has started.
+                    if let Some(conference) = &b.conference_id {
+                        let c = crate::routes::conferences::load(&s, conference).await?;
+                        let before_start = c.state.rank() < ConferenceState::Live.rank();
+                        if !before_start || !phase::enter(&s, &c, ConferenceState::Ended).await? {
+                            return Err(state_error(format!(
+                                "conference {conference} has started; end it instead"
+                            )));
+                        }
                     }
                 }
                 other => {

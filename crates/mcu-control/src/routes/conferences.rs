@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Permission};
 use crate::live::{LiveCommand, LiveError, View};
 use crate::model::{ConferenceView, NewConferenceRequest, ParticipantView};
-use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_id, check_text};
+use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_id, check_text, phase};
 
 /// Most participants one conference lists.
 const MAX_PARTICIPANTS: usize = 500;
@@ -190,7 +190,8 @@ pub(crate) async fn get_one(
     Ok(Json(view(&s, c).await?))
 }
 
-/// Open a created conference: endpoints may join, media flows.
+/// Open the official session of a conference (from `created`, `rehearsal` or
+/// `ready_check`): endpoints may join, media flows.
 #[utoipa::path(post, path = "/api/v1/conferences/{id}/start", tag = "conferences",
     params(("id" = String, Path, description = "Conference id")),
     responses((status = 200, body = ConferenceView), (status = 403, body = ErrorBody),
@@ -208,25 +209,13 @@ pub(crate) async fn start(
         async {
             caller.require(Permission::RunConferences)?;
             let c = load(&s, &id).await?;
-            if c.state != ConferenceState::Created {
+            if c.state.rank() >= ConferenceState::Live.rank() {
                 return Err(ApiError::conflict(
                     "conference_state",
                     format!("conference is {}", c.state),
                 ));
             }
-            let live = crate::live_conference(&s.store, &c).await?;
-            s.live.start(&live)?;
-            if !s
-                .store
-                .transition_conference(
-                    &id,
-                    ConferenceState::Created,
-                    ConferenceState::Live,
-                    s.now_ms(),
-                )
-                .await?
-            {
-                s.live.end(&id);
+            if !phase::enter(&s, &c, ConferenceState::Live).await? {
                 return Err(ApiError::conflict(
                     "conference_state",
                     "conference changed state meanwhile",
@@ -238,7 +227,8 @@ pub(crate) async fn start(
     .await
 }
 
-/// End a live conference: every participant is disconnected.
+/// End a running conference (rehearsal, readiness check or live): every
+/// participant is disconnected.
 #[utoipa::path(post, path = "/api/v1/conferences/{id}/end", tag = "conferences",
     params(("id" = String, Path, description = "Conference id")),
     responses((status = 200, body = ConferenceView), (status = 403, body = ErrorBody),
@@ -255,23 +245,13 @@ pub(crate) async fn end(
         json!({}),
         async {
             caller.require(Permission::RunConferences)?;
-            load(&s, &id).await?;
-            if !s
-                .store
-                .transition_conference(
-                    &id,
-                    ConferenceState::Live,
-                    ConferenceState::Ended,
-                    s.now_ms(),
-                )
-                .await?
-            {
+            let c = load(&s, &id).await?;
+            if !c.state.media_running() || !phase::enter(&s, &c, ConferenceState::Ended).await? {
                 return Err(ApiError::conflict(
                     "conference_state",
-                    "only a live conference can end",
+                    "only a running conference (rehearsal, readiness check or live) can end",
                 ));
             }
-            s.live.end(&id);
             Ok(Json(view(&s, load(&s, &id).await?).await?))
         },
     )
@@ -333,7 +313,7 @@ pub(crate) async fn run_live(
             "participant {e} of conference {id}"
         )));
     }
-    if c.state != ConferenceState::Live {
+    if !c.state.media_running() {
         return Err(LiveError::NotRunning(id.to_owned()).into());
     }
     Ok(s.live.command(id, command)?)

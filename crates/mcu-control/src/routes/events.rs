@@ -56,7 +56,7 @@ pub(crate) async fn events(
 
 async fn snapshot(s: &ControlState, id: &str) -> ApiResult<(Value, Value, bool)> {
     let c = load(s, id).await?;
-    let live = c.state == mcu_store::ConferenceState::Live;
+    let live = c.state.media_running();
     let conference = serde_json::to_value(view(s, c).await?).map_err(ApiError::internal)?;
     let floor = serde_json::to_value(queue_view(s, id).await?).map_err(ApiError::internal)?;
     Ok((conference, floor, live))
@@ -129,7 +129,12 @@ async fn stream(mut socket: WebSocket, s: Arc<ControlState>, caller: Caller, id:
                 return;
             }
         }
-        if !live && last_conference["state"] == "ended" {
+        if !live
+            && matches!(
+                last_conference["state"].as_str(),
+                Some("ended" | "reported")
+            )
+        {
             let _ = socket.send(Message::Close(None)).await;
             return;
         }

@@ -167,7 +167,7 @@ pub(crate) async fn sign_off(
             if let Some(remark) = &req.remark {
                 check_free_text("remark", remark, false)?;
             }
-            if c.state == ConferenceState::Live {
+            if c.state.media_running() {
                 return Err(ApiError::conflict(
                     "conference_running",
                     "the conference is live: end it before signing off its logbook",
@@ -330,8 +330,11 @@ fn category_vi(c: LogbookCategory) -> &'static str {
 pub(crate) fn state_vi(s: ConferenceState) -> &'static str {
     match s {
         ConferenceState::Created => "chưa bắt đầu",
+        ConferenceState::Rehearsal => "đang tổng duyệt",
+        ConferenceState::ReadyCheck => "đang kiểm tra sẵn sàng",
         ConferenceState::Live => "đang họp",
         ConferenceState::Ended => "đã kết thúc",
+        ConferenceState::Reported => "đã kết thúc, đã lập báo cáo",
     }
 }
 

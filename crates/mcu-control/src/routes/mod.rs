@@ -19,6 +19,7 @@ pub(crate) mod presets;
 pub(crate) mod preview;
 pub(crate) mod quality;
 pub(crate) mod report;
+pub(crate) mod scenario;
 pub(crate) mod users;
 
 pub(crate) fn routes() -> Router<Arc<ControlState>> {
@@ -82,6 +83,14 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             post(presets::recall),
         )
         .route("/api/v1/conferences/{id}/floor", get(floor::queue))
+        .route(
+            "/api/v1/conferences/{id}/scenario",
+            get(scenario::get_scenario),
+        )
+        .route(
+            "/api/v1/conferences/{id}/scenario/step",
+            post(scenario::step),
+        )
         .route("/api/v1/conferences/{id}/events", get(events::events))
         .route("/api/v1/conferences/{id}/quality", get(quality::quality))
         .route("/api/v1/conferences/{id}/report", get(report::report))

@@ -58,6 +58,13 @@ async fn compiled(
     if !visible_to(caller, &c) {
         return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
     }
+    let (report, now) = compile_report(s, &c).await?;
+    Ok((c, report, now))
+}
+
+/// Compiles a conference's quality report from the store, as of now.
+pub(crate) async fn compile_report(s: &ControlState, c: &Conference) -> ApiResult<(Compiled, i64)> {
+    let id = c.id.as_str();
     let samples = s.store.quality_samples(id).await?;
     let entries = s.store.logbook(id).await?;
     let mut participants = Vec::with_capacity(c.participants.len());
@@ -80,7 +87,7 @@ async fn compiled(
             .map(|e| e.name)
             .unwrap_or_default();
     }
-    Ok((c, report, now))
+    Ok((report, now))
 }
 
 /// The quality report of a conference (R13).

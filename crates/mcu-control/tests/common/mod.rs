@@ -101,6 +101,8 @@ impl Live for FakeLive {
 
 pub struct Api {
     pub router: Router,
+    /// The state behind the router (for the phase clock).
+    pub state: Arc<ControlState>,
     pub store: Store,
     pub live: Arc<FakeLive>,
     pub clock: Arc<AtomicI64>,
@@ -269,7 +271,8 @@ impl Api {
             c.load(Ordering::Relaxed)
         });
         Self {
-            router: router(state),
+            router: router(state.clone()),
+            state,
             store,
             live,
             clock,
@@ -278,6 +281,17 @@ impl Api {
             db_url,
             _dir: Dir(dir),
         }
+    }
+
+    /// Makes the fixture's sessions last for ever, for tests that move the
+    /// clock by days (behind the store's back: no API extends a session).
+    pub async fn keep_sessions(&self) {
+        let raw = sqlx::AnyPool::connect(&self.db_url).await.unwrap();
+        sqlx::query("UPDATE sessions SET expires_at = $1")
+            .bind(i64::MAX)
+            .execute(&raw)
+            .await
+            .unwrap();
     }
 
     pub fn token(&self, role: &str) -> Option<&str> {

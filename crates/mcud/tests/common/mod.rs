@@ -175,6 +175,31 @@ pub async fn start_conference(
     layout: &str,
     rooms: &[(&str, &str, bool)],
 ) -> (String, Vec<String>) {
+    let (op, tokens) = create_rooms(running, rooms).await;
+    let participants: Vec<&str> = rooms.iter().map(|r| r.0).collect();
+    let body = json!({"id": conference, "title": "Giao ban trực tuyến", "chair": rooms[0].0,
+        "layout": layout, "participants": participants});
+    let r = https(
+        running,
+        "POST",
+        "/api/v1/conferences",
+        Some(&op),
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let path = format!("/api/v1/conferences/{conference}/start");
+    let r = https(running, "POST", &path, Some(&op), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (op, tokens)
+}
+
+/// Creates the rooms `(id, name, chair-capable)` in the directory with a
+/// dial-in token each: the operator's session token and the rooms' tokens.
+pub async fn create_rooms(
+    running: &Running,
+    rooms: &[(&str, &str, bool)],
+) -> (String, Vec<String>) {
     let admin = login(running, "quantri", ADMIN_PW).await;
     let mut tokens = Vec::new();
     for (id, name, chair) in rooms {
@@ -195,21 +220,6 @@ pub async fn start_conference(
         tokens.push(r.body["token"].as_str().unwrap().to_owned());
     }
     let op = login(running, "dieuhanh", OPERATOR_PW).await;
-    let participants: Vec<&str> = rooms.iter().map(|r| r.0).collect();
-    let body = json!({"id": conference, "title": "Giao ban trực tuyến", "chair": rooms[0].0,
-        "layout": layout, "participants": participants});
-    let r = https(
-        running,
-        "POST",
-        "/api/v1/conferences",
-        Some(&op),
-        Some(body),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let path = format!("/api/v1/conferences/{conference}/start");
-    let r = https(running, "POST", &path, Some(&op), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
     (op, tokens)
 }
 
