@@ -445,7 +445,7 @@ fn a_scheduled_request_is_made_in_the_console_and_approved_there() {
         .filter_map(Value::as_str)
         .collect();
     participants.sort_unstable();
-    let mut want = vec![CHAIR.0, SON_DUONG.0, CHIEM_HOA.0];
+    let mut want = [CHAIR.0, SON_DUONG.0, CHIEM_HOA.0];
     want.sort_unstable();
     assert_eq!(participants, want);
     assert_eq!(
