@@ -438,6 +438,13 @@ impl Browser {
             })
     }
 
+    /// Runs a Chrome DevTools Protocol command on the current page through
+    /// chromedriver (`goog/cdp/execute`), e.g. `Emulation.setTimezoneOverride`.
+    pub fn cdp(&self, command: &str, params: Value) -> Result<Value, BrowserError> {
+        let body = json!({ "cmd": command, "params": params });
+        self.session_command("POST", "/goog/cdp/execute", Some(&body), None)
+    }
+
     /// A PNG screenshot of the viewport.
     pub fn screenshot_png(&self) -> Result<Vec<u8>, BrowserError> {
         let value = self.session_command("GET", "/screenshot", None, None)?;

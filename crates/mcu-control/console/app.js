@@ -3,7 +3,7 @@
 //
 // Routes: #/login, #/conferences, #/conference/<id>, #/conference/<id>/logbook,
 // #/conference/<id>/report,
-// #/directory, #/users, #/audit. What a role sees follows GET /api/v1/auth/me, but the API
+// #/bookings, #/directory, #/users, #/audit. What a role sees follows GET /api/v1/auth/me, but the API
 // enforces every right by itself: hiding a button is only a convenience.
 
 import { api, get, post, setUnauthenticatedHandler } from "./api.js";
@@ -16,6 +16,7 @@ import * as users from "./users.js";
 import * as audit from "./audit.js";
 import * as logbook from "./logbook.js";
 import * as report from "./report.js";
+import * as bookings from "./bookings.js";
 
 const app = {
   me: null,
@@ -40,6 +41,11 @@ export function can(me, what) {
       return role === "admin" || role === "operator";
     case "edit_contacts":
       return role === "admin" || role === "site_operator";
+    case "request_bookings":
+      // Site operators for bookings chaired by their own endpoint (the API checks which).
+      return role === "operator" || role === "site_operator";
+    case "decide_bookings":
+      return role === "operator";
     case "edit_presets":
       // Site operators too, for their own endpoints only (live.js checks which).
       return role === "admin" || role === "operator";
@@ -63,6 +69,7 @@ const ctx = {
 function navLinks() {
   const links = [
     ["#/conferences", t("nav.conferences"), true],
+    ["#/bookings", t("nav.bookings"), true],
     ["#/directory", t("nav.directory"), true],
     ["#/users", t("nav.users"), ctx.can("manage_users")],
     ["#/audit", t("nav.audit"), ctx.can("read_audit")],
@@ -130,6 +137,7 @@ const views = [
   [/^#\/conference\/([^/]+)$/, (root, m) => live.render(ctx, root, decodeURIComponent(m[1]))],
   [/^#\/conference\/([^/]+)\/logbook$/, (root, m) => logbook.render(ctx, root, decodeURIComponent(m[1]))],
   [/^#\/conference\/([^/]+)\/report$/, (root, m) => report.render(ctx, root, decodeURIComponent(m[1]))],
+  [/^#\/bookings$/, (root) => bookings.render(ctx, root)],
   [/^#\/directory$/, (root) => directory.render(ctx, root)],
   [/^#\/users$/, (root) => users.render(ctx, root)],
   [/^#\/audit$/, (root) => audit.render(ctx, root)],

@@ -57,6 +57,8 @@ static ASSETS: &[Asset] = &[
     asset!("quality.js", JS),
     asset!("report.js", JS),
     asset!("scenario.js", JS),
+    asset!("bookings.js", JS),
+    asset!("bookings.css", "text/css; charset=utf-8"),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

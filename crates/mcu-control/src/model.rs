@@ -494,6 +494,29 @@ impl From<store::Booking> for BookingView {
     }
 }
 
+/// The booking rules in force and the server's clock (`GET /api/v1/booking-rules`).
+#[derive(Serialize, ToSchema)]
+pub struct BookingRulesView {
+    /// The server's time now, Unix ms: the notice rule counts from it.
+    pub now: i64,
+    /// Least notice of a `scheduled` booking (ms).
+    pub scheduled_notice_ms: i64,
+    /// Least notice of an `emergency` booking (ms).
+    pub emergency_notice_ms: i64,
+    /// The rehearsal opens this long before the start (ms).
+    pub rehearsal_before_ms: i64,
+    /// The readiness check begins this long before the start (ms).
+    pub ready_check_before_ms: i64,
+    /// Longest official session (ms).
+    pub max_duration_ms: i64,
+    /// Most endpoints of one booking.
+    pub max_participants: usize,
+    /// Most agenda items of one scenario.
+    pub max_agenda_items: usize,
+    /// Layouts an agenda item may use (built-in and custom).
+    pub layouts: Vec<String>,
+}
+
 wire_enum! {
     /// `auto`, `operator`, `correction` or `sign_off`.
     LogbookKindName <-> store::LogbookKind { Auto, Operator, Correction, SignOff }

@@ -49,7 +49,7 @@ impl Modify for Security {
         scenario::get_scenario, scenario::step,
         quality::quality, preview::preview, report::report, report::csv, report::html,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
-        bookings::approve, bookings::reject, bookings::cancel,
+        bookings::approve, bookings::reject, bookings::cancel, bookings::rules,
         logbook::list, logbook::append, logbook::sign_off, logbook::verify, logbook::csv,
         logbook::html,
         audit::list,

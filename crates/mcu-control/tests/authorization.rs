@@ -253,6 +253,7 @@ fn cases() -> Vec<Case> {
             StatusCode::NO_CONTENT,
         ),
         c("GET", "/api/v1/bookings", None, ALL, StatusCode::OK),
+        c("GET", "/api/v1/booking-rules", None, ALL, StatusCode::OK),
         c(
             "GET",
             "/api/v1/bookings?from=1790000000000&to=1790604800000",

@@ -495,6 +495,44 @@ async fn the_calendar_lists_bookings_whose_window_meets_the_range() {
 }
 
 #[tokio::test]
+async fn the_rules_view_gives_the_server_clock_and_the_notice_the_check_applies() {
+    let api = Api::new().await;
+    let (status, rules) = api
+        .call("site_operator", "GET", "/api/v1/booking-rules", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rules}");
+    assert_eq!(rules["now"], now(&api));
+    assert_eq!(rules["scheduled_notice_ms"], 2 * DAY);
+    assert_eq!(rules["emergency_notice_ms"], 2 * HOUR);
+    assert_eq!(rules["rehearsal_before_ms"], 2 * HOUR);
+    assert_eq!(rules["ready_check_before_ms"], HOUR / 2);
+    assert_eq!(rules["layouts"], json!(["1x1", "2x2", "3x3", "1+7"]));
+    // The clock moves on; the earliest start a form computes from the view is
+    // exactly the one the check accepts, a millisecond earlier is refused.
+    api.clock.fetch_add(HOUR / 2 + 123, Ordering::Relaxed);
+    let (status, rules) = api
+        .call("operator", "GET", "/api/v1/booking-rules", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rules}");
+    let earliest = rules["now"].as_i64().unwrap() + rules["emergency_notice_ms"].as_i64().unwrap();
+    assert_eq!(earliest, now(&api) + 2 * HOUR);
+    let body = request("emergency", "ubnd-tinh", &["dong-quy"], earliest - 1);
+    let (status, err) = api
+        .call("operator", "POST", "/api/v1/bookings", Some(body))
+        .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "booking_too_late")
+    );
+    assert_eq!(err["error"]["details"]["earliest_start"], earliest);
+    let body = request("emergency", "ubnd-tinh", &["dong-quy"], earliest);
+    let (status, b) = api
+        .call("operator", "POST", "/api/v1/bookings", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+}
+
+#[tokio::test]
 async fn a_site_operator_books_for_their_own_chair_only() {
     let api = Api::new().await;
     add_chair_site(&api, "ham-yen").await;

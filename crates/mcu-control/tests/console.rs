@@ -162,6 +162,39 @@ fn the_page_has_no_inline_script_style_or_handlers() {
     }
 }
 
+/// A file on disk that nothing loads is a feature missing from the page: every
+/// stylesheet is linked from index.html and every module is imported by
+/// app.js or by a module it imports (bookings.js and bookings.css included).
+#[test]
+fn every_module_and_stylesheet_is_loaded_by_the_page() {
+    let files = console_files();
+    let html = &files.iter().find(|(n, _)| n == "index.html").unwrap().1;
+    let mut loaded: BTreeSet<String> = BTreeSet::new();
+    let mut queue = vec!["app.js".to_owned()];
+    while let Some(name) = queue.pop() {
+        if !loaded.insert(name.clone()) {
+            continue;
+        }
+        let (_, js) = files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name} is imported but not in console/"));
+        for (i, _) in js.match_indices(" from \"./") {
+            let rest = &js[i + 9..];
+            queue.push(rest[..rest.find('"').unwrap()].to_owned());
+        }
+    }
+    for (name, _) in &files {
+        let ok = match name.rsplit('.').next() {
+            Some("js") => loaded.contains(name),
+            Some("css") => html.contains(&format!("href=\"/console/{name}\"")),
+            _ => true,
+        };
+        assert!(ok, "{name} is in console/ but the page never loads it");
+    }
+    assert!(loaded.contains("bookings.js"), "{loaded:?}");
+}
+
 /// Whether some tag has an `on…=` attribute.
 fn has_event_attribute(html: &str) -> bool {
     html.split('<').skip(1).any(|tag| {
@@ -267,6 +300,13 @@ fn every_label_exists_in_both_languages_and_every_api_error_is_translated() {
         ("live.layout", &["chair", "participants"]),
         ("live.view", &["chair", "participants"]),
         ("contact", &["name", "title", "unit", "phone", "email"]),
+        (
+            "booking.status",
+            &["requested", "approved", "rejected", "cancelled"],
+        ),
+        ("booking.kind", &["scheduled", "emergency"]),
+        ("booking.view", &["day", "week"]),
+        ("booking.dow", &["1", "2", "3", "4", "5", "6", "7"]),
     ];
     for (prefix, names) in dynamic {
         for n in names {

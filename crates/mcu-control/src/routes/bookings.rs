@@ -21,7 +21,7 @@ use utoipa::IntoParams;
 
 use crate::auth::{Caller, Permission};
 use crate::booking::{self, BookingError, HeldBooking};
-use crate::model::{BookingRequestBody, BookingView, ReasonBody};
+use crate::model::{BookingRequestBody, BookingRulesView, BookingView, ReasonBody};
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_text, phase};
 
 impl From<BookingError> for ApiError {
@@ -114,6 +114,30 @@ async fn checked(
         &s.live.layouts(),
         &others,
     )?)
+}
+
+/// The rules a request is checked against, the layouts an agenda item may
+/// use, and the server's clock: the console shows the earliest allowed start
+/// from these rather than from numbers of its own.
+#[utoipa::path(get, path = "/api/v1/booking-rules", tag = "bookings",
+    responses((status = 200, body = BookingRulesView), (status = 401, body = ErrorBody)))]
+pub(crate) async fn rules(
+    State(s): State<Arc<ControlState>>,
+    caller: Caller,
+) -> ApiResult<Json<BookingRulesView>> {
+    caller.require(Permission::ReadConferences)?;
+    let r = &s.policy.booking;
+    Ok(Json(BookingRulesView {
+        now: s.now_ms(),
+        scheduled_notice_ms: r.scheduled_notice_ms,
+        emergency_notice_ms: r.emergency_notice_ms,
+        rehearsal_before_ms: r.rehearsal_before_ms,
+        ready_check_before_ms: r.ready_check_before_ms,
+        max_duration_ms: r.max_duration_ms,
+        max_participants: r.max_participants,
+        max_agenda_items: r.max_agenda_items,
+        layouts: s.live.layouts(),
+    }))
 }
 
 /// Calendar range: bookings whose window (rehearsal to end) meets `[from, to)`.

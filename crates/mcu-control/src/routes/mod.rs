@@ -120,6 +120,7 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             "/api/v1/bookings/{id}",
             get(bookings::get_one).put(bookings::change),
         )
+        .route("/api/v1/booking-rules", get(bookings::rules))
         .route("/api/v1/bookings/{id}/approve", post(bookings::approve))
         .route("/api/v1/bookings/{id}/reject", post(bookings::reject))
         .route("/api/v1/bookings/{id}/cancel", post(bookings::cancel))
