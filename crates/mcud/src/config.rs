@@ -38,6 +38,9 @@ pub struct Config {
     /// Where media flows: bind address, UDP port range, public address.
     #[serde(default)]
     pub media: MediaConfig,
+    /// Delivery of booking notifications: webhook, SMTP, retry times.
+    #[serde(default)]
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// The media plane's addresses (`[media]`).
@@ -253,6 +256,7 @@ impl Config {
             }],
             quality: Default::default(),
             media: Default::default(),
+            notify: Default::default(),
         };
         config.validate()?;
         Ok(config)
@@ -262,6 +266,7 @@ impl Config {
     /// endpoint of its conference, the layout exists.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.quality.validate().map_err(ConfigError::Invalid)?;
+        self.notify.validate().map_err(ConfigError::Invalid)?;
         self.media.ports()?;
         if let Some(ip) = self.media.public_ip
             && (ip.is_unspecified() || ip.is_loopback())

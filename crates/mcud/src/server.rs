@@ -183,6 +183,8 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The quality and logbook recorder (`crate::recorder`).
     recorder: tokio::task::JoinHandle<()>,
+    /// The delivery worker of booking notifications (`crate::notify`).
+    notifier: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -220,6 +222,7 @@ impl Running {
         // Upgraded WebSockets are not tracked by the HTTP server: tell them first.
         let _ = self.stop.send(true);
         self.recorder.abort();
+        self.notifier.abort();
         self.handle.graceful_shutdown(Some(grace));
         self.task
             .await
@@ -270,6 +273,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         live.clone(),
         Duration::from_secs_f64(config.quality.record_seconds),
     );
+    let notifier = crate::notify::spawn(store.clone(), config.notify.clone());
     let control = mcu_control::ControlState::new(store, live, mcu_control::Policy::default());
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
@@ -292,6 +296,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         stop,
         task,
         recorder,
+        notifier,
     })
 }
 
