@@ -122,9 +122,8 @@ impl NotifyConfig {
 /// The wait before the next attempt after `failures` failed attempts (1 for
 /// the first failure): `first · 2^(failures−1)`, at most `max`.
 pub fn backoff(failures: i64, first: Duration, max: Duration) -> Duration {
-    let doublings = u32::try_from(failures.saturating_sub(1))
-        .unwrap_or(u32::MAX)
-        .min(30);
+    // Past 30 doublings every sane cap is reached; below 1 failure, none.
+    let doublings = failures.saturating_sub(1).clamp(0, 30) as u32;
     first.saturating_mul(1 << doublings).min(max)
 }
 
