@@ -33,7 +33,9 @@ async fn receiver(listener: tokio::net::TcpListener, seen: Seen) {
             let mut raw = Vec::new();
             let mut buf = [0u8; 4096];
             let (head, body) = loop {
-                let Ok(n) = s.read(&mut buf).await else { return };
+                let Ok(n) = s.read(&mut buf).await else {
+                    return;
+                };
                 if n == 0 {
                     return;
                 }
@@ -102,14 +104,27 @@ async fn webhook_down_is_retried_and_up_again_delivers_each_message_once() {
     // The directory: a chair and two sites, with contacts (one without e-mail).
     let admin = login(&running, "quantri", ADMIN_PW).await;
     for (id, name, chair, contacts) in [
-        ("ubnd-tinh", "UBND tỉnh Tuyên Quang", true, vec![("Lê Văn An", "an@tuyenquang.gov.vn")]),
+        (
+            "ubnd-tinh",
+            "UBND tỉnh Tuyên Quang",
+            true,
+            vec![("Lê Văn An", "an@tuyenquang.gov.vn")],
+        ),
         (
             "son-duong",
             "UBND huyện Sơn Dương",
             false,
-            vec![("Trần Thị Hương", "huong@sonduong.gov.vn"), ("Phạm Văn Bình", "")],
+            vec![
+                ("Trần Thị Hương", "huong@sonduong.gov.vn"),
+                ("Phạm Văn Bình", ""),
+            ],
         ),
-        ("dong-quy", "UBND xã Đông Quý", false, vec![("Hoàng Thị Cúc", "")]),
+        (
+            "dong-quy",
+            "UBND xã Đông Quý",
+            false,
+            vec![("Hoàng Thị Cúc", "")],
+        ),
     ] {
         let contacts: Vec<Value> = contacts
             .iter()
@@ -118,7 +133,14 @@ async fn webhook_down_is_retried_and_up_again_delivers_each_message_once() {
         let level = if chair { "province" } else { "district" };
         let body = json!({"id": id, "name": name, "level": level, "chair_capable": chair,
             "owner_mcu": "tuyen-quang", "contacts": contacts});
-        let r = https(&running, "POST", "/api/v1/endpoints", Some(&admin), Some(body)).await;
+        let r = https(
+            &running,
+            "POST",
+            "/api/v1/endpoints",
+            Some(&admin),
+            Some(body),
+        )
+        .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
 
@@ -135,7 +157,14 @@ async fn webhook_down_is_retried_and_up_again_delivers_each_message_once() {
     let r = https(&running, "POST", "/api/v1/bookings", Some(&op), Some(req)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["id"].as_i64().unwrap();
-    let r = https(&running, "POST", &format!("/api/v1/bookings/{id}/approve"), Some(&op), None).await;
+    let r = https(
+        &running,
+        "POST",
+        &format!("/api/v1/bookings/{id}/approve"),
+        Some(&op),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // Webhook messages: one per contact (4); the e-mail ones (2) wait, no SMTP.
@@ -149,11 +178,17 @@ async fn webhook_down_is_retried_and_up_again_delivers_each_message_once() {
         let retried = hooks.iter().all(|m| {
             m["status"] == "failing"
                 && m["attempts"].as_i64().unwrap() > 1
-                && m["last_error"].as_str().unwrap().contains("connection refused")
+                && m["last_error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("connection refused")
         });
         if retried {
             for m in msgs.iter().filter(|m| m["channel"] == "email") {
-                assert_eq!((m["status"].as_str(), m["attempts"].as_i64()), (Some("pending"), Some(0)));
+                assert_eq!(
+                    (m["status"].as_str(), m["attempts"].as_i64()),
+                    (Some("pending"), Some(0))
+                );
             }
             assert_eq!(o["failing"], 4);
             break hooks.iter().map(|m| m["id"].as_i64().unwrap()).collect();
@@ -164,7 +199,9 @@ async fn webhook_down_is_retried_and_up_again_delivers_each_message_once() {
 
     // The target comes up on that port.
     let seen: Seen = Arc::default();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     let server = tokio::spawn(receiver(listener, seen.clone()));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -182,7 +219,10 @@ async fn webhook_down_is_retried_and_up_again_delivers_each_message_once() {
             let mut w = webhook_ids.clone();
             w.sort();
             assert_eq!(d, w);
-            assert_eq!((o["failing"].as_i64(), o["pending"].as_i64()), (Some(0), Some(2)));
+            assert_eq!(
+                (o["failing"].as_i64(), o["pending"].as_i64()),
+                (Some(0), Some(2))
+            );
             break;
         }
         assert!(Instant::now() < deadline, "not delivered: {o}");
@@ -203,9 +243,20 @@ async fn webhook_down_is_retried_and_up_again_delivers_each_message_once() {
         assert!(b["text"].as_str().unwrap().contains("Bắt đầu chính thức: "));
         assert!(counts.contains_key(&b["id"].as_i64().unwrap()));
     }
-    let mut names: Vec<&str> = bodies.iter().map(|b| b["recipient"]["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["recipient"]["name"].as_str().unwrap())
+        .collect();
     names.sort();
-    assert_eq!(names, ["Hoàng Thị Cúc", "Lê Văn An", "Phạm Văn Bình", "Trần Thị Hương"]);
+    assert_eq!(
+        names,
+        [
+            "Hoàng Thị Cúc",
+            "Lê Văn An",
+            "Phạm Văn Bình",
+            "Trần Thị Hương"
+        ]
+    );
     server.abort();
     running.shutdown(Duration::from_secs(1)).await.unwrap();
 }
