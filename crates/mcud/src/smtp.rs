@@ -500,4 +500,117 @@ mod tests {
             assert!(check_address(bad).is_err(), "{bad}");
         }
     }
+    /// A loopback SMTP sink without STARTTLS: answers the conversation and
+    /// returns the commands and the DATA it received.
+    async fn sink(listener: tokio::net::TcpListener) -> (Vec<String>, String) {
+        let (s, _) = listener.accept().await.unwrap();
+        let mut c = Conn {
+            s,
+            buf: Vec::new(),
+            what: "sink".into(),
+        };
+        c.send("220 sink ESMTP\r\n").await.unwrap();
+        let mut commands = Vec::new();
+        let mut data = String::new();
+        loop {
+            let Ok(line) = c.line().await else { break };
+            commands.push(line.clone());
+            let answer = match line.split(' ').next().unwrap_or_default() {
+                "EHLO" => "250-sink\r\n250 8BITMIME\r\n",
+                "DATA" => {
+                    c.send("354 go on\r\n").await.unwrap();
+                    loop {
+                        let l = c.line().await.unwrap();
+                        if l == "." {
+                            break;
+                        }
+                        data.push_str(&l);
+                        data.push_str("\r\n");
+                    }
+                    "250 queued as 1\r\n"
+                }
+                "QUIT" => {
+                    c.send("221 bye\r\n").await.unwrap();
+                    break;
+                }
+                "RCPT" if line.contains("khong-co") => "550 no such user\r\n",
+                _ => "250 ok\r\n",
+            };
+            c.send(answer).await.unwrap();
+        }
+        (commands, data)
+    }
+
+    fn mail<'a>(to: &'a str) -> Mail<'a> {
+        Mail {
+            from: "mcu@tuyenquang.gov.vn",
+            to,
+            to_name: "Trần Thị Hương",
+            subject: "Thông báo lịch hội nghị truyền hình",
+            body: "Bắt đầu chính thức: 20/11/2026 16:00\n",
+            message_id: "outbox-9",
+            date_ms: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_mail_goes_through_a_loopback_sink_and_a_refusal_is_an_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = tokio::spawn(sink(listener));
+        let target = SmtpTarget::parse(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        send(&target, None, &mail("huong@sonduong.gov.vn"))
+            .await
+            .unwrap();
+        let (commands, data) = got.await.unwrap();
+        assert_eq!(
+            commands,
+            [
+                "EHLO mcud",
+                "MAIL FROM:<mcu@tuyenquang.gov.vn>",
+                "RCPT TO:<huong@sonduong.gov.vn>",
+                "DATA",
+                "QUIT"
+            ]
+        );
+        assert_eq!(data, message_text(&mail("huong@sonduong.gov.vn")));
+        let body = data.split("\r\n\r\n").nth(1).unwrap().replace("\r\n", "");
+        assert_eq!(
+            String::from_utf8(decode(&body)).unwrap(),
+            "Bắt đầu chính thức: 20/11/2026 16:00\r\n"
+        );
+
+        // A refused recipient is a failed attempt with the server's words.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = tokio::spawn(sink(listener));
+        let target = SmtpTarget::parse(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        let err = send(&target, None, &mail("khong-co@sonduong.gov.vn"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("RCPT TO answered 550 no such user"), "{err}");
+        drop(got);
+
+        // Credentials are never sent over a connection without TLS.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = tokio::spawn(sink(listener));
+        let target = SmtpTarget::parse(&format!("smtp://u:bi-mat@127.0.0.1:{port}")).unwrap();
+        let err = send(&target, None, &mail("huong@sonduong.gov.vn"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("no STARTTLS"), "{err}");
+        let (commands, _) = got.await.unwrap();
+        assert!(commands.iter().all(|c| !c.contains("AUTH")), "{commands:?}");
+
+        // Nobody listening: connection refused, named.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let target = SmtpTarget::parse(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        let err = send(&target, None, &mail("a@b.vn")).await.unwrap_err();
+        assert!(err.contains("connection refused"), "{err}");
+    }
 }
