@@ -93,6 +93,7 @@ impl Mcu {
             quality: Default::default(),
             media: Default::default(),
             booking: Default::default(),
+            notify: Default::default(),
         };
         Mcu::start_config(config, data)
     }
@@ -607,6 +608,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         quality: Default::default(),
         media: Default::default(),
         booking: Default::default(),
+        notify: Default::default(),
     };
     let mcu = Mcu::start_config(config, data);
     let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");

@@ -3,7 +3,7 @@
 //
 // Routes: #/login, #/conferences, #/conference/<id>, #/conference/<id>/logbook,
 // #/conference/<id>/report,
-// #/bookings, #/directory, #/users, #/audit. What a role sees follows GET /api/v1/auth/me, but the API
+// #/bookings, #/directory, #/users, #/audit, #/notifications. What a role sees follows GET /api/v1/auth/me, but the API
 // enforces every right by itself: hiding a button is only a convenience.
 
 import { api, get, post, setUnauthenticatedHandler } from "./api.js";
@@ -17,6 +17,7 @@ import * as audit from "./audit.js";
 import * as logbook from "./logbook.js";
 import * as report from "./report.js";
 import * as bookings from "./bookings.js";
+import * as notify from "./notify.js";
 
 const app = {
   me: null,
@@ -32,6 +33,7 @@ export function can(me, what) {
     case "manage_endpoints":
       return role === "admin";
     case "run_conferences":
+    case "decide_bookings":
       return role === "operator";
     case "read_audit":
       return role === "admin" || role === "auditor";
@@ -73,6 +75,7 @@ function navLinks() {
     ["#/directory", t("nav.directory"), true],
     ["#/users", t("nav.users"), ctx.can("manage_users")],
     ["#/audit", t("nav.audit"), ctx.can("read_audit")],
+    ["#/notifications", t("nav.notify"), ctx.can("decide_bookings")],
   ];
   return links
     .filter(([, , show]) => show)
@@ -92,6 +95,7 @@ function renderShell() {
   logout.textContent = t("nav.logout");
   logout.hidden = !app.me;
   replace(document.getElementById("nav"), app.me ? navLinks() : []);
+  if (ctx.can("decide_bookings")) notify.badge();
   replace(
     document.getElementById("who"),
     app.me ? `${app.me.display_name} (${t("role." + app.me.role)})` : "",
@@ -141,6 +145,7 @@ const views = [
   [/^#\/directory$/, (root) => directory.render(ctx, root)],
   [/^#\/users$/, (root) => users.render(ctx, root)],
   [/^#\/audit$/, (root) => audit.render(ctx, root)],
+  [/^#\/notifications$/, (root) => notify.render(ctx, root)],
 ];
 
 async function route() {

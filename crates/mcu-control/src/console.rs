@@ -59,6 +59,7 @@ static ASSETS: &[Asset] = &[
     asset!("scenario.js", JS),
     asset!("bookings.js", JS),
     asset!("bookings.css", "text/css; charset=utf-8"),
+    asset!("notify.js", JS),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

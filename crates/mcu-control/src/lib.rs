@@ -26,6 +26,7 @@ pub mod directory;
 mod error;
 mod live;
 pub mod model;
+pub mod notice;
 pub mod openapi;
 pub mod phase;
 pub mod report;

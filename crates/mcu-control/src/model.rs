@@ -660,3 +660,93 @@ impl From<store::LogbookVerification> for LogbookVerificationView {
         }
     }
 }
+
+wire_enum! {
+    /// `webhook` or `email`.
+    OutboxChannelName <-> store::OutboxChannel { Webhook, Email }
+}
+wire_enum! {
+    /// `pending` (not tried yet), `failing` (retried with backoff) or `delivered`.
+    OutboxStatusName <-> store::OutboxStatus { Pending, Failing, Delivered }
+}
+wire_enum! {
+    /// `approved`, `changed` or `cancelled`.
+    OutboxEventName <-> store::OutboxEvent { Approved, Changed, Cancelled }
+}
+
+/// A notification in the outbox (R9) with its delivery state.
+#[derive(Serialize, ToSchema)]
+pub struct OutboxView {
+    /// Id; the webhook's `Idempotency-Key`.
+    pub id: i64,
+    /// The booking it is about.
+    pub booking_id: i64,
+    /// The participating endpoint.
+    pub endpoint_id: String,
+    /// What it announces.
+    pub event: OutboxEventName,
+    /// How it is delivered.
+    pub channel: OutboxChannelName,
+    /// The contact's name (the endpoint's when it has no contact).
+    pub recipient_name: String,
+    /// The contact's e-mail address.
+    pub recipient_email: String,
+    /// The contact's phone number.
+    pub recipient_phone: String,
+    /// Subject line.
+    pub subject: String,
+    /// Body text.
+    pub body: String,
+    /// Where it is.
+    pub status: OutboxStatusName,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// When written, Unix ms.
+    pub created_at: i64,
+    /// When it is due next, Unix ms.
+    pub next_attempt_at: i64,
+    /// When last tried, Unix ms.
+    pub last_attempt_at: Option<i64>,
+    /// The last failed attempt's error.
+    pub last_error: Option<String>,
+    /// When delivered, Unix ms.
+    pub delivered_at: Option<i64>,
+}
+
+impl From<store::OutboxMessage> for OutboxView {
+    fn from(m: store::OutboxMessage) -> Self {
+        let n = m.message;
+        Self {
+            id: m.id,
+            booking_id: n.booking_id,
+            endpoint_id: n.endpoint_id,
+            event: n.event.into(),
+            channel: n.channel.into(),
+            recipient_name: n.recipient_name,
+            recipient_email: n.recipient_email,
+            recipient_phone: n.recipient_phone,
+            subject: n.subject,
+            body: n.body,
+            status: m.status.into(),
+            attempts: m.attempts,
+            created_at: n.created_at,
+            next_attempt_at: m.next_attempt_at,
+            last_attempt_at: m.last_attempt_at,
+            last_error: m.last_error,
+            delivered_at: m.delivered_at,
+        }
+    }
+}
+
+/// The outbox as the console shows it: counts by status and the newest messages.
+#[derive(Serialize, ToSchema)]
+pub struct OutboxListView {
+    /// Messages not tried yet.
+    pub pending: i64,
+    /// Messages whose last attempt failed.
+    pub failing: i64,
+    /// Messages delivered.
+    pub delivered: i64,
+    /// The newest messages (of the asked status), newest first.
+    pub messages: Vec<OutboxView>,
+}

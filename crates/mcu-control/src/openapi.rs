@@ -5,8 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, presets,
-    preview, quality, report, scenario, users,
+    audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, outbox,
+    presets, preview, quality, report, scenario, users,
 };
 
 struct Security;
@@ -31,7 +31,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "MCU control API",
-        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings, conference logbooks and quality reports, the audit log. See docs/api.md.",
+        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings and their notifications, conference logbooks and quality reports, the audit log. See docs/api.md.",
         version = "1"
     ),
     modifiers(&Security),
@@ -53,6 +53,7 @@ impl Modify for Security {
         logbook::list, logbook::append, logbook::sign_off, logbook::verify, logbook::csv,
         logbook::html,
         audit::list,
+        outbox::list, outbox::retry,
     ),
     tags(
         (name = "auth", description = "Log in and out"),
@@ -62,6 +63,7 @@ impl Modify for Security {
         (name = "bookings", description = "Conference bookings: request, notice and clash rules, approval"),
         (name = "logbook", description = "Each conference's logbook (sổ ghi biên bản): entries, corrections, sign-off, hash-chain verification, CSV and HTML export"),
         (name = "audit", description = "Who did what, when, from where"),
+        (name = "outbox", description = "Booking notifications (R9): delivery state, failures, retry"),
     )
 )]
 struct ApiDoc;

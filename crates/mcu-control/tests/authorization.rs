@@ -297,6 +297,21 @@ fn cases() -> Vec<Case> {
             &["operator"],
             StatusCode::OK,
         ),
+        c("GET", "/api/v1/outbox", None, &["operator"], StatusCode::OK),
+        c(
+            "GET",
+            "/api/v1/outbox?status=failing",
+            None,
+            &["operator"],
+            StatusCode::OK,
+        ),
+        c(
+            "POST",
+            "/api/v1/outbox/1/retry",
+            None,
+            &["operator"],
+            StatusCode::OK,
+        ),
         c(
             "GET",
             "/api/v1/audit",
@@ -384,9 +399,10 @@ async fn snapshot(api: &Api) -> String {
         api.store.logbook("giao-ban").await.unwrap(),
         api.store.logbook("hop-moi").await.unwrap(),
     );
+    let outbox = api.store.list_outbox(None, 1000).await.unwrap();
     let live = &api.live;
     format!(
-        "{users:?}{endpoints:?}{conferences:?}{presets:?}{bookings:?}{logbooks:?}{:?}{:?}{:?}",
+        "{users:?}{endpoints:?}{conferences:?}{presets:?}{bookings:?}{logbooks:?}{outbox:?}{:?}{:?}{:?}",
         live.commands.lock().unwrap(),
         live.started.lock().unwrap(),
         live.floor.lock().unwrap(),
@@ -515,7 +531,7 @@ fn template_of(path: &str) -> String {
     let mut previous = "";
     for segment in path.split('/') {
         out.push(match previous {
-            "users" | "endpoints" | "conferences" | "bookings" => "{id}",
+            "users" | "endpoints" | "conferences" | "bookings" | "outbox" => "{id}",
             "participants" => "{endpoint}",
             "presets" => "{name}",
             "floor" => "{endpoint}",

@@ -2,8 +2,9 @@
 //! (điểm cầu) with technical contacts, conferences with their participants,
 //! bookings (requests for a conference with their scenario, and the
 //! operator's decision), the audit log of every operator action, and each
-//! conference's hash-chained logbook (module `logbook`, R12), and the
-//! quality samples the daemon records during a session (module `quality`, R13).
+//! conference's hash-chained logbook (module `logbook`, R12), the
+//! quality samples the daemon records during a session (module `quality`, R13),
+//! and the notifications outbox of bookings (module `outbox`, R9).
 //!
 //! One [`Store`] serves both back-ends through sqlx's `Any` driver: a SQLite
 //! file (the embedded default, WAL mode) or PostgreSQL when the configured URL
@@ -28,6 +29,7 @@
 #[macro_use]
 mod model;
 mod logbook;
+mod outbox;
 mod quality;
 mod scenario;
 
@@ -77,6 +79,7 @@ use sqlx::{AnyPool, Row};
 
 pub use logbook::*;
 pub use model::*;
+pub use outbox::*;
 pub use quality::*;
 pub use scenario::*;
 
@@ -145,6 +148,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "quality samples",
         include_str!("../migrations/0005_quality_samples.sql"),
+    ),
+    (
+        6,
+        "notifications outbox",
+        include_str!("../migrations/0006_outbox.sql"),
     ),
     (
         8,
@@ -1097,6 +1105,19 @@ impl Store {
         conference: &Conference,
         decision: &BookingDecision,
     ) -> Result<bool, StoreError> {
+        self.approve_booking_notifying(id, conference, decision, &[])
+            .await
+    }
+
+    /// [`Store::approve_booking`] that also puts `notices` in the outbox, in
+    /// the same transaction: approved with its notices, or neither.
+    pub async fn approve_booking_notifying(
+        &self,
+        id: i64,
+        conference: &Conference,
+        decision: &BookingDecision,
+        notices: &[NewOutboxMessage],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE bookings SET status = $1, decided_by = $2, decided_at = $3, reason = $4, \
@@ -1119,6 +1140,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        outbox::insert_outbox(&mut tx, notices).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1132,6 +1154,21 @@ impl Store {
         to: BookingStatus,
         decision: &BookingDecision,
     ) -> Result<bool, StoreError> {
+        self.decide_booking_notifying(id, from, to, decision, &[])
+            .await
+    }
+
+    /// [`Store::decide_booking`] that also puts `notices` in the outbox, in
+    /// the same transaction: moved with its notices, or neither.
+    pub async fn decide_booking_notifying(
+        &self,
+        id: i64,
+        from: BookingStatus,
+        to: BookingStatus,
+        decision: &BookingDecision,
+        notices: &[NewOutboxMessage],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE bookings SET status = $1, decided_by = $2, decided_at = $3, reason = $4, \
              updated_at = $3 WHERE id = $5 AND status = $6",
@@ -1142,9 +1179,14 @@ impl Store {
         .bind(decision.reason.as_deref())
         .bind(id)
         .bind(from.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        outbox::insert_outbox(&mut tx, notices).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     // ---- audit -------------------------------------------------------------

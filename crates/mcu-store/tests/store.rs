@@ -869,6 +869,285 @@ async fn check_quality_samples(store: &Store) {
     assert_eq!(store.quality_samples("giao-ban").await.unwrap().len(), 3);
 }
 
+fn notice(booking_id: i64, endpoint: &str, channel: OutboxChannel, at: i64) -> NewOutboxMessage {
+    NewOutboxMessage {
+        booking_id,
+        endpoint_id: endpoint.into(),
+        event: OutboxEvent::Approved,
+        channel,
+        recipient_name: "Trần Thị Hương".into(),
+        recipient_email: "huong@tuyenquang.gov.vn".into(),
+        recipient_phone: "0207 3822 111".into(),
+        subject: "Thông báo lịch hội nghị truyền hình".into(),
+        body: "Tổng duyệt: 20/11/2026 14:00\nChính thức: 20/11/2026 16:00".into(),
+        payload: r#"{"event":"approved"}"#.into(),
+        created_at: at,
+    }
+}
+
+async fn check_outbox(store: &Store) {
+    for e in [
+        endpoint("ubnd-tinh", "UBND tỉnh Tuyên Quang", Level::Province),
+        endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+    ] {
+        store.create_endpoint(&e, T0).await.unwrap();
+    }
+    const H: i64 = 3_600_000;
+    let start = T0 + 72 * H;
+    let details = BookingDetails {
+        title: "Giao ban trực tuyến".into(),
+        organising_unit: "Văn phòng UBND tỉnh".into(),
+        chair: "ubnd-tinh".into(),
+        participants: vec!["son-duong".into(), "ubnd-tinh".into()],
+        start_at: start,
+        end_at: start + 2 * H,
+        rehearsal_at: start - 2 * H,
+        ready_check_at: start - H / 2,
+        kind: BookingKind::Scheduled,
+        scenario: vec![],
+        recording: false,
+    };
+    let b = store.create_booking(&details, "op", T0).await.unwrap();
+    let conference = |id: &str| Conference {
+        id: id.into(),
+        title: details.title.clone(),
+        chair: Some("ubnd-tinh".into()),
+        layout: "1+7".into(),
+        state: ConferenceState::Created,
+        created_by: "op".into(),
+        created_at: T0,
+        started_at: None,
+        ended_at: None,
+        participants: details.participants.clone(),
+    };
+    let decision = BookingDecision {
+        by: "op".into(),
+        at: T0,
+        reason: None,
+    };
+
+    // A notice for a booking that does not exist undoes the approval with it.
+    let stray = [notice(b.id + 100, "son-duong", OutboxChannel::Webhook, T0)];
+    assert!(matches!(
+        store
+            .approve_booking_notifying(b.id, &conference("booking-x"), &decision, &stray)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.booking(b.id).await.unwrap().unwrap().status,
+        BookingStatus::Requested,
+        "the approval rolled back with its notices"
+    );
+    assert!(store.conference("booking-x").await.unwrap().is_none());
+
+    // Approved with its notices, in one transaction.
+    let notices = [
+        notice(b.id, "son-duong", OutboxChannel::Webhook, T0),
+        notice(b.id, "son-duong", OutboxChannel::Email, T0),
+        notice(b.id, "ubnd-tinh", OutboxChannel::Webhook, T0),
+    ];
+    assert!(
+        store
+            .approve_booking_notifying(b.id, &conference("booking-1"), &decision, &notices)
+            .await
+            .unwrap()
+    );
+    let all = store.booking_outbox(b.id).await.unwrap();
+    assert_eq!(all.len(), 3);
+    for (m, want) in all.iter().zip(&notices) {
+        assert_eq!(&m.message, want, "every field kept, diacritics included");
+        assert_eq!(
+            (m.status, m.attempts, m.next_attempt_at, m.locked_until),
+            (OutboxStatus::Pending, 0, T0, None)
+        );
+    }
+    let (w1, e1, w2) = (all[0].id, all[1].id, all[2].id);
+    assert_eq!(store.count_outbox(OutboxStatus::Pending).await.unwrap(), 3);
+
+    // A claim takes due messages of the asked channels, with a lease.
+    let lease = 30_000;
+    let got = store
+        .claim_outbox(T0 + 1, lease, &[OutboxChannel::Webhook], 10)
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), [w1, w2]);
+    assert!(got.iter().all(|m| m.locked_until == Some(T0 + 1 + lease)));
+    // Within the lease nobody else gets them (a second worker, a restart).
+    assert!(
+        store
+            .claim_outbox(T0 + 2, lease, &[OutboxChannel::Webhook], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The limit holds.
+    let one = store
+        .claim_outbox(T0 + 2, lease, &[OutboxChannel::Email], 1)
+        .await
+        .unwrap();
+    assert_eq!(one.iter().map(|m| m.id).collect::<Vec<_>>(), [e1]);
+    // A lease that ran out (the worker died) lets the message be claimed again.
+    let again = store
+        .claim_outbox(T0 + 1 + lease, lease, &[OutboxChannel::Webhook], 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 2);
+
+    // Failed: the error, one more attempt, due at the backoff time, lease dropped.
+    let now = T0 + 1 + lease;
+    assert!(
+        store
+            .outbox_failed(w1, now, "connection refused", now + 2_000)
+            .await
+            .unwrap()
+    );
+    let m = store.outbox_message(w1).await.unwrap().unwrap();
+    assert_eq!(
+        (m.status, m.attempts, m.next_attempt_at, m.locked_until),
+        (OutboxStatus::Failing, 1, now + 2_000, None)
+    );
+    assert_eq!(m.last_error.as_deref(), Some("connection refused"));
+    assert_eq!(m.last_attempt_at, Some(now));
+    // Not due before its next attempt time.
+    assert!(
+        store
+            .claim_outbox(now + 1_999, lease, &[OutboxChannel::Webhook], 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "w2 is still leased, w1 is not due"
+    );
+    // Retry now makes it due at once.
+    assert!(store.retry_outbox_now(w1, now + 10).await.unwrap());
+    let due = store
+        .claim_outbox(now + 10, lease, &[OutboxChannel::Webhook], 10)
+        .await
+        .unwrap();
+    assert_eq!(due.iter().map(|m| m.id).collect::<Vec<_>>(), [w1]);
+    assert!(
+        store
+            .outbox_failed(w1, now + 20, "HTTP 503", now + 4_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.outbox_message(w1).await.unwrap().unwrap().attempts, 2);
+
+    // Delivered: final; never claimed, failed or retried again.
+    assert!(store.outbox_delivered(w2, now + 30).await.unwrap());
+    let d = store.outbox_message(w2).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.delivered_at, d.locked_until, d.attempts),
+        (OutboxStatus::Delivered, Some(now + 30), None, 1)
+    );
+    assert!(!store.outbox_delivered(w2, now + 31).await.unwrap());
+    assert!(
+        !store
+            .outbox_failed(w2, now + 31, "late", now)
+            .await
+            .unwrap()
+    );
+    assert!(!store.retry_outbox_now(w2, now + 31).await.unwrap());
+    assert!(!store.retry_outbox_now(9_999, now).await.unwrap());
+    assert!(
+        store
+            .claim_outbox(i64::MAX / 2, lease, &[OutboxChannel::Webhook], 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.id != w2)
+    );
+
+    // The console's lists, newest first, by status.
+    let ids = |v: Vec<OutboxMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_outbox(None, 100).await.unwrap()),
+        [w2, e1, w1]
+    );
+    assert_eq!(ids(store.list_outbox(None, 1).await.unwrap()), [w2]);
+    assert_eq!(
+        ids(store
+            .list_outbox(Some(OutboxStatus::Failing), 100)
+            .await
+            .unwrap()),
+        [w1]
+    );
+    assert_eq!(
+        ids(store
+            .list_outbox(Some(OutboxStatus::Pending), 100)
+            .await
+            .unwrap()),
+        [e1]
+    );
+    assert_eq!(
+        ids(store
+            .list_outbox(Some(OutboxStatus::Delivered), 100)
+            .await
+            .unwrap()),
+        [w2]
+    );
+    assert_eq!(store.count_outbox(OutboxStatus::Failing).await.unwrap(), 1);
+
+    // A cancellation writes its notices with the status change; a refused
+    // one (wrong status) writes none.
+    let cancel = BookingDecision {
+        by: "op".into(),
+        at: T0 + 5,
+        reason: Some("Hoãn do bão".into()),
+    };
+    let mut bye = notice(b.id, "son-duong", OutboxChannel::Webhook, T0 + 5);
+    bye.event = OutboxEvent::Cancelled;
+    assert!(
+        !store
+            .decide_booking_notifying(
+                b.id,
+                BookingStatus::Requested,
+                BookingStatus::Cancelled,
+                &cancel,
+                std::slice::from_ref(&bye)
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.booking_outbox(b.id).await.unwrap().len(), 3);
+    assert!(
+        store
+            .decide_booking_notifying(
+                b.id,
+                BookingStatus::Approved,
+                BookingStatus::Cancelled,
+                &cancel,
+                std::slice::from_ref(&bye)
+            )
+            .await
+            .unwrap()
+    );
+    let all = store.booking_outbox(b.id).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[3].message.event, OutboxEvent::Cancelled);
+    assert_eq!(
+        store.booking(b.id).await.unwrap().unwrap().status,
+        BookingStatus::Cancelled
+    );
+    // enqueue_outbox on its own: all or none.
+    assert!(matches!(
+        store
+            .enqueue_outbox(&[
+                notice(b.id, "son-duong", OutboxChannel::Webhook, T0 + 6),
+                notice(b.id + 100, "son-duong", OutboxChannel::Webhook, T0 + 6),
+            ])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.booking_outbox(b.id).await.unwrap().len(), 4);
+    let id = store
+        .enqueue_outbox(&[notice(b.id, "son-duong", OutboxChannel::Webhook, T0 + 6)])
+        .await
+        .unwrap();
+    assert_eq!(id.len(), 1);
+    assert!(id[0] > all[3].id);
+}
+
 /// Runs every check, each on a fresh database from `fresh`.
 macro_rules! suite {
     ($fresh:expr) => {{
@@ -881,6 +1160,7 @@ macro_rules! suite {
         check_presets(&$fresh.await).await;
         check_bookings(&$fresh.await).await;
         check_quality_samples(&$fresh.await).await;
+        check_outbox(&$fresh.await).await;
     }};
 }
 

@@ -38,6 +38,9 @@ pub struct Config {
     /// Where media flows: bind address, UDP port range, public address.
     #[serde(default)]
     pub media: MediaConfig,
+    /// Delivery of booking notifications: webhook, SMTP, retry times.
+    #[serde(default)]
+    pub notify: crate::notify::NotifyConfig,
     /// Booking notice, rehearsal and phase timing (the regulations' values by default).
     #[serde(default)]
     pub booking: BookingConfig,
@@ -350,6 +353,7 @@ impl Config {
             }],
             quality: Default::default(),
             media: Default::default(),
+            notify: Default::default(),
             booking: Default::default(),
         };
         config.validate()?;
@@ -360,6 +364,7 @@ impl Config {
     /// endpoint of its conference, the layout exists.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.quality.validate().map_err(ConfigError::Invalid)?;
+        self.notify.validate().map_err(ConfigError::Invalid)?;
         self.booking.rules()?;
         self.media.ports()?;
         if let Some(ip) = self.media.public_ip

@@ -182,7 +182,8 @@ pub struct Running {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Background tasks stopped at shutdown: the quality and logbook
-    /// recorder (`crate::recorder`) and the phase clock.
+    /// recorder (`crate::recorder`), the phase clock and the delivery worker
+    /// of booking notifications (`crate::notify`).
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -276,6 +277,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         live.clone(),
         Duration::from_secs_f64(config.quality.record_seconds),
     );
+    let notifier = crate::notify::spawn(store.clone(), config.notify.clone());
     let (booking, phases) = config
         .booking
         .rules()
@@ -307,7 +309,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state: state.clone(),
         stop,
         task,
-        background: vec![recorder, phases],
+        background: vec![recorder, phases, notifier],
     })
 }
 

@@ -7,6 +7,10 @@
 //! changes and cancels bookings chaired by one of their own endpoints (the
 //! organising unit's room). Everyone who sees conferences sees bookings; a
 //! site operator only those with one of their endpoints.
+//!
+//! An approval, and the cancellation of an approved booking, put their
+//! notices to the participating endpoints' contacts in the outbox
+//! ([`crate::notice`]) in the same transaction as the status change.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +18,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use mcu_store::{Booking, BookingDecision, BookingStatus, Conference, ConferenceState, Role};
+use mcu_store::{
+    Booking, BookingDecision, BookingStatus, Conference, ConferenceState, OutboxEvent, Role,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
@@ -22,6 +28,7 @@ use utoipa::IntoParams;
 use crate::auth::{Caller, Permission};
 use crate::booking::{self, BookingError, HeldBooking};
 use crate::model::{BookingRequestBody, BookingRulesView, BookingView, ReasonBody};
+use crate::notice;
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_text, phase};
 
 impl From<BookingError> for ApiError {
@@ -319,7 +326,20 @@ pub(crate) async fn approve(
                 at: now,
                 reason: None,
             };
-            if !s.store.approve_booking(id, &conference, &decision).await? {
+            let mut approved = b.clone();
+            approved.status = BookingStatus::Approved;
+            approved.conference_id = Some(conference.id.clone());
+            let notices = notice::booking_notices(
+                OutboxEvent::Approved,
+                &approved,
+                &s.store.list_endpoints().await?,
+                now,
+            );
+            if !s
+                .store
+                .approve_booking_notifying(id, &conference, &decision, &notices)
+                .await?
+            {
                 return Err(state_error("the booking changed state meanwhile"));
             }
             Ok(Json(load(&s, id).await?.into()))
@@ -422,9 +442,29 @@ pub(crate) async fn cancel(
                     return Err(state_error(format!("the booking is {other} already")));
                 }
             }
+            // Only an approved booking was announced: only its cancellation is.
+            let notices = if b.status == BookingStatus::Approved {
+                let mut cancelled = b.clone();
+                cancelled.status = BookingStatus::Cancelled;
+                cancelled.reason = decision.reason.clone();
+                notice::booking_notices(
+                    OutboxEvent::Cancelled,
+                    &cancelled,
+                    &s.store.list_endpoints().await?,
+                    now,
+                )
+            } else {
+                Vec::new()
+            };
             if !s
                 .store
-                .decide_booking(id, b.status, BookingStatus::Cancelled, &decision)
+                .decide_booking_notifying(
+                    id,
+                    b.status,
+                    BookingStatus::Cancelled,
+                    &decision,
+                    &notices,
+                )
                 .await?
             {
                 return Err(state_error("the booking changed state meanwhile"));

@@ -15,6 +15,7 @@ pub(crate) mod endpoints;
 pub(crate) mod events;
 pub(crate) mod floor;
 pub(crate) mod logbook;
+pub(crate) mod outbox;
 pub(crate) mod presets;
 pub(crate) mod preview;
 pub(crate) mod quality;
@@ -139,4 +140,6 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         .route("/api/v1/conferences/{id}/logbook.csv", get(logbook::csv))
         .route("/api/v1/conferences/{id}/logbook.html", get(logbook::html))
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/outbox", get(outbox::list))
+        .route("/api/v1/outbox/{id}/retry", post(outbox::retry))
 }

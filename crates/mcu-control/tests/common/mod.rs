@@ -145,7 +145,8 @@ impl Api {
     /// Endpoints ubnd-tinh (chair-capable), son-duong, dong-quy, tan-trao (in no
     /// conference); users admin, operator, site (son-duong), auditor, victim;
     /// conference giao-ban (live, all three with son-duong) and hop-moi
-    /// (created, without son-duong); booking 1 (requested, [`fixture_booking`]).
+    /// (created, without son-duong); booking 1 (requested, [`fixture_booking`]);
+    /// outbox message 1 (pending, about booking 1).
     pub async fn new() -> Self {
         let dir = std::env::temp_dir().join(format!(
             "mcu-control-{}-{}",
@@ -238,10 +239,18 @@ impl Api {
             }
         }
         // Booking 1 (requested): 08:00–10:00 three days after T0, rehearsal from 06:00.
-        store
+        let booking = store
             .create_booking(&fixture_booking(), "operator", T0)
             .await
             .unwrap();
+        // Outbox message 1: a notice about booking 1, not delivered yet.
+        let notices = mcu_control::notice::booking_notices(
+            mcu_store::OutboxEvent::Approved,
+            &booking,
+            &store.list_endpoints().await.unwrap(),
+            T0,
+        );
+        store.enqueue_outbox(&notices[..1]).await.unwrap();
         let chair_seat = CameraPreset {
             name: "Ghế chủ tọa".into(),
             pan: 500,

@@ -131,6 +131,7 @@ impl Mcu {
             quality: Default::default(),
             media: Default::default(),
             booking: Default::default(),
+            notify: Default::default(),
         };
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
