@@ -29,6 +29,7 @@
 mod model;
 mod logbook;
 mod quality;
+mod recordings;
 
 // Row selections with a literal tail, so every query text stays a `&'static str`.
 macro_rules! user_select {
@@ -77,6 +78,7 @@ use sqlx::{AnyPool, Row};
 pub use logbook::*;
 pub use model::*;
 pub use quality::*;
+pub use recordings::*;
 
 /// What a store call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +145,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "quality samples",
         include_str!("../migrations/0005_quality_samples.sql"),
+    ),
+    (
+        7,
+        "recordings",
+        include_str!("../migrations/0007_recordings.sql"),
     ),
 ];
 
