@@ -56,6 +56,7 @@ static ASSETS: &[Asset] = &[
     asset!("logbook.js", JS),
     asset!("quality.js", JS),
     asset!("report.js", JS),
+    asset!("recordings.js", JS),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

@@ -183,6 +183,8 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The quality and logbook recorder (`crate::recorder`).
     recorder: tokio::task::JoinHandle<()>,
+    /// The recordings' retention sweep.
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -220,6 +222,7 @@ impl Running {
         // Upgraded WebSockets are not tracked by the HTTP server: tell them first.
         let _ = self.stop.send(true);
         self.recorder.abort();
+        self.sweeper.abort();
         self.handle.graceful_shutdown(Some(grace));
         self.task
             .await
@@ -263,7 +266,14 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state.open_conference(&c.id, &c.layout)?;
     }
     let store = mcu_store::Store::open(&config.server.database_url()?).await?;
-    let live = Arc::new(crate::live::DaemonLive::new(state.clone()));
+    let recordings = crate::recording::RecordingSetup {
+        dir: config.recording.dir(&config.server.data_dir),
+        store: store.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    };
+    std::fs::create_dir_all(&recordings.dir)?;
+    let sweeper = spawn_retention_sweep(recordings.clone(), config.recording.retention_days);
+    let live = Arc::new(crate::live::DaemonLive::new(state.clone()).with_recordings(recordings));
     crate::live::resume(&store, live.as_ref()).await;
     let recorder = crate::recorder::spawn(
         store.clone(),
@@ -292,6 +302,24 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         stop,
         task,
         recorder,
+        sweeper,
+    })
+}
+
+/// Deletes recordings past the retention period now and every hour.
+fn spawn_retention_sweep(
+    setup: crate::recording::RecordingSetup,
+    retention_days: u32,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let deleted = crate::recording::sweep(&setup, retention_days, wall_clock_ms()).await;
+            if deleted > 0 {
+                info!(deleted, retention_days, "retention sweep deleted old recordings");
+            }
+        }
     })
 }
 
