@@ -3,7 +3,7 @@
 //
 // Routes: #/login, #/conferences, #/conference/<id>, #/conference/<id>/logbook,
 // #/conference/<id>/report,
-// #/directory, #/users, #/audit. What a role sees follows GET /api/v1/auth/me, but the API
+// #/directory, #/users, #/recordings, #/audit. What a role sees follows GET /api/v1/auth/me, but the API
 // enforces every right by itself: hiding a button is only a convenience.
 
 import { api, get, post, setUnauthenticatedHandler } from "./api.js";
@@ -16,6 +16,7 @@ import * as users from "./users.js";
 import * as audit from "./audit.js";
 import * as logbook from "./logbook.js";
 import * as report from "./report.js";
+import * as recordings from "./recordings.js";
 
 const app = {
   me: null,
@@ -37,6 +38,7 @@ export function can(me, what) {
     case "read_logbook":
       return role === "admin" || role === "operator" || role === "auditor";
     case "write_logbook":
+    case "read_recordings":
       return role === "admin" || role === "operator";
     case "edit_contacts":
       return role === "admin" || role === "site_operator";
@@ -65,6 +67,7 @@ function navLinks() {
     ["#/conferences", t("nav.conferences"), true],
     ["#/directory", t("nav.directory"), true],
     ["#/users", t("nav.users"), ctx.can("manage_users")],
+    ["#/recordings", t("nav.recordings"), ctx.can("read_recordings")],
     ["#/audit", t("nav.audit"), ctx.can("read_audit")],
   ];
   return links
@@ -132,6 +135,7 @@ const views = [
   [/^#\/conference\/([^/]+)\/report$/, (root, m) => report.render(ctx, root, decodeURIComponent(m[1]))],
   [/^#\/directory$/, (root) => directory.render(ctx, root)],
   [/^#\/users$/, (root) => users.render(ctx, root)],
+  [/^#\/recordings$/, (root) => recordings.render(ctx, root)],
   [/^#\/audit$/, (root) => audit.render(ctx, root)],
 ];
 

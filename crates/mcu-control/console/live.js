@@ -21,6 +21,7 @@ import { LAYOUTS, LAYOUT_NAMES, thumbnail } from "./layouts.js";
 import { floorPanel } from "./floor.js";
 import { fetchPresets, presetEditor, presetPath, recallButtons } from "./presets.js";
 import { alarmsPanel, previewPanel, qualityCell } from "./quality.js";
+import { recordButton } from "./recordings.js";
 
 const POLL_MS = 1000;
 const VIEWS = ["chair", "participants"];
@@ -72,6 +73,7 @@ export async function render(ctx, root, id) {
   const floor = floorPanel({ base, runs, act });
   const alarms = alarmsPanel();
   const preview = previewPanel(base, () => s.conf.state === "live");
+  const record = recordButton(base);
 
   // --- header -------------------------------------------------------------
   function renderHead() {
@@ -85,7 +87,8 @@ export async function render(ctx, root, id) {
       buttons.push(h("button", {
         type: "button", class: "danger", id: "live-end",
         onclick: () => confirm(t("conf.end_confirm")) && act(() => post(`${base}/end`), t("conf.ended")),
-      }, t("conf.end")));
+      }, t("conf.end")), record.el);
+      record.refresh();
     }
     replace(
       headEl,
