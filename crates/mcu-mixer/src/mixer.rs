@@ -554,7 +554,11 @@ impl ConferenceMixer {
             if let Some(g) = self.groups.get_mut(&new) {
                 g.idr_pending = true;
             }
-            if self.groups.get(&group).is_some_and(|g| g.viewers.is_empty()) {
+            if self
+                .groups
+                .get(&group)
+                .is_some_and(|g| g.viewers.is_empty())
+            {
                 self.groups.remove(&group);
             }
         }

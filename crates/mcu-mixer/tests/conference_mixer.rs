@@ -632,8 +632,14 @@ fn a_recording_holds_its_view_open_without_viewers_and_gets_the_full_mix() {
         }
         now += FRAME_DURATION;
     }
-    assert!(videos >= 200, "the held group encodes at the video rate: {videos}");
-    assert!(keyframes >= 2, "IDR at start and by the interval: {keyframes}");
+    assert!(
+        videos >= 200,
+        "the held group encodes at the video rate: {videos}"
+    );
+    assert!(
+        keyframes >= 2,
+        "IDR at start and by the interval: {keyframes}"
+    );
     assert_eq!(audio, 350, "one full-mix packet per audio tick");
     // A layout change of the recorded view moves the recording along.
     let moved = m.set_group_layout(rec, "1x1").unwrap();

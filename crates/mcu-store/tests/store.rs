@@ -895,9 +895,18 @@ async fn check_recordings(store: &Store) {
         };
         store.create_conference(&conf).await.unwrap();
     }
-    let a = store.add_recording("giao-ban", "giao-ban-a.mp4", T0).await.unwrap();
-    let b = store.add_recording("giao-ban", "giao-ban-b.mp4", T0 + 10).await.unwrap();
-    let c = store.add_recording("hop-khan", "hop-khan-c.mp4", T0 + 20).await.unwrap();
+    let a = store
+        .add_recording("giao-ban", "giao-ban-a.mp4", T0)
+        .await
+        .unwrap();
+    let b = store
+        .add_recording("giao-ban", "giao-ban-b.mp4", T0 + 10)
+        .await
+        .unwrap();
+    let c = store
+        .add_recording("hop-khan", "hop-khan-c.mp4", T0 + 20)
+        .await
+        .unwrap();
     assert!(matches!(
         store.add_recording("khong-co", "x.mp4", T0).await,
         Err(StoreError::NotFound(_))
@@ -923,11 +932,23 @@ async fn check_recordings(store: &Store) {
     );
     let ids = |v: Vec<Recording>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(store.recordings(None).await.unwrap()), [c, b, a]);
-    assert_eq!(ids(store.recordings(Some("giao-ban")).await.unwrap()), [b, a]);
-    assert_eq!(ids(store.recordings_started_before(T0 + 11).await.unwrap()), [a, b]);
+    assert_eq!(
+        ids(store.recordings(Some("giao-ban")).await.unwrap()),
+        [b, a]
+    );
+    assert_eq!(
+        ids(store.recordings_started_before(T0 + 11).await.unwrap()),
+        [a, b]
+    );
     store.mark_recording_deleted(a, T0 + 100).await.unwrap();
-    assert_eq!(ids(store.recordings_started_before(T0 + 11).await.unwrap()), [b]);
-    assert_eq!(store.recording(a).await.unwrap().unwrap().deleted_at, Some(T0 + 100));
+    assert_eq!(
+        ids(store.recordings_started_before(T0 + 11).await.unwrap()),
+        [b]
+    );
+    assert_eq!(
+        store.recording(a).await.unwrap().unwrap().deleted_at,
+        Some(T0 + 100)
+    );
     assert!(store.recording(999).await.unwrap().is_none());
 }
 

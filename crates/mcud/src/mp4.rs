@@ -756,12 +756,12 @@ mod tests {
             &b[dops.body..dops.end],
             &[0, 1, 0x01, 0x38, 0, 0, 0xbb, 0x80, 0, 0, 0]
         );
-        // mehd holds where the presentation ends, in ms: 90 frames of 1/30 s
-        // after the first at 1/30 s.
+        // mehd holds where the presentation ends, in ms: 90 frames of 1/30 s,
+        // the first at 1/30 s, so the last ends at 91/30 s.
         let mvex = child(&b, moov, b"mvex", &mut scratch);
         let mehd = child(&b, &mvex, b"mehd", &mut scratch);
         let total = u64::from_be_bytes(b[mehd.body + 4..mehd.body + 12].try_into().unwrap());
-        assert_eq!(total, 3066);
+        assert_eq!(total, 3033);
     }
 
     #[test]

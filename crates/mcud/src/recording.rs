@@ -266,6 +266,24 @@ pub fn file_stamp(ms: i64) -> String {
     )
 }
 
+/// The composites' frame rate (the mixer's default `video_fps`).
+const VIDEO_FPS: u64 = 30;
+
+/// A picture's time on the frame grid (90 kHz ticks of whole frames),
+/// after the previous one's. The mixer stamps each composite with the
+/// tick's wall time, which jitters by milliseconds on a busy machine;
+/// players and `ffmpeg` expect one picture per frame slot, so times are
+/// snapped to the nearest slot (and never two in one slot).
+fn frame_ticks(epoch: Instant, at: Instant, last: Option<u64>) -> u64 {
+    let frame = u64::from(VIDEO_TIMESCALE) / VIDEO_FPS;
+    let raw = ticks(epoch, at, VIDEO_TIMESCALE);
+    let snapped = (raw + frame / 2) / frame * frame;
+    match last {
+        Some(l) if snapped <= l => l + frame,
+        _ => snapped,
+    }
+}
+
 /// Ticks of `timescale` from `epoch` to `at` (0 when `at` is earlier).
 fn ticks(epoch: Instant, at: Instant, timescale: u32) -> u64 {
     let d = at.saturating_duration_since(epoch);
@@ -293,6 +311,7 @@ fn write(
     info!(conference, file_name, "recording started");
     let mut writer: Option<(Mp4Writer<std::io::BufWriter<std::fs::File>>, Instant)> = None;
     let mut file = Some(file);
+    let mut last_video = None;
     for sample in rx.iter() {
         let result = match sample {
             Sample::Begin {
@@ -315,9 +334,14 @@ fn write(
                 Ok(())
             }
             Sample::Video { at, data, keyframe } => match &mut writer {
-                Some((w, epoch)) => w
-                    .write_video(ticks(*epoch, at, VIDEO_TIMESCALE), &data, keyframe)
-                    .map(|_| ()),
+                Some((w, epoch)) => {
+                    let t = frame_ticks(*epoch, at, last_video);
+                    w.write_video(t, &data, keyframe).map(|kept| {
+                        if kept {
+                            last_video = Some(t);
+                        }
+                    })
+                }
                 None => Ok(()),
             },
             Sample::Audio { at, data } => match &mut writer {
@@ -348,7 +372,10 @@ fn write(
         }
         None => (0, 0),
     };
-    info!(conference, file_name, bytes, duration_ms, "recording stopped");
+    info!(
+        conference,
+        file_name, bytes, duration_ms, "recording stopped"
+    );
     if let Some(id) = id {
         let ended_at = crate::server::wall_clock_ms();
         let finish = store.finish_recording(
@@ -388,7 +415,10 @@ pub async fn sweep(setup: &RecordingSetup, retention_days: u32, now_ms: i64) -> 
         match setup.store.mark_recording_deleted(r.id, now_ms).await {
             Ok(()) => {
                 deleted += 1;
-                info!(file = r.file_name, "recording deleted: retention period over");
+                info!(
+                    file = r.file_name,
+                    "recording deleted: retention period over"
+                );
             }
             Err(e) => warn!(file = r.file_name, error = %e, "retention sweep: row not marked"),
         }
@@ -408,6 +438,22 @@ mod tests {
         assert_eq!(file_stamp(1_795_366_800_000 - 1000), "20261122-235959");
         assert_eq!(file_stamp(1_795_366_800_000), "20261123-000000");
         assert_eq!(file_stamp(0), "19700101-070000");
+    }
+
+    #[test]
+    fn picture_times_snap_to_the_frame_grid_one_per_slot() {
+        #[allow(clippy::disallowed_methods)] // any instant will do
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + std::time::Duration::from_millis(n);
+        assert_eq!(frame_ticks(t0, ms(0), None), 0);
+        // 40 ms is nearer the second slot (33.3 ms) than the first.
+        assert_eq!(frame_ticks(t0, ms(40), Some(0)), 3000);
+        // A late tick (+15 ms) then an on-time one: the second moves on a slot.
+        assert_eq!(frame_ticks(t0, ms(82), Some(3000)), 6000);
+        assert_eq!(frame_ticks(t0, ms(100), Some(6000)), 9000);
+        assert_eq!(frame_ticks(t0, ms(101), Some(9000)), 12_000);
+        // A skipped frame leaves its slot empty.
+        assert_eq!(frame_ticks(t0, ms(200), Some(12_000)), 18_000);
     }
 
     #[test]

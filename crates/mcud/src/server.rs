@@ -317,7 +317,10 @@ fn spawn_retention_sweep(
             every.tick().await;
             let deleted = crate::recording::sweep(&setup, retention_days, wall_clock_ms()).await;
             if deleted > 0 {
-                info!(deleted, retention_days, "retention sweep deleted old recordings");
+                info!(
+                    deleted,
+                    retention_days, "retention sweep deleted old recordings"
+                );
             }
         }
     })

@@ -32,7 +32,14 @@ const ROOMS: [(&str, &str, bool); 3] = [
 
 fn ffprobe(file: &Path) -> Value {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_streams", "-show_format", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+        ])
         .arg(file)
         .output()
         .expect("ffprobe runs (scripts/setup.sh installs ffmpeg)");
@@ -70,26 +77,56 @@ async fn a_recorded_conference_gives_an_mp4_that_ffprobe_reads_as_recorded() {
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
 
     // Not recording yet; the operator starts it.
-    let r = https(&running, "GET", "/api/v1/conferences/giao-ban/recording", Some(&op), None).await;
+    let r = https(
+        &running,
+        "GET",
+        "/api/v1/conferences/giao-ban/recording",
+        Some(&op),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["file_name"], Value::Null);
-    let r = https(&running, "POST", "/api/v1/conferences/giao-ban/recording/start", Some(&op), None).await;
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/recording/start",
+        Some(&op),
+        None,
+    )
+    .await;
     let started = Instant::now();
     assert_eq!(r.status, 200, "{}", r.body);
     let file_name = r.body["file_name"].as_str().unwrap().to_owned();
     assert!(
-        file_name.starts_with("giao-ban-") && file_name.ends_with(".mp4") && file_name.len() == "giao-ban-yyyymmdd-HHMMSS.mp4".len(),
+        file_name.starts_with("giao-ban-")
+            && file_name.ends_with(".mp4")
+            && file_name.len() == "giao-ban-yyyymmdd-HHMMSS.mp4".len(),
         "{file_name}"
     );
     // A second start is refused.
-    let r = https(&running, "POST", "/api/v1/conferences/giao-ban/recording/start", Some(&op), None).await;
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/recording/start",
+        Some(&op),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "recording_running");
 
     let ids = ROOMS.map(|r| r.0);
     let mut endpoints = common::spawn_endpoints(&running, "giao-ban", &ids, &tokens, |_, _| {});
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(started.elapsed())).await;
-    let r = https(&running, "POST", "/api/v1/conferences/giao-ban/end", Some(&op), None).await;
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/end",
+        Some(&op),
+        None,
+    )
+    .await;
     let recorded = started.elapsed().as_secs_f64();
     assert_eq!(r.status, 200, "{}", r.body);
     for mut e in endpoints.drain(..) {
@@ -99,14 +136,25 @@ async fn a_recorded_conference_gives_an_mp4_that_ffprobe_reads_as_recorded() {
     // Listed, finished by the writer thread shortly after the end.
     let deadline = Instant::now() + Duration::from_secs(10);
     let listed = loop {
-        let r = https(&running, "GET", "/api/v1/recordings?conference=giao-ban", Some(&op), None).await;
+        let r = https(
+            &running,
+            "GET",
+            "/api/v1/recordings?conference=giao-ban",
+            Some(&op),
+            None,
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let list = r.body.as_array().unwrap().clone();
         assert_eq!(list.len(), 1, "{}", r.body);
         if list[0]["ended_at"].is_i64() {
             break list[0].clone();
         }
-        assert!(Instant::now() < deadline, "recording not finished: {}", r.body);
+        assert!(
+            Instant::now() < deadline,
+            "recording not finished: {}",
+            r.body
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(listed["file_name"], file_name.as_str());
@@ -115,7 +163,10 @@ async fn a_recorded_conference_gives_an_mp4_that_ffprobe_reads_as_recorded() {
     let on_disk = std::fs::read(&path).unwrap();
     assert_eq!(listed["bytes"].as_u64(), Some(on_disk.len() as u64));
     let listed_ms = listed["duration_ms"].as_f64().unwrap();
-    assert!((listed_ms / 1000.0 - recorded).abs() <= 1.0, "{listed_ms} ms vs {recorded} s");
+    assert!(
+        (listed_ms / 1000.0 - recorded).abs() <= 1.0,
+        "{listed_ms} ms vs {recorded} s"
+    );
 
     // What ffprobe sees.
     let probe = ffprobe(&path);
@@ -124,7 +175,10 @@ async fn a_recorded_conference_gives_an_mp4_that_ffprobe_reads_as_recorded() {
         (seconds - recorded).abs() <= 1.0,
         "duration {seconds} s, recorded for {recorded} s: {probe:#}"
     );
-    assert!((9.0..=12.0).contains(&seconds), "about ten seconds: {seconds}");
+    assert!(
+        (9.0..=12.0).contains(&seconds),
+        "about ten seconds: {seconds}"
+    );
     let video = stream(&probe, "video");
     assert_eq!(video.len(), 1, "{probe:#}");
     assert_eq!(video[0]["codec_name"], "h264");
@@ -145,22 +199,44 @@ async fn a_recorded_conference_gives_an_mp4_that_ffprobe_reads_as_recorded() {
         .output()
         .unwrap();
     let errors = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && errors.trim().is_empty(), "ffmpeg: {errors}");
+    assert!(
+        out.status.success() && errors.trim().is_empty(),
+        "ffmpeg: {errors}"
+    );
 
     // The download is the file, and it is audited.
     let id = listed["id"].as_i64().unwrap();
     let download = format!("/api/v1/recordings/{id}/download");
     let r = https(&running, "GET", &download, Some(&op), None).await;
     assert_eq!(r.status, 200, "{}", r.headers);
-    assert!(r.headers.to_ascii_lowercase().contains("content-type: video/mp4"), "{}", r.headers);
     assert!(
-        r.headers.contains(&format!("attachment; filename=\"{file_name}\"")),
+        r.headers
+            .to_ascii_lowercase()
+            .contains("content-type: video/mp4"),
         "{}",
         r.headers
     );
-    assert!(r.bytes == on_disk, "downloaded {} bytes, file has {}", r.bytes.len(), on_disk.len());
+    assert!(
+        r.headers
+            .contains(&format!("attachment; filename=\"{file_name}\"")),
+        "{}",
+        r.headers
+    );
+    assert!(
+        r.bytes == on_disk,
+        "downloaded {} bytes, file has {}",
+        r.bytes.len(),
+        on_disk.len()
+    );
     let admin = common::login(&running, "quantri", common::ADMIN_PW).await;
-    let r = https(&running, "GET", "/api/v1/audit?limit=1000", Some(&admin), None).await;
+    let r = https(
+        &running,
+        "GET",
+        "/api/v1/audit?limit=1000",
+        Some(&admin),
+        None,
+    )
+    .await;
     let audited: Vec<&Value> = r
         .body
         .as_array()
@@ -173,36 +249,70 @@ async fn a_recorded_conference_gives_an_mp4_that_ffprobe_reads_as_recorded() {
     assert_eq!(audited[0]["target"], format!("recording/{id}"));
     assert_eq!(audited[0]["result"], "ok");
     assert!(
-        r.body.as_array().unwrap().iter().any(|a| a["action"] == "recording.start"),
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "recording.start"),
         "the start is audited too"
     );
 
     // A file cut short after a whole fragment (the daemon killed while
     // recording) still probes, shorter.
     let cut = cut_after_fragment(&on_disk, 4);
+    let mut torn = on_disk[..cut].to_vec();
+    // A killed daemon never patched the total duration into `mehd`.
+    zero_mehd(&mut torn, &on_disk);
     let short = dir.join("cut.mp4");
-    std::fs::write(&short, &on_disk[..cut]).unwrap();
+    std::fs::write(&short, &torn).unwrap();
     let probe = ffprobe(&short);
     let seconds = duration(&probe);
-    assert!(seconds > 2.0 && seconds < recorded - 2.0, "cut file lasts {seconds} s");
+    assert!(
+        seconds > 2.0 && seconds < recorded - 2.0,
+        "cut file lasts {seconds} s"
+    );
     assert_eq!(stream(&probe, "video").len(), 1);
     assert_eq!(stream(&probe, "audio").len(), 1);
 
     // Stopping a conference that is not running is an error, not a hang.
-    let r = https(&running, "POST", "/api/v1/conferences/giao-ban/recording/stop", Some(&op), None).await;
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/giao-ban/recording/stop",
+        Some(&op),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 409, "{}", r.body);
 
     running.shutdown(Duration::from_secs(1)).await.unwrap();
 }
 
-/// The offset just past the `n`-th `mdat` box, plus half of the next
-/// fragment's `moof` (a torn write).
+/// Sets the `mehd` duration (moov › mvex › mehd, version 1) of `b`, a cut
+/// copy of `whole`, back to 0.
+fn zero_mehd(b: &mut [u8], whole: &[u8]) {
+    use mcud::mp4::boxes;
+    let top = boxes(whole, 0, whole.len()).expect("the whole file parses");
+    let moov = top.iter().find(|x| &x.kind == b"moov").expect("moov");
+    let inner = boxes(b, moov.body, moov.end).expect("moov parses");
+    let mvex = inner.iter().find(|x| &x.kind == b"mvex").expect("mvex");
+    let inner = boxes(b, mvex.body, mvex.end).expect("mvex parses");
+    let mehd = inner.iter().find(|x| &x.kind == b"mehd").expect("mehd");
+    assert_ne!(
+        &b[mehd.body + 4..mehd.body + 12],
+        &[0; 8],
+        "patched on finish"
+    );
+    b[mehd.body + 4..mehd.body + 12].fill(0);
+}
+
+/// An offset in the middle of the `n+1`-th fragment's `mdat` (`n` whole
+/// fragments, then a torn write).
 fn cut_after_fragment(b: &[u8], n: usize) -> usize {
     let top = mcud::mp4::boxes(b, 0, b.len()).expect("the finished file parses");
     let mdats: Vec<_> = top.iter().filter(|x| &x.kind == b"mdat").collect();
     assert!(mdats.len() > n + 1, "{} fragments", mdats.len());
-    let end = mdats[n - 1].end;
-    end + (mdats[n].start - end) / 2
+    (mdats[n].body + mdats[n].end) / 2
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,14 +334,40 @@ async fn only_admins_and_operators_see_recordings() {
     let op = common::login(&running, "dieuhanh", common::OPERATOR_PW).await;
     let admin = common::login(&running, "quantri", common::ADMIN_PW).await;
     let auditor = common::login(&running, "kiemtoan", "kiểm-toán-viên-mạnh").await;
-    for (who, status) in [(Some(&op), 200), (Some(&admin), 200), (Some(&auditor), 403), (None, 401)] {
-        let r = https(&running, "GET", "/api/v1/recordings", who.map(String::as_str), None).await;
+    for (who, status) in [
+        (Some(&op), 200),
+        (Some(&admin), 200),
+        (Some(&auditor), 403),
+        (None, 401),
+    ] {
+        let r = https(
+            &running,
+            "GET",
+            "/api/v1/recordings",
+            who.map(String::as_str),
+            None,
+        )
+        .await;
         assert_eq!(r.status, status, "{}", r.body);
     }
-    let r = https(&running, "GET", "/api/v1/recordings/1/download", Some(&op), None).await;
+    let r = https(
+        &running,
+        "GET",
+        "/api/v1/recordings/1/download",
+        Some(&op),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 404, "{}", r.body);
     // Starting a recording takes the operator's right to run conferences.
-    let r = https(&running, "POST", "/api/v1/conferences/x/recording/start", Some(&admin), None).await;
+    let r = https(
+        &running,
+        "POST",
+        "/api/v1/conferences/x/recording/start",
+        Some(&admin),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", r.body);
     running.shutdown(Duration::from_secs(1)).await.unwrap();
 }

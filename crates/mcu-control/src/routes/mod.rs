@@ -129,10 +129,7 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         )
         .route("/api/v1/conferences/{id}/logbook.csv", get(logbook::csv))
         .route("/api/v1/conferences/{id}/logbook.html", get(logbook::html))
-        .route(
-            "/api/v1/conferences/{id}/recording",
-            get(recordings::state),
-        )
+        .route("/api/v1/conferences/{id}/recording", get(recordings::state))
         .route(
             "/api/v1/conferences/{id}/recording/start",
             post(recordings::start),
