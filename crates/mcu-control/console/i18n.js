@@ -314,6 +314,7 @@ const vi = {
   "err.recording_running": "Hội nghị đang được ghi hình.",
   "err.not_recording": "Hội nghị không được ghi hình.",
   "err.recording_deleted": "Bản ghi đã bị xóa khi hết thời hạn lưu.",
+  "err.recording_unavailable": "Máy chủ này chưa được cấu hình để ghi hình.",
   "err.busy": "Máy chủ đang bận; hãy thử lại.",
 };
 
@@ -626,6 +627,7 @@ const en = {
   "err.recording_running": "The conference is being recorded already.",
   "err.not_recording": "The conference is not being recorded.",
   "err.recording_deleted": "The recording was deleted when its retention period ended.",
+  "err.recording_unavailable": "This server is not set up to record.",
   "err.busy": "The server is busy; try again.",
 };
 
