@@ -92,6 +92,7 @@ impl Mcu {
             }],
             quality: Default::default(),
             media: Default::default(),
+            recording: Default::default(),
         };
         Mcu::start_config(config, data)
     }
@@ -605,6 +606,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         conferences: vec![conference("hoi-nghi-a", a), conference("hoi-nghi-b", b)],
         quality: Default::default(),
         media: Default::default(),
+        recording: Default::default(),
     };
     let mcu = Mcu::start_config(config, data);
     let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");

@@ -656,7 +656,7 @@ mod tests {
         vec![0, 0, 0, 1, 0x41, 0x9a, n, n]
     }
 
-    fn child<'a>(b: &[u8], parent: &BoxRef, kind: &[u8; 4], all: &'a mut Vec<BoxRef>) -> BoxRef {
+    fn child(b: &[u8], parent: &BoxRef, kind: &[u8; 4], all: &mut Vec<BoxRef>) -> BoxRef {
         *all = boxes(b, parent.body, parent.end).expect("children parse");
         all.iter()
             .find(|x| &x.kind == kind)

@@ -136,7 +136,7 @@ impl RecordingSink {
             Ok(()) => Offer::Queued,
             Err(TrySendError::Full(_)) => {
                 self.dropped += 1;
-                if self.dropped == 1 || self.dropped % 100 == 0 {
+                if self.dropped == 1 || self.dropped.is_multiple_of(100) {
                     warn!(
                         file = self.file_name,
                         dropped = self.dropped,

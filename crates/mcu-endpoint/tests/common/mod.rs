@@ -130,6 +130,7 @@ impl Mcu {
             }],
             quality: Default::default(),
             media: Default::default(),
+            recording: Default::default(),
         };
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
