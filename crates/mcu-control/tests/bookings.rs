@@ -134,7 +134,10 @@ async fn request_then_approve_creates_a_conference_an_operator_can_start() {
     // The booking asked for a recording: the media side is told to record (R17).
     let started = api.live.started.lock().unwrap().last().cloned().unwrap();
     assert_eq!(started.id, conference);
-    assert!(started.recording, "the booking's recording flag reaches the media");
+    assert!(
+        started.recording,
+        "the booking's recording flag reaches the media"
+    );
 
     // Approved once: not again.
     let (status, again) = api
