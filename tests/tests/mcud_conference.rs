@@ -94,6 +94,7 @@ impl Mcu {
             media: Default::default(),
             booking: Default::default(),
             notify: Default::default(),
+            recording: Default::default(),
         };
         Mcu::start_config(config, data)
     }
@@ -609,6 +610,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         media: Default::default(),
         booking: Default::default(),
         notify: Default::default(),
+        recording: Default::default(),
     };
     let mcu = Mcu::start_config(config, data);
     let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");

@@ -3,7 +3,7 @@
 //
 // Routes: #/login, #/conferences, #/conference/<id>, #/conference/<id>/logbook,
 // #/conference/<id>/report,
-// #/bookings, #/directory, #/users, #/audit, #/notifications. What a role sees follows GET /api/v1/auth/me, but the API
+// #/bookings, #/directory, #/users, #/recordings, #/audit, #/notifications. What a role sees follows GET /api/v1/auth/me, but the API
 // enforces every right by itself: hiding a button is only a convenience.
 
 import { api, get, post, setUnauthenticatedHandler } from "./api.js";
@@ -18,6 +18,7 @@ import * as logbook from "./logbook.js";
 import * as report from "./report.js";
 import * as bookings from "./bookings.js";
 import * as notify from "./notify.js";
+import * as recordings from "./recordings.js";
 
 const app = {
   me: null,
@@ -40,6 +41,7 @@ export function can(me, what) {
     case "read_logbook":
       return role === "admin" || role === "operator" || role === "auditor";
     case "write_logbook":
+    case "read_recordings":
       return role === "admin" || role === "operator";
     case "edit_contacts":
       return role === "admin" || role === "site_operator";
@@ -74,6 +76,7 @@ function navLinks() {
     ["#/bookings", t("nav.bookings"), true],
     ["#/directory", t("nav.directory"), true],
     ["#/users", t("nav.users"), ctx.can("manage_users")],
+    ["#/recordings", t("nav.recordings"), ctx.can("read_recordings")],
     ["#/audit", t("nav.audit"), ctx.can("read_audit")],
     ["#/notifications", t("nav.notify"), ctx.can("decide_bookings")],
   ];
@@ -144,6 +147,7 @@ const views = [
   [/^#\/bookings$/, (root) => bookings.render(ctx, root)],
   [/^#\/directory$/, (root) => directory.render(ctx, root)],
   [/^#\/users$/, (root) => users.render(ctx, root)],
+  [/^#\/recordings$/, (root) => recordings.render(ctx, root)],
   [/^#\/audit$/, (root) => audit.render(ctx, root)],
   [/^#\/notifications$/, (root) => notify.render(ctx, root)],
 ];

@@ -23,6 +23,7 @@ import { fetchPresets, presetEditor, presetPath, recallButtons } from "./presets
 import { alarmsPanel, previewPanel, qualityCell } from "./quality.js";
 import { openable, running } from "./conferences.js";
 import { scenarioPanel } from "./scenario.js";
+import { recordButton } from "./recordings.js";
 
 const POLL_MS = 1000;
 const VIEWS = ["chair", "participants"];
@@ -75,6 +76,7 @@ export async function render(ctx, root, id) {
   const alarms = alarmsPanel();
   const preview = previewPanel(base, () => running(s.conf.state));
   const scenario = scenarioPanel({ base, runs, act: (run, message) => act(run, message) });
+  const record = recordButton(base);
 
   // --- header -------------------------------------------------------------
   function renderHead() {
@@ -88,7 +90,8 @@ export async function render(ctx, root, id) {
       buttons.push(h("button", {
         type: "button", class: "danger", id: "live-end",
         onclick: () => confirm(t("conf.end_confirm")) && act(() => post(`${base}/end`), t("conf.ended")),
-      }, t("conf.end")));
+      }, t("conf.end")), record.el);
+      record.refresh();
     }
     replace(
       headEl,

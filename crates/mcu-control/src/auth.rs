@@ -118,6 +118,8 @@ pub enum Permission {
     ReadLogbook,
     /// Write entries in a conference's logbook and sign it off (R12).
     WriteLogbook,
+    /// List and download conference recordings (R17).
+    ReadRecordings,
 }
 
 impl Permission {
@@ -137,6 +139,7 @@ impl Permission {
             Self::DecideBookings => "approve or reject bookings",
             Self::ReadLogbook => "read conference logbooks",
             Self::WriteLogbook => "write in or sign off conference logbooks",
+            Self::ReadRecordings => "list or download recordings",
         }
     }
 }
@@ -159,6 +162,7 @@ pub fn allowed(role: Role, p: Permission) -> bool {
         DecideBookings => role == Operator,
         ReadLogbook => matches!(role, Admin | Operator | Auditor),
         WriteLogbook => matches!(role, Admin | Operator),
+        ReadRecordings => matches!(role, Admin | Operator),
     }
 }
 

@@ -60,6 +60,7 @@ static ASSETS: &[Asset] = &[
     asset!("bookings.js", JS),
     asset!("bookings.css", "text/css; charset=utf-8"),
     asset!("notify.js", JS),
+    asset!("recordings.js", JS),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

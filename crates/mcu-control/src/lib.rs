@@ -251,6 +251,8 @@ fn action_label(action: &str) -> &'static str {
         "floor.grant" => "Cho phép phát biểu",
         "floor.dismiss" => "Bỏ qua yêu cầu phát biểu",
         "preset.recall" => "Gọi vị trí camera đặt sẵn",
+        "recording.start" => "Bắt đầu ghi hình hội nghị",
+        "recording.stop" => "Dừng ghi hình hội nghị",
         _ => "Thao tác của điều hành viên",
     }
 }

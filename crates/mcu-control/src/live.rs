@@ -25,6 +25,8 @@ pub struct LiveConference {
     pub chair: Option<String>,
     /// Who may join.
     pub endpoints: Vec<LiveEndpoint>,
+    /// Record it from the start (its booking asked for a recording).
+    pub recording: bool,
 }
 
 /// The live state of one participant.
@@ -228,6 +230,15 @@ pub enum LiveError {
     /// Nobody sees that view yet: there is no composite of it.
     #[error("nobody sees the {0} view yet: there is no picture of it")]
     NoPicture(String),
+    /// The conference is being recorded already.
+    #[error("conference {0} is being recorded already")]
+    AlreadyRecording(String),
+    /// The conference is not being recorded.
+    #[error("conference {0} is not being recorded")]
+    NotRecording(String),
+    /// This media side cannot record.
+    #[error("recording is not available here")]
+    RecordingUnavailable,
 }
 
 /// The running media, as the control API sees it.
@@ -253,6 +264,29 @@ pub trait Live: Send + Sync + 'static {
     /// Errors: not running; [`LiveError::NoPicture`] when nobody sees
     /// that view yet (no composite is made for it).
     fn preview(&self, conference: &str, view: View) -> Result<Vec<u8>, LiveError>;
+    /// Starts recording a running conference (R17: the chair view and the
+    /// full mix into an MP4 in the recordings directory); returns the file
+    /// name. The recording stops with [`stop_recording`](Self::stop_recording)
+    /// or when the conference ends.
+    fn start_recording(&self, conference: &str) -> Result<String, LiveError> {
+        let _ = conference;
+        Err(LiveError::RecordingUnavailable)
+    }
+    /// Stops a conference's recording (its file is finished and listed).
+    fn stop_recording(&self, conference: &str) -> Result<(), LiveError> {
+        let _ = conference;
+        Err(LiveError::RecordingUnavailable)
+    }
+    /// The file a running conference is being recorded to, if any.
+    fn recording(&self, conference: &str) -> Option<String> {
+        let _ = conference;
+        None
+    }
+    /// Where recording files are (downloads read them there); `None` when
+    /// this media side does not record.
+    fn recordings_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// What the media side needs to open a stored conference: its endpoints'
@@ -273,11 +307,20 @@ pub async fn live_conference(
             name: e.name,
         });
     }
+    // A conference made from a booking records when the booking says so.
+    let recording = match c.id.strip_prefix("booking-").map(str::parse::<i64>) {
+        Some(Ok(booking)) => store
+            .booking(booking)
+            .await?
+            .is_some_and(|b| b.details.recording),
+        _ => false,
+    };
     Ok(LiveConference {
         id: c.id.clone(),
         title: c.title.clone(),
         layout: c.layout.clone(),
         chair: c.chair.clone(),
         endpoints,
+        recording,
     })
 }

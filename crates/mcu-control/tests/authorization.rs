@@ -312,6 +312,22 @@ fn cases() -> Vec<Case> {
             &["operator"],
             StatusCode::OK,
         ),
+        // Recordings (R17): admins and operators list them; operators see
+        // whether a conference records.
+        c(
+            "GET",
+            "/api/v1/recordings",
+            None,
+            &["admin", "operator"],
+            StatusCode::OK,
+        ),
+        c(
+            "GET",
+            "/api/v1/conferences/giao-ban/recording",
+            None,
+            &["operator"],
+            StatusCode::OK,
+        ),
         c(
             "GET",
             "/api/v1/audit",

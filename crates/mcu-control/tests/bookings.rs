@@ -131,6 +131,13 @@ async fn request_then_approve_creates_a_conference_an_operator_can_start() {
         .await;
     assert_eq!(status, StatusCode::OK, "{live}");
     assert_eq!(live["state"], "live");
+    // The booking asked for a recording: the media side is told to record (R17).
+    let started = api.live.started.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(started.id, conference);
+    assert!(
+        started.recording,
+        "the booking's recording flag reaches the media"
+    );
 
     // Approved once: not again.
     let (status, again) = api

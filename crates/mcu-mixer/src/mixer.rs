@@ -114,6 +114,10 @@ pub struct ConferenceMixerConfig {
     /// The caller's clock, read only to time decodes, composites and encodes
     /// for [`MixerStats`] (`None`: not timed; the mixer itself never reads a clock).
     pub stopwatch: Option<fn() -> Instant>,
+    /// While a group is recorded ([`ConferenceMixer::set_recording`]), it
+    /// makes an IDR at least this often, so the recording can be entered
+    /// (seeked) there.
+    pub recording_keyframe_interval: Duration,
 }
 
 impl Default for ConferenceMixerConfig {
@@ -128,6 +132,7 @@ impl Default for ConferenceMixerConfig {
             opus: OpusEncoderConfig::default(),
             labels: true,
             stopwatch: None,
+            recording_keyframe_interval: Duration::from_secs(5),
         }
     }
 }
@@ -176,6 +181,15 @@ pub enum MixerOutput {
     ActiveSpeaker {
         /// The new active speaker (`None` when it left).
         participant: Option<ParticipantId>,
+    },
+    /// One 20 ms Opus packet of everyone's sound (the full mix), made
+    /// every audio tick while a recording is on
+    /// ([`ConferenceMixer::set_recording`]).
+    RecordedAudio {
+        /// The Opus packet.
+        data: Arc<[u8]>,
+        /// The tick's time.
+        at: Instant,
     },
     /// A group's tiles now show other participants (or another layout).
     LayoutChanged {
@@ -298,6 +312,8 @@ pub struct ConferenceMixer {
     join_order: Vec<ParticipantId>,
     chair: Option<ParticipantId>,
     groups: BTreeMap<GroupId, OutputGroup>,
+    /// The group a recording holds open (it lives on without viewers).
+    recorded: Option<GroupId>,
     next_group: u32,
     audio: AudioMixer,
     speaker: ActiveSpeakerSelector,
@@ -357,6 +373,7 @@ impl ConferenceMixer {
             join_order: Vec::new(),
             chair: None,
             groups: BTreeMap::new(),
+            recorded: None,
             next_group: 1,
             labels: LabelRenderer::new(),
             outputs: VecDeque::new(),
@@ -449,7 +466,7 @@ impl ConferenceMixer {
     fn leave_group(&mut self, group: GroupId, id: ParticipantId) {
         if let Some(g) = self.groups.get_mut(&group) {
             g.viewers.remove(&id);
-            if g.viewers.is_empty() {
+            if g.viewers.is_empty() && self.recorded != Some(group) {
                 self.groups.remove(&group);
             }
         }
@@ -531,7 +548,67 @@ impl ConferenceMixer {
         for v in viewers {
             self.set_view(v, spec.clone())?;
         }
+        if self.recorded == Some(group) && new != group {
+            // The recording follows the view to its new layout.
+            self.recorded = Some(new);
+            if let Some(g) = self.groups.get_mut(&new) {
+                g.idr_pending = true;
+            }
+            if self
+                .groups
+                .get(&group)
+                .is_some_and(|g| g.viewers.is_empty())
+            {
+                self.groups.remove(&group);
+            }
+        }
         Ok(new)
+    }
+
+    /// Starts recording `view` (`None`: stops). The group showing it is
+    /// created if nobody watches it yet and held open while the recording
+    /// lasts, so its encoded composite ([`MixerOutput::Video`] of
+    /// [`recorded_group`](Self::recorded_group)) flows with or without
+    /// viewers; it makes an IDR now and at least every
+    /// `recording_keyframe_interval`. Every audio tick then also yields the
+    /// full mix as [`MixerOutput::RecordedAudio`].
+    pub fn set_recording(&mut self, view: Option<ViewSpec>) -> Result<Option<GroupId>, MixerError> {
+        let new = match view {
+            Some(v) => {
+                let id = self.group_for(&v)?;
+                if let Some(g) = self.groups.get_mut(&id) {
+                    g.idr_pending = true;
+                }
+                Some(id)
+            }
+            None => None,
+        };
+        if let Some(old) = self.recorded
+            && Some(old) != new
+            && self.groups.get(&old).is_some_and(|g| g.viewers.is_empty())
+        {
+            self.groups.remove(&old);
+        }
+        self.recorded = new;
+        Ok(new)
+    }
+
+    /// The group being recorded, if a recording is on.
+    pub fn recorded_group(&self) -> Option<GroupId> {
+        self.recorded
+    }
+
+    /// Asks the recorded group for an IDR (the recording lost a sample).
+    pub fn request_recording_keyframe(&mut self) {
+        if let Some(g) = self.recorded.and_then(|g| self.groups.get_mut(&g)) {
+            g.idr_pending = true;
+        }
+    }
+
+    /// The codec delay of the full-mix encoder, in 48 kHz samples (the
+    /// pre-skip a recording's Opus track declares).
+    pub fn full_mix_lookahead(&mut self) -> Result<usize, MixerError> {
+        Ok(self.shared_audio_encoder.lookahead()?)
     }
 
     /// Pins a participant to a tile of a group (operator action); `None`
@@ -878,17 +955,28 @@ impl ConferenceMixer {
                 Err(_) => {}
             }
         }
-        if !shared.is_empty()
+        // One encode of the full mix serves the shared listeners and the recording.
+        let recording = self.recorded.is_some();
+        if (!shared.is_empty() || recording)
             && self
                 .shared_audio_encoder
                 .encode(self.audio.full_mix(), &mut self.audio_out)
                 .is_ok()
         {
-            self.outputs.push_back(MixerOutput::Audio {
-                to: shared,
-                data: Arc::from(&self.audio_out[..]),
-                at: now,
-            });
+            let data: Arc<[u8]> = Arc::from(&self.audio_out[..]);
+            if recording {
+                self.outputs.push_back(MixerOutput::RecordedAudio {
+                    data: data.clone(),
+                    at: now,
+                });
+            }
+            if !shared.is_empty() {
+                self.outputs.push_back(MixerOutput::Audio {
+                    to: shared,
+                    data,
+                    at: now,
+                });
+            }
         }
     }
 
@@ -963,6 +1051,13 @@ impl ConferenceMixer {
             let idr_allowed = g.last_idr.is_none_or(|t| {
                 now.saturating_duration_since(t) >= self.config.keyframe_min_interval
             });
+            if self.recorded == Some(gid)
+                && g.last_idr.is_some_and(|t| {
+                    now.saturating_duration_since(t) >= self.config.recording_keyframe_interval
+                })
+            {
+                g.idr_pending = true;
+            }
             if g.idr_pending && idr_allowed {
                 g.encoder.force_keyframe();
             }

@@ -594,3 +594,64 @@ fn decode_compose_encode_and_audio_are_timed_with_the_callers_stopwatch() {
     assert!(st.video_encode_ns >= 2_000_000, "{st:?}");
     assert!(st.audio_tick_ns >= 1_000_000, "{st:?}");
 }
+
+#[test]
+fn a_recording_holds_its_view_open_without_viewers_and_gets_the_full_mix() {
+    let t0 = epoch();
+    let mut m = mixer(t0, false);
+    let chair = ViewSpec::new("2x2", 320, 180).for_audience(1);
+    // One participant watches another view: nobody watches the chair view.
+    let a = ParticipantId(1);
+    m.add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let rec = m.set_recording(Some(chair.clone())).unwrap().unwrap();
+    assert_eq!(m.recorded_group(), Some(rec));
+    assert_eq!(m.viewers(rec).count(), 0);
+    assert!(m.full_mix_lookahead().unwrap() > 0);
+    let mut tone = SineTone::new(440.0, 8000);
+    let (mut videos, mut keyframes, mut audio) = (0, 0, 0);
+    let mut now = t0;
+    // Seven seconds: an IDR at the start and at least one more by the interval.
+    for _ in 0..350 {
+        m.handle_audio_pcm(a, tone.next_frame()).unwrap();
+        m.handle_timeout(now);
+        for o in drain(&mut m) {
+            match o {
+                MixerOutput::Video {
+                    group, keyframe, ..
+                } if group == rec => {
+                    videos += 1;
+                    keyframes += usize::from(keyframe);
+                }
+                MixerOutput::RecordedAudio { data, .. } => {
+                    assert!(!data.is_empty());
+                    audio += 1;
+                }
+                _ => {}
+            }
+        }
+        now += FRAME_DURATION;
+    }
+    assert!(
+        videos >= 200,
+        "the held group encodes at the video rate: {videos}"
+    );
+    assert!(
+        keyframes >= 2,
+        "IDR at start and by the interval: {keyframes}"
+    );
+    assert_eq!(audio, 350, "one full-mix packet per audio tick");
+    // A layout change of the recorded view moves the recording along.
+    let moved = m.set_group_layout(rec, "1x1").unwrap();
+    assert_eq!(m.recorded_group(), Some(moved));
+    // Stopping lets the viewerless group go.
+    m.set_recording(None).unwrap();
+    assert_eq!(m.recorded_group(), None);
+    assert_eq!(m.groups().count(), 1, "only A's view is left");
+    m.handle_timeout(now);
+    assert!(
+        drain(&mut m)
+            .iter()
+            .all(|o| !matches!(o, MixerOutput::RecordedAudio { .. }))
+    );
+}

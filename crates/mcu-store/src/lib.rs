@@ -31,6 +31,7 @@ mod model;
 mod logbook;
 mod outbox;
 mod quality;
+mod recordings;
 mod scenario;
 
 // Row selections with a literal tail, so every query text stays a `&'static str`.
@@ -81,6 +82,7 @@ pub use logbook::*;
 pub use model::*;
 pub use outbox::*;
 pub use quality::*;
+pub use recordings::*;
 pub use scenario::*;
 
 /// What a store call can fail with.
@@ -153,6 +155,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "notifications outbox",
         include_str!("../migrations/0006_outbox.sql"),
+    ),
+    (
+        7,
+        "recordings",
+        include_str!("../migrations/0007_recordings.sql"),
     ),
     (
         8,

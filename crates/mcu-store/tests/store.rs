@@ -1149,6 +1149,88 @@ async fn check_outbox(store: &Store) {
 }
 
 /// Runs every check, each on a fresh database from `fresh`.
+/// Recordings (R17): added at start, finished at stop, listed newest first
+/// (per conference or all), swept by start time, marked deleted.
+async fn check_recordings(store: &Store) {
+    store
+        .create_endpoint(
+            &endpoint("ubnd-tinh", "UBND tỉnh Tuyên Quang", Level::Province),
+            T0,
+        )
+        .await
+        .unwrap();
+    for id in ["giao-ban", "hop-khan"] {
+        let conf = Conference {
+            id: id.into(),
+            title: "Giao ban".into(),
+            chair: Some("ubnd-tinh".into()),
+            layout: "2x2".into(),
+            state: ConferenceState::Created,
+            created_by: "op".into(),
+            created_at: T0,
+            started_at: None,
+            ended_at: None,
+            participants: vec!["ubnd-tinh".into()],
+        };
+        store.create_conference(&conf).await.unwrap();
+    }
+    let a = store
+        .add_recording("giao-ban", "giao-ban-a.mp4", T0)
+        .await
+        .unwrap();
+    let b = store
+        .add_recording("giao-ban", "giao-ban-b.mp4", T0 + 10)
+        .await
+        .unwrap();
+    let c = store
+        .add_recording("hop-khan", "hop-khan-c.mp4", T0 + 20)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.add_recording("khong-co", "x.mp4", T0).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.finish_recording(a, T0 + 5, 1234, 5000).await.unwrap();
+    assert!(matches!(
+        store.finish_recording(999, T0, 1, 1).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let r = store.recording(a).await.unwrap().unwrap();
+    assert_eq!(
+        r,
+        Recording {
+            id: a,
+            conference_id: "giao-ban".into(),
+            file_name: "giao-ban-a.mp4".into(),
+            started_at: T0,
+            ended_at: Some(T0 + 5),
+            bytes: Some(1234),
+            duration_ms: Some(5000),
+            deleted_at: None,
+        }
+    );
+    let ids = |v: Vec<Recording>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.recordings(None).await.unwrap()), [c, b, a]);
+    assert_eq!(
+        ids(store.recordings(Some("giao-ban")).await.unwrap()),
+        [b, a]
+    );
+    assert_eq!(
+        ids(store.recordings_started_before(T0 + 11).await.unwrap()),
+        [a, b]
+    );
+    store.mark_recording_deleted(a, T0 + 100).await.unwrap();
+    assert_eq!(
+        ids(store.recordings_started_before(T0 + 11).await.unwrap()),
+        [b]
+    );
+    assert_eq!(
+        store.recording(a).await.unwrap().unwrap().deleted_at,
+        Some(T0 + 100)
+    );
+    assert!(store.recording(999).await.unwrap().is_none());
+}
+
 macro_rules! suite {
     ($fresh:expr) => {{
         check_users(&$fresh.await).await;
@@ -1161,6 +1243,7 @@ macro_rules! suite {
         check_bookings(&$fresh.await).await;
         check_quality_samples(&$fresh.await).await;
         check_outbox(&$fresh.await).await;
+        check_recordings(&$fresh.await).await;
     }};
 }
 

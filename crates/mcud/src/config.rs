@@ -44,6 +44,44 @@ pub struct Config {
     /// Booking notice, rehearsal and phase timing (the regulations' values by default).
     #[serde(default)]
     pub booking: BookingConfig,
+    /// Where recordings go and how long they are kept (R17).
+    #[serde(default)]
+    pub recording: RecordingConfig,
+}
+
+/// Conference recordings (`[recording]`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingConfig {
+    /// Directory of the MP4 files (absent: `recordings/` in the data directory).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Days a recording is kept; older files are deleted by a sweep at
+    /// start and every hour (their rows stay, marked deleted).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            retention_days: default_retention_days(),
+        }
+    }
+}
+
+impl RecordingConfig {
+    /// The recordings directory, given the data directory.
+    pub fn dir(&self, data_dir: &Path) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("recordings"))
+    }
+}
+
+fn default_retention_days() -> u32 {
+    365
 }
 
 /// The numbers of the booking and phase rules (`[booking]`), in the units
@@ -355,6 +393,7 @@ impl Config {
             media: Default::default(),
             notify: Default::default(),
             booking: Default::default(),
+            recording: Default::default(),
         };
         config.validate()?;
         Ok(config)
@@ -367,6 +406,11 @@ impl Config {
         self.notify.validate().map_err(ConfigError::Invalid)?;
         self.booking.rules()?;
         self.media.ports()?;
+        if self.recording.retention_days == 0 {
+            return Err(ConfigError::Invalid(
+                "recording.retention_days must be at least 1".into(),
+            ));
+        }
         if let Some(ip) = self.media.public_ip
             && (ip.is_unspecified() || ip.is_loopback())
         {

@@ -28,6 +28,10 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct DaemonLive {
     state: Arc<AppState>,
     layouts: Vec<String>,
+    /// Where recordings go (`None`: this daemon does not record).
+    recordings: Option<crate::recording::RecordingSetup>,
+    /// Each recorded conference's running recording.
+    recording: std::sync::Mutex<std::collections::BTreeMap<String, crate::recording::Running>>,
 }
 
 impl DaemonLive {
@@ -40,7 +44,48 @@ impl DaemonLive {
             warn!("custom layouts not loaded: {e}");
         }
         let layouts = library.names().map(str::to_owned).collect();
-        Self { state, layouts }
+        Self {
+            state,
+            layouts,
+            recordings: None,
+            recording: Default::default(),
+        }
+    }
+
+    /// Records conferences as `setup` says (R17).
+    pub(crate) fn with_recordings(mut self, setup: crate::recording::RecordingSetup) -> Self {
+        self.recordings = Some(setup);
+        self
+    }
+
+    fn running_recordings(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, crate::recording::Running>>
+    {
+        // Each holder changes the map in one step: a panic elsewhere leaves it whole.
+        self.recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends a recording command to a conference's media thread.
+    fn record(
+        &self,
+        conference: &ConferenceId,
+        sink: Option<crate::recording::RecordingSink>,
+    ) -> Result<Result<(), String>, LiveError> {
+        let media = self
+            .state
+            .media(conference)
+            .ok_or_else(|| LiveError::NotRunning(conference.as_str().to_owned()))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        if !media.send(MediaCommand::Record { sink, reply: tx }) {
+            return Err(LiveError::Media(
+                "the conference's media has stopped".into(),
+            ));
+        }
+        rx.recv_timeout(CONTROL_TIMEOUT)
+            .map_err(|_| LiveError::Media("the media thread did not answer in time".into()))
     }
 
     fn conference_id(id: &str) -> Result<ConferenceId, LiveError> {
@@ -150,6 +195,12 @@ impl Live for DaemonLive {
             endpoints = c.endpoints.len(),
             "conference opened"
         );
+        if c.recording {
+            // The conference runs even when its recording cannot start.
+            if let Err(e) = self.start_recording(&c.id) {
+                warn!(conference = c.id, error = %e, "booked recording not started");
+            }
+        }
         Ok(())
     }
 
@@ -158,7 +209,10 @@ impl Live for DaemonLive {
             return;
         };
         self.state.registry().remove_room(&id);
+        // Closing the media thread drops the recording's sink: its writer
+        // finishes the file.
         self.state.close_conference(&id);
+        self.running_recordings().remove(conference);
         info!(conference, "conference closed");
     }
 
@@ -270,6 +324,50 @@ impl Live for DaemonLive {
                 LiveError::NoPicture(if chair_view { "chair" } else { "participants" }.into())
             })?;
         crate::preview::jpeg(&picture).map_err(LiveError::Media)
+    }
+
+    fn start_recording(&self, conference: &str) -> Result<String, LiveError> {
+        let id = Self::conference_id(conference)?;
+        let setup = self
+            .recordings
+            .as_ref()
+            .ok_or(LiveError::RecordingUnavailable)?;
+        if self.state.media(&id).is_none() {
+            return Err(LiveError::NotRunning(conference.to_owned()));
+        }
+        if self.recording(conference).is_some() {
+            return Err(LiveError::AlreadyRecording(conference.to_owned()));
+        }
+        let (sink, running) =
+            crate::recording::start(setup, conference, crate::server::wall_clock_ms())
+                .map_err(|e| LiveError::Media(e.to_string()))?;
+        let file = running.file_name.clone();
+        match self.record(&id, Some(sink))? {
+            Ok(()) => {
+                self.running_recordings()
+                    .insert(conference.to_owned(), running);
+                Ok(file)
+            }
+            Err(_) => Err(LiveError::AlreadyRecording(conference.to_owned())),
+        }
+    }
+
+    fn stop_recording(&self, conference: &str) -> Result<(), LiveError> {
+        let id = Self::conference_id(conference)?;
+        let result = self.record(&id, None)?;
+        self.running_recordings().remove(conference);
+        result.map_err(|_| LiveError::NotRecording(conference.to_owned()))
+    }
+
+    fn recording(&self, conference: &str) -> Option<String> {
+        let mut running = self.running_recordings();
+        // A writer that failed has finished on its own: forget it.
+        running.retain(|_, r| !r.finished.load(std::sync::atomic::Ordering::Acquire));
+        running.get(conference).map(|r| r.file_name.clone())
+    }
+
+    fn recordings_dir(&self) -> Option<std::path::PathBuf> {
+        self.recordings.as_ref().map(|r| r.dir.clone())
     }
 
     fn floor_queue(&self, conference: &str) -> Vec<FloorRequest> {

@@ -84,6 +84,14 @@ pub enum MediaCommand {
         /// Where the picture goes.
         reply: mpsc::Sender<Option<crate::preview::Picture>>,
     },
+    /// Start recording the chair view and the full mix into this sink
+    /// (`None`: stop). The reply says whether it was done.
+    Record {
+        /// The writer's end (`None`: stop recording).
+        sink: Option<crate::recording::RecordingSink>,
+        /// The outcome: `Err` when already recording (start) or not (stop).
+        reply: mpsc::Sender<Result<(), String>>,
+    },
     /// An operator's live-control action.
     Control {
         /// The action.
@@ -491,6 +499,7 @@ fn run(
     let mut health = LoopHealth::new(epoch);
     let mut alarms = Alarms::default();
     let mut next_sample = epoch + quality.period();
+    let mut recording: Option<crate::recording::RecordingSink> = None;
     loop {
         // 1. Commands.
         loop {
@@ -530,6 +539,9 @@ fn run(
                             crate::preview::sample(f, crate::preview::WIDTH, crate::preview::HEIGHT)
                         });
                     let _ = reply.send(picture);
+                }
+                Ok(MediaCommand::Record { sink, reply }) => {
+                    let _ = reply.send(record(&mut mixer, &views, &mut recording, sink));
                 }
                 Ok(MediaCommand::Control { control, reply }) => {
                     let _ = reply.send(views.apply(&mut mixer, control));
@@ -723,6 +735,16 @@ fn run(
                     keyframe,
                 } => {
                     health.keyframes += keyframe as u64;
+                    if mixer.recorded_group() == Some(group)
+                        && let Some(sink) = &mut recording
+                    {
+                        use crate::recording::Offer;
+                        match sink.video(at, data.clone(), keyframe) {
+                            Offer::NeedKeyframe => mixer.request_recording_keyframe(),
+                            Offer::Gone => stop_recording(&mut mixer, &mut recording),
+                            Offer::Queued | Offer::Dropped => {}
+                        }
+                    }
                     let ts = ((at - epoch).as_micros() * 9 / 100) as u32;
                     let viewers: Vec<_> = mixer.viewers(group).collect();
                     for v in viewers {
@@ -741,6 +763,13 @@ fn run(
                         {
                             let _ = p.session.send_audio(now, &data, ts);
                         }
+                    }
+                }
+                MixerOutput::RecordedAudio { data, at } => {
+                    if let Some(sink) = &mut recording
+                        && sink.audio(at, data) == crate::recording::Offer::Gone
+                    {
+                        stop_recording(&mut mixer, &mut recording);
                     }
                 }
                 MixerOutput::RequestKeyframe { from } => {
@@ -776,6 +805,61 @@ fn run(
             .min(Duration::from_millis(if peers.is_empty() { 20 } else { 2 }));
         std::thread::sleep(wait);
     }
+}
+
+/// Starts (`sink` given) or stops the recording of the chair view.
+fn record(
+    mixer: &mut ConferenceMixer,
+    views: &Views,
+    recording: &mut Option<crate::recording::RecordingSink>,
+    sink: Option<crate::recording::RecordingSink>,
+) -> Result<(), String> {
+    let Some(mut sink) = sink else {
+        if recording.is_none() {
+            return Err("not recording".into());
+        }
+        stop_recording(mixer, recording);
+        return Ok(());
+    };
+    if recording.is_some() {
+        return Err("already recording".into());
+    }
+    let view = views.specs[1].clone(); // the chair view
+    let (width, height) = (
+        u16::try_from(view.width).map_err(|_| "picture too wide")?,
+        u16::try_from(view.height).map_err(|_| "picture too tall")?,
+    );
+    // 312 samples is libopus's lookahead at 48 kHz; asked of the encoder when it answers.
+    let pre_skip = mixer
+        .full_mix_lookahead()
+        .ok()
+        .and_then(|n| u16::try_from(n).ok())
+        .unwrap_or(312);
+    mixer
+        .set_recording(Some(view))
+        .map_err(|e| format!("mixer: {e}"))?;
+    if sink.begin(width, height, pre_skip, clock()) == crate::recording::Offer::Gone {
+        let _ = mixer.set_recording(None);
+        return Err("the recording writer stopped".into());
+    }
+    info!(file = sink.file_name(), "recording the chair view");
+    *recording = Some(sink);
+    Ok(())
+}
+
+/// Ends the recording: the writer finishes the file when the sink is dropped.
+fn stop_recording(
+    mixer: &mut ConferenceMixer,
+    recording: &mut Option<crate::recording::RecordingSink>,
+) {
+    if let Some(sink) = recording.take() {
+        info!(
+            file = sink.file_name(),
+            dropped = sink.dropped(),
+            "recording of the chair view stopped"
+        );
+    }
+    let _ = mixer.set_recording(None);
 }
 
 /// How the media loop keeps up, logged every [`LoopHealth::PERIOD`] while

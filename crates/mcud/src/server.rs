@@ -183,7 +183,7 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Background tasks stopped at shutdown: the quality and logbook
     /// recorder (`crate::recorder`), the phase clock and the delivery worker
-    /// of booking notifications (`crate::notify`).
+    /// of booking notifications (`crate::notify`), the recordings' retention sweep.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -270,7 +270,14 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state.open_conference(&c.id, &c.layout)?;
     }
     let store = mcu_store::Store::open(&config.server.database_url()?).await?;
-    let live = Arc::new(crate::live::DaemonLive::new(state.clone()));
+    let recordings = crate::recording::RecordingSetup {
+        dir: config.recording.dir(&config.server.data_dir),
+        store: store.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    };
+    std::fs::create_dir_all(&recordings.dir)?;
+    let sweeper = spawn_retention_sweep(recordings.clone(), config.recording.retention_days);
+    let live = Arc::new(crate::live::DaemonLive::new(state.clone()).with_recordings(recordings));
     crate::live::resume(&store, live.as_ref()).await;
     let recorder = crate::recorder::spawn(
         store.clone(),
@@ -309,7 +316,27 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state: state.clone(),
         stop,
         task,
-        background: vec![recorder, phases, notifier],
+        background: vec![recorder, phases, notifier, sweeper],
+    })
+}
+
+/// Deletes recordings past the retention period now and every hour.
+fn spawn_retention_sweep(
+    setup: crate::recording::RecordingSetup,
+    retention_days: u32,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let deleted = crate::recording::sweep(&setup, retention_days, wall_clock_ms()).await;
+            if deleted > 0 {
+                info!(
+                    deleted,
+                    retention_days, "retention sweep deleted old recordings"
+                );
+            }
+        }
     })
 }
 

@@ -34,6 +34,9 @@ impl From<LiveError> for ApiError {
             LiveError::NoFloorRequest(_) => ApiError::conflict("no_floor_request", message),
             LiveError::Media(m) => ApiError::internal(m),
             LiveError::NoPicture(_) => ApiError::conflict("no_picture", message),
+            LiveError::AlreadyRecording(_) => ApiError::conflict("recording_running", message),
+            LiveError::NotRecording(_) => ApiError::conflict("not_recording", message),
+            LiveError::RecordingUnavailable => ApiError::conflict("recording_unavailable", message),
         }
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod outbox;
 pub(crate) mod presets;
 pub(crate) mod preview;
 pub(crate) mod quality;
+pub(crate) mod recordings;
 pub(crate) mod report;
 pub(crate) mod scenario;
 pub(crate) mod users;
@@ -139,6 +140,20 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         )
         .route("/api/v1/conferences/{id}/logbook.csv", get(logbook::csv))
         .route("/api/v1/conferences/{id}/logbook.html", get(logbook::html))
+        .route("/api/v1/conferences/{id}/recording", get(recordings::state))
+        .route(
+            "/api/v1/conferences/{id}/recording/start",
+            post(recordings::start),
+        )
+        .route(
+            "/api/v1/conferences/{id}/recording/stop",
+            post(recordings::stop),
+        )
+        .route("/api/v1/recordings", get(recordings::list))
+        .route(
+            "/api/v1/recordings/{id}/download",
+            get(recordings::download),
+        )
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/outbox", get(outbox::list))
         .route("/api/v1/outbox/{id}/retry", post(outbox::retry))

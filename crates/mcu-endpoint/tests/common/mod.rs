@@ -132,6 +132,7 @@ impl Mcu {
             media: Default::default(),
             booking: Default::default(),
             notify: Default::default(),
+            recording: Default::default(),
         };
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
