@@ -192,14 +192,16 @@ impl<W: Write + Seek> Mp4Writer<W> {
             if !keyframe {
                 return Ok(false);
             }
-            let (sps, pps) = parameter_sets(annexb).ok_or(Mp4Error::NoParameterSets)?;
-            self.params = Some((sps, pps));
-            self.write_header()?;
+            let params = parameter_sets(annexb).ok_or(Mp4Error::NoParameterSets)?;
+            self.write_header(&params)?;
+            self.params = Some(params);
             // Audio older than the first picture starts the audio track at
             // its own time: tfdt carries each track's start.
         }
         self.video.accept("video", at)?;
-        let (sps, pps) = self.params.as_ref().expect("set above");
+        let Some((sps, pps)) = &self.params else {
+            return Ok(false);
+        };
         let data = length_prefixed(annexb, sps, pps);
         self.video.samples.push(Pending {
             at,
@@ -246,10 +248,10 @@ impl<W: Write + Seek> Mp4Writer<W> {
         })
     }
 
-    fn write_header(&mut self) -> Result<(), Mp4Error> {
+    fn write_header(&mut self, params: &(Vec<u8>, Vec<u8>)) -> Result<(), Mp4Error> {
         let mut b = Vec::with_capacity(1024);
         ftyp(&mut b);
-        let mehd_in_moov = moov(&mut b, &self.config, self.params.as_ref().expect("set"));
+        let mehd_in_moov = moov(&mut b, &self.config, params);
         self.mehd_at = self.bytes + mehd_in_moov as u64;
         self.emit(&b)
     }
