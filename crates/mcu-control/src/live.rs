@@ -307,14 +307,10 @@ pub async fn live_conference(
             name: e.name,
         });
     }
-    // A conference made from a booking records when the booking says so.
-    let recording = match c.id.strip_prefix("booking-").map(str::parse::<i64>) {
-        Some(Ok(booking)) => store
-            .booking(booking)
-            .await?
-            .is_some_and(|b| b.details.recording),
-        _ => false,
-    };
+    // A conference made from a booking records its official session when
+    // the booking says so (not its rehearsal).
+    let recording =
+        c.state == mcu_store::ConferenceState::Live && booked_recording(store, c).await?;
     Ok(LiveConference {
         id: c.id.clone(),
         title: c.title.clone(),
@@ -323,4 +319,15 @@ pub async fn live_conference(
         endpoints,
         recording,
     })
+}
+
+/// Whether the booking a conference was opened for asks for a recording.
+pub(crate) async fn booked_recording(
+    store: &mcu_store::Store,
+    c: &mcu_store::Conference,
+) -> Result<bool, mcu_store::StoreError> {
+    Ok(store
+        .booking_of_conference(&c.id)
+        .await?
+        .is_some_and(|b| b.details.recording))
 }

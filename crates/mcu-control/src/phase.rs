@@ -67,8 +67,11 @@ pub(crate) async fn enter(
 ) -> ApiResult<bool> {
     let opens = to.media_running() && !c.state.media_running();
     let closes = !to.media_running() && c.state.media_running();
+    // A booked recording covers the official session, not the rehearsal.
+    let record = to == ConferenceState::Live && crate::live::booked_recording(&s.store, c).await?;
     if opens {
-        let live = crate::live_conference(&s.store, c).await?;
+        let mut live = crate::live_conference(&s.store, c).await?;
+        live.recording = record;
         s.live.start(&live)?;
     }
     if !s
@@ -83,6 +86,12 @@ pub(crate) async fn enter(
     }
     if closes {
         s.live.end(&c.id);
+    }
+    if record && !opens && s.live.recording(&c.id).is_none() {
+        // The conference runs even when its recording cannot start.
+        if let Err(e) = s.live.start_recording(&c.id) {
+            tracing::warn!(conference = %c.id, error = %e, "booked recording not started");
+        }
     }
     Ok(true)
 }

@@ -238,3 +238,26 @@ async fn only_booked_conferences_follow_the_clock() {
     // A requested (not approved) booking opens nothing.
     assert_eq!(api.live.started.lock().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn a_booked_recording_covers_the_official_session_not_the_rehearsal() {
+    let api = approved().await;
+    let raw = sqlx::AnyPool::connect(&api.db_url).await.unwrap();
+    sqlx::query("UPDATE bookings SET recording = 1 WHERE id = 1")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let b = fixture_booking();
+    tick(&api, b.rehearsal_at).await;
+    let started = api.live.started.lock().unwrap().clone();
+    assert_eq!(started.len(), 1);
+    assert!(!started[0].recording, "the rehearsal is not recorded");
+    assert!(api.live.recordings.lock().unwrap().is_empty());
+
+    tick(&api, b.start_at).await;
+    assert_eq!(state(&api).await, Live);
+    assert_eq!(*api.live.recordings.lock().unwrap(), vec![CONF.to_owned()]);
+    // Once: later passes do not start it again.
+    tick(&api, b.start_at + 1000).await;
+    assert_eq!(api.live.recordings.lock().unwrap().len(), 1);
+}

@@ -26,6 +26,8 @@ pub struct FakeLive {
     pub connected: Mutex<Vec<String>>,
     pub floor: Mutex<Vec<FloorRequest>>,
     pub quality: Mutex<LiveQuality>,
+    /// Conferences asked to record with `start_recording`.
+    pub recordings: Mutex<Vec<String>>,
 }
 
 impl Live for FakeLive {
@@ -63,6 +65,17 @@ impl Live for FakeLive {
             View::Chair => Ok([&[0xff, 0xd8][..], b"chair", &[0xff, 0xd9]].concat()),
             View::Participants => Err(LiveError::NoPicture("participants".into())),
         }
+    }
+    fn start_recording(&self, c: &str) -> Result<String, LiveError> {
+        self.recordings.lock().unwrap().push(c.to_owned());
+        Ok(format!("{c}.mp4"))
+    }
+    fn recording(&self, c: &str) -> Option<String> {
+        let recordings = self.recordings.lock().unwrap();
+        recordings
+            .iter()
+            .any(|r| r == c)
+            .then(|| format!("{c}.mp4"))
     }
     fn floor_queue(&self, _: &str) -> Vec<FloorRequest> {
         self.floor.lock().unwrap().clone()
