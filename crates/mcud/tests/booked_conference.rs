@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https};
+use common::{TempDir, config, https, looks_like};
 use mcu_endpoint::{Endpoint, StopMode, picture::PALETTE};
 use mcud::config::BookingConfig;
 use mcud::server::Running;
@@ -23,18 +23,6 @@ const ROOMS: [(&str, &str, bool, usize); 3] = [
     ("son-duong", "UBND huyện Sơn Dương", false, 1),
     ("dong-quy", "UBND xã Đông Quý", false, 2),
 ];
-
-/// Whether a `#rrggbb` tile colour is (about) a palette colour.
-fn looks_like(hex: &str, (r, g, b): (u8, u8, u8)) -> bool {
-    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16).ok();
-    match (channel(1), channel(3), channel(5)) {
-        (Some(hr), Some(hg), Some(hb)) => {
-            let near = |a: u8, b: u8| (i32::from(a) - i32::from(b)).abs() <= 40;
-            near(hr, r) && near(hg, g) && near(hb, b)
-        }
-        _ => false,
-    }
-}
 
 fn wall_ms() -> i64 {
     std::time::SystemTime::now()

@@ -291,3 +291,15 @@ pub fn spawn_endpoints(
         })
         .collect()
 }
+
+/// Whether a `#rrggbb` tile colour is (about) a palette colour.
+pub fn looks_like(hex: &str, (r, g, b): (u8, u8, u8)) -> bool {
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16).ok();
+    match (channel(1), channel(3), channel(5)) {
+        (Some(hr), Some(hg), Some(hb)) => {
+            let near = |a: u8, b: u8| (i32::from(a) - i32::from(b)).abs() <= 40;
+            near(hr, r) && near(hg, g) && near(hb, b)
+        }
+        _ => false,
+    }
+}
