@@ -21,6 +21,7 @@
 
 pub mod auth;
 pub mod booking;
+pub mod civil;
 mod console;
 pub mod directory;
 mod error;

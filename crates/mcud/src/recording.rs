@@ -246,23 +246,11 @@ fn create_file(
 
 /// `yyyymmdd-HHMMSS` of a Unix time in ms, Vietnam time (UTC+7).
 pub fn file_stamp(ms: i64) -> String {
-    let secs = ms.div_euclid(1000) + 7 * 3600;
-    let (days, s) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    use mcu_control::civil::{VN_OFFSET_SECONDS, civil};
+    let c = civil(ms, VN_OFFSET_SECONDS);
     format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
     )
 }
 

@@ -178,31 +178,22 @@ pub fn encode_words(text: &str) -> String {
     words.join("\r\n ")
 }
 
-/// `Thu, 20 Nov 2026 09:00:00 +0000`.
+/// `Fri, 20 Nov 2026 09:00:00 +0000`.
 fn rfc5322_date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, s) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let c = mcu_control::civil::civil(ms, 0);
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     format!(
-        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} +0000",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        MONTHS[(m - 1) as usize],
-        s / 3600,
-        s / 60 % 60,
-        s % 60
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
+        WEEKDAYS[c.weekday as usize],
+        c.day,
+        MONTHS[(c.month - 1) as usize],
+        c.year,
+        c.hour,
+        c.minute,
+        c.second
     )
 }
 

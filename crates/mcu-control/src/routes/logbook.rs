@@ -218,23 +218,10 @@ pub(crate) async fn verify(
 
 /// Unix ms as Vietnam's civil time (UTC+7, no daylight saving): `dd/mm/yyyy hh:mm:ss`.
 pub(crate) fn vn_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000) + 7 * 3600;
-    let (days, s) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let c = crate::civil::civil(ms, crate::civil::VN_OFFSET_SECONDS);
     format!(
-        "{d:02}/{m:02}/{y:04} {:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
+        "{:02}/{:02}/{:04} {:02}:{:02}:{:02}",
+        c.day, c.month, c.year, c.hour, c.minute, c.second
     )
 }
 
