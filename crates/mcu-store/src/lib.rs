@@ -166,6 +166,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "scenario steps",
         include_str!("../migrations/0008_scenario.sql"),
     ),
+    (
+        9,
+        "readiness results",
+        include_str!("../migrations/0009_readiness.sql"),
+    ),
 ];
 
 /// A handle on the database; cheap to clone.
