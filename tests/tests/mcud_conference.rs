@@ -95,6 +95,7 @@ impl Mcu {
             booking: Default::default(),
             notify: Default::default(),
             recording: Default::default(),
+            readiness: Default::default(),
         };
         Mcu::start_config(config, data)
     }
@@ -611,6 +612,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         booking: Default::default(),
         notify: Default::default(),
         recording: Default::default(),
+        readiness: Default::default(),
     };
     let mcu = Mcu::start_config(config, data);
     let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");

@@ -23,6 +23,7 @@ import { fetchPresets, presetEditor, presetPath, recallButtons } from "./presets
 import { alarmsPanel, previewPanel, qualityCell } from "./quality.js";
 import { openable, running } from "./conferences.js";
 import { scenarioPanel } from "./scenario.js";
+import { readinessPanel } from "./readiness.js";
 import { recordButton } from "./recordings.js";
 
 const POLL_MS = 1000;
@@ -76,6 +77,9 @@ export async function render(ctx, root, id) {
   const alarms = alarmsPanel();
   const preview = previewPanel(base, () => running(s.conf.state));
   const scenario = scenarioPanel({ base, runs, act: (run, message) => act(run, message) });
+  const readiness = readinessPanel({
+    base, runs, mine, running: () => running(s.conf.state), act: (run, message) => act(run, message),
+  });
   const record = recordButton(base);
 
   // --- header -------------------------------------------------------------
@@ -458,7 +462,7 @@ export async function render(ctx, root, id) {
             h("th", {}, t("live.presets")),
             h("th", {}, ""))),
           rosterBody)),
-      h("div", {}, scenario.el, alarms.el, preview.el, floor.el, editorEl,
+      h("div", {}, readiness.el, scenario.el, alarms.el, preview.el, floor.el, editorEl,
         // Layouts and pins are the operators' business; a site operator runs only their room.
         siteOperator ? null : [pickersEl, h("section", { class: "card" }, pinEl)])),
   );
@@ -474,6 +478,7 @@ export async function render(ctx, root, id) {
     stopped = true;
     preview.stop();
     scenario.stop();
+    readiness.stop();
     if (timer) clearInterval(timer);
     timer = null;
     if (socket) socket.close();

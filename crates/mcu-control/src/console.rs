@@ -56,6 +56,7 @@ static ASSETS: &[Asset] = &[
     asset!("logbook.js", JS),
     asset!("quality.js", JS),
     asset!("report.js", JS),
+    asset!("readiness.js", JS),
     asset!("scenario.js", JS),
     asset!("bookings.js", JS),
     asset!("bookings.css", "text/css; charset=utf-8"),

@@ -30,6 +30,7 @@ pub mod model;
 pub mod notice;
 pub mod openapi;
 pub mod phase;
+pub mod readiness;
 pub mod report;
 mod routes;
 
@@ -45,8 +46,8 @@ pub use auth::Caller;
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use live::{
     AlarmKind, EndpointQuality, FloorRequest, Live, LiveAlarm, LiveCommand, LiveConference,
-    LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality, StreamFigures, View,
-    live_conference,
+    LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality, ReceiverFigures,
+    StreamFigures, View, live_conference,
 };
 
 /// Largest request body accepted.
@@ -67,6 +68,8 @@ pub struct Policy {
     pub booking: booking::BookingRules,
     /// Overrun and report delay of booked conferences' phases (R10).
     pub phases: phase::PhaseRules,
+    /// Readiness thresholds and measuring window (R10).
+    pub readiness: readiness::ReadinessRules,
 }
 
 impl Default for Policy {
@@ -78,6 +81,7 @@ impl Default for Policy {
             secure_cookie: true,
             booking: booking::BookingRules::default(),
             phases: phase::PhaseRules::default(),
+            readiness: readiness::ReadinessRules::default(),
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct ControlState {
     /// Serialises the check-then-store of bookings on this node, so two
     /// requests cannot both pass the clash rule for the same endpoint.
     pub(crate) booking_lock: tokio::sync::Mutex<()>,
+    /// Readiness windows being measured.
+    pub(crate) readiness: std::sync::Mutex<readiness::Board>,
 }
 
 impl ControlState {
@@ -122,6 +128,7 @@ impl ControlState {
             policy,
             clock: Box::new(clock),
             booking_lock: tokio::sync::Mutex::new(()),
+            readiness: std::sync::Mutex::new(readiness::Board::default()),
         })
     }
 

@@ -136,6 +136,19 @@ pub struct StreamFigures {
     pub fps: f64,
 }
 
+/// What an endpoint's client reports of the composite it receives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReceiverFigures {
+    /// Pictures of the composite it decoded per second (between its last two reports).
+    pub decoded_fps: f64,
+    /// Their width.
+    pub width: u32,
+    /// Their height.
+    pub height: u32,
+    /// When it last reported (Unix ms).
+    pub at_ms: i64,
+}
+
 /// What the MCU measures of one connected endpoint.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EndpointQuality {
@@ -147,6 +160,13 @@ pub struct EndpointQuality {
     pub video: StreamFigures,
     /// Its audio as received.
     pub audio: StreamFigures,
+    /// The loudest level of its audio over the sample period, dBov (absent
+    /// while no audio was decoded).
+    pub audio_level_dbov: Option<f64>,
+    /// The picture size it sends (from its stream's parameter sets), once known.
+    pub video_size: Option<(u32, u32)>,
+    /// What its client last reported of the composite it receives.
+    pub receiver: Option<ReceiverFigures>,
 }
 
 /// What an alarm is about.

@@ -522,10 +522,10 @@ wire_enum! {
     LogbookKindName <-> store::LogbookKind { Auto, Operator, Correction, SignOff }
 }
 wire_enum! {
-    /// `phase`, `join`, `leave`, `drop`, `reconnect`, `alarm`, `action`,
-    /// `incident`, `note` or `sign_off`.
+    /// `phase`, `join`, `leave`, `drop`, `reconnect`, `alarm`, `readiness`,
+    /// `action`, `incident`, `note` or `sign_off`.
     LogbookCategoryName <-> store::LogbookCategory {
-        Phase, Join, Leave, Drop, Reconnect, Alarm, Action, Incident, Note, SignOff
+        Phase, Join, Leave, Drop, Reconnect, Alarm, Readiness, Action, Incident, Note, SignOff
     }
 }
 

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, outbox,
-    presets, preview, quality, recordings, report, scenario, users,
+    presets, preview, quality, readiness, recordings, report, scenario, users,
 };
 
 struct Security;
@@ -48,6 +48,7 @@ impl Modify for Security {
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
         scenario::get_scenario, scenario::step,
         quality::quality, preview::preview, report::report, report::csv, report::html,
+        readiness::summary, readiness::check, readiness::csv, readiness::html,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel, bookings::rules,
         logbook::list, logbook::append, logbook::sign_off, logbook::verify, logbook::csv,

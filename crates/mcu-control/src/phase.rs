@@ -139,7 +139,7 @@ pub async fn advance(s: &ControlState) -> ApiResult<Vec<PhaseChange>> {
                 }
             }
         };
-        let text = match to {
+        let mut text = match to {
             ConferenceState::Reported => report_line(s, &c).await,
             _ => format!(
                 "Chuyển giai đoạn theo lịch: {} → {}",
@@ -147,6 +147,12 @@ pub async fn advance(s: &ControlState) -> ApiResult<Vec<PhaseChange>> {
                 state_vi(to)
             ),
         };
+        // Opening the session: how ready the endpoints were (R10).
+        if to == ConferenceState::Live
+            && let Ok(Some((ready, total))) = crate::readiness::tally(s, &c).await
+        {
+            text.push_str(&format!("; sẵn sàng {ready}/{total} điểm cầu"));
+        }
         match enter(s, &c, to).await {
             Ok(true) => {
                 tracing::info!(conference = %c.id, from = %c.state, to = %to, "phase changed by the clock");

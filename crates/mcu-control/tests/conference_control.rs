@@ -231,12 +231,14 @@ async fn the_quality_view_names_grades_and_lists_alarms() {
                 rtt_ms: Some(20.0),
                 video: figures(7.5),
                 audio: figures(0.0),
+                ..Default::default()
             },
             EndpointQuality {
                 endpoint: "ubnd-tinh".into(),
                 rtt_ms: None,
                 video: figures(0.0),
                 audio: figures(0.0),
+                ..Default::default()
             },
         ],
         active_alarms: vec![alarm(None)],

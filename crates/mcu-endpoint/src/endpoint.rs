@@ -16,7 +16,7 @@ use mcu_mixer::codec::{
 use mcu_mixer::frame::{I420Frame, Yuv};
 use mcu_mixer::synth::SineTone;
 use mcu_signalling::protocol::{
-    ClientMessage, ConferenceId, EndpointId, Join, JoinToken, Offer, ServerMessage,
+    ClientMessage, ConferenceId, EndpointId, Join, JoinToken, Offer, ReceiverStats, ServerMessage,
 };
 use mcu_signalling::rtp::{DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig};
 use mcu_signalling::webrtc::{ClientSession, ClientSessionConfig, SessionEvent};
@@ -170,8 +170,10 @@ struct Shared {
     reset: std::sync::atomic::AtomicBool,
     /// Impairments a test injects: send no video (a frozen camera) …
     video_paused: std::sync::atomic::AtomicBool,
-    /// … and drop the RTP packets whose sequence number is a multiple of n (0: none).
+    /// … drop the RTP packets whose sequence number is a multiple of n (0: none) …
     drop_every: std::sync::atomic::AtomicU32,
+    /// … and send silence in place of the tone (a muted or dead microphone).
+    mic_silent: std::sync::atomic::AtomicBool,
     live: Mutex<LiveState>,
 }
 
@@ -204,6 +206,7 @@ impl Endpoint {
             reset: Default::default(),
             video_paused: Default::default(),
             drop_every: Default::default(),
+            mic_silent: Default::default(),
             live: Mutex::new(LiveState::default()),
         });
         let s = shared.clone();
@@ -239,6 +242,12 @@ impl Endpoint {
     /// lossy uplink that NACK cannot repair would.
     pub fn set_send_loss_every(&self, n: u32) {
         self.shared.drop_every.store(n, Ordering::SeqCst);
+    }
+
+    /// Sends silence (still as Opus packets) in place of the tone, as a
+    /// microphone muted on the device or dead would, or the tone again.
+    pub fn set_mic_silent(&self, silent: bool) {
+        self.shared.mic_silent.store(silent, Ordering::SeqCst);
     }
 
     /// Starts the measurements (fps, latency, tones, losses) afresh; the
@@ -500,6 +509,9 @@ impl Run {
         let mut connected_once = false;
         // Since the start, for the live view (the stats restart on reset).
         let (mut total_decoded, mut total_received) = (0u64, 0u64);
+        // What it decodes of the composite, told to the MCU once a second.
+        let mut decoded_size = (0u32, 0u32);
+        let mut next_receiver_stats = media_epoch;
 
         let end = loop {
             let now = clock();
@@ -597,6 +609,7 @@ impl Run {
                                         match decoder.decode(&au.data) {
                                             Ok(Some(frame)) => {
                                                 total_decoded += 1;
+                                                decoded_size = (frame.width(), frame.height());
                                                 self.analyse(
                                                     &frame, now, started, &mut stats, report,
                                                 );
@@ -634,6 +647,14 @@ impl Run {
                 live.frames_decoded = total_decoded;
                 live.frames_received = total_received;
             }
+            if session.is_connected() && next_receiver_stats <= now {
+                next_receiver_stats = now + Duration::from_secs(1);
+                let _ = ws.send(&ClientMessage::ReceiverStats(ReceiverStats {
+                    frames_decoded: total_decoded,
+                    frame_width: decoded_size.0,
+                    frame_height: decoded_size.1,
+                }));
+            }
             // Media out.
             if session.is_connected() {
                 if next_video <= now {
@@ -665,7 +686,8 @@ impl Run {
                                 == c.index as u64 % speakers.max(1) as u64
                         }
                     };
-                    let pcm: &[i16] = if speaking {
+                    let silent = self.shared.mic_silent.load(Ordering::Relaxed);
+                    let pcm: &[i16] = if speaking && !silent {
                         tone.next_frame()
                     } else {
                         &silence

@@ -31,6 +31,7 @@ mod model;
 mod logbook;
 mod outbox;
 mod quality;
+mod readiness;
 mod recordings;
 mod scenario;
 
@@ -82,6 +83,7 @@ pub use logbook::*;
 pub use model::*;
 pub use outbox::*;
 pub use quality::*;
+pub use readiness::*;
 pub use recordings::*;
 pub use scenario::*;
 

@@ -55,6 +55,8 @@ names! {
         Reconnect = "reconnect",
         /// An alarm (quality, media, link).
         Alarm = "alarm",
+        /// An endpoint's readiness result (R10).
+        Readiness = "readiness",
         /// An operator action taken from the audit log.
         Action = "action",
         /// An incident and its remedy.

@@ -869,6 +869,73 @@ async fn check_quality_samples(store: &Store) {
     assert_eq!(store.quality_samples("giao-ban").await.unwrap().len(), 3);
 }
 
+/// Readiness results keep their optional figures and one-line reasons on
+/// both back-ends, come back by endpoint then time, and need their conference.
+async fn check_readiness(store: &Store) {
+    store
+        .create_endpoint(
+            &endpoint("son-duong", "UBND huyện Sơn Dương", Level::District),
+            T0,
+        )
+        .await
+        .unwrap();
+    logbook_of(store, "giao-ban", 0).await;
+    let result = |endpoint: &str, at: i64, reasons: &[&str]| ReadinessResult {
+        conference_id: "giao-ban".into(),
+        endpoint_id: endpoint.into(),
+        measured_at: at,
+        window_ms: 10_000,
+        passed: reasons.is_empty(),
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        figures: ReadinessFigures {
+            audio_level_dbov: Some(-20.5),
+            video_fps: Some(29.75),
+            video_size: Some((1280, 720)),
+            rtt_ms: None,
+            loss_percent: Some(0.0),
+            jitter_ms: Some(3.25),
+            decoded_fps: None,
+        },
+    };
+    let failed = result("son-duong", T0, &["loss\tmất gói 6,0 %", "audio\tâm thanh"]);
+    store
+        .add_readiness_result(&result("ham-yen", T0 + 5, &[]))
+        .await
+        .unwrap();
+    store
+        .add_readiness_result(&result("son-duong", T0 + 9, &[]))
+        .await
+        .unwrap();
+    store.add_readiness_result(&failed).await.unwrap();
+    // A line break in a reason cannot split it in two.
+    store
+        .add_readiness_result(&result("yen-son", T0, &["a\nb", ""]))
+        .await
+        .unwrap();
+    let read = store.readiness_results("giao-ban").await.unwrap();
+    let order: Vec<_> = read
+        .iter()
+        .map(|r| (r.endpoint_id.as_str(), r.measured_at, r.passed))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("ham-yen", T0 + 5, true),
+            ("son-duong", T0, false),
+            ("son-duong", T0 + 9, true),
+            ("yen-son", T0, false)
+        ]
+    );
+    assert_eq!(read[1], failed);
+    assert_eq!(read[3].reasons, ["a b"]);
+    let mut stray = result("ham-yen", T0, &[]);
+    stray.conference_id = "khong-co".into();
+    assert!(matches!(
+        store.add_readiness_result(&stray).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 fn notice(booking_id: i64, endpoint: &str, channel: OutboxChannel, at: i64) -> NewOutboxMessage {
     NewOutboxMessage {
         booking_id,
@@ -1242,6 +1309,7 @@ macro_rules! suite {
         check_presets(&$fresh.await).await;
         check_bookings(&$fresh.await).await;
         check_quality_samples(&$fresh.await).await;
+        check_readiness(&$fresh.await).await;
         check_outbox(&$fresh.await).await;
         check_recordings(&$fresh.await).await;
     }};

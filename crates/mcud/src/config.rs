@@ -47,6 +47,86 @@ pub struct Config {
     /// Where recordings go and how long they are kept (R17).
     #[serde(default)]
     pub recording: RecordingConfig,
+    /// Readiness thresholds and measuring window (R10).
+    #[serde(default)]
+    pub readiness: ReadinessConfig,
+}
+
+/// The readiness check's window and thresholds (`[readiness]`): what an
+/// endpoint must show, measured by the MCU, to count as ready (R10).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadinessConfig {
+    /// Length of a measuring window, seconds (10).
+    pub window_seconds: f64,
+    /// The loudest audio level over the window must reach this, dBov (-50).
+    pub audio_floor_dbov: f64,
+    /// Least video frame rate received (15).
+    pub min_video_fps: f64,
+    /// Least picture width received (640).
+    pub min_video_width: u32,
+    /// Least picture height received (360).
+    pub min_video_height: u32,
+    /// Greatest round-trip time, ms (300).
+    pub max_rtt_ms: f64,
+    /// Greatest packet loss, percent (2).
+    pub max_loss_percent: f64,
+    /// Greatest jitter, ms (50).
+    pub max_jitter_ms: f64,
+    /// Least frame rate at which the endpoint decodes the composite (10).
+    pub min_decoded_fps: f64,
+}
+
+impl Default for ReadinessConfig {
+    fn default() -> Self {
+        let r = mcu_control::readiness::ReadinessRules::default();
+        Self {
+            window_seconds: r.window_ms as f64 / 1000.0,
+            audio_floor_dbov: r.audio_floor_dbov,
+            min_video_fps: r.min_video_fps,
+            min_video_width: r.min_video_size.0,
+            min_video_height: r.min_video_size.1,
+            max_rtt_ms: r.max_rtt_ms,
+            max_loss_percent: r.max_loss_percent,
+            max_jitter_ms: r.max_jitter_ms,
+            min_decoded_fps: r.min_decoded_fps,
+        }
+    }
+}
+
+impl ReadinessConfig {
+    /// The checked rules: a window of 1 s to 10 min, a floor in -127…0 dBov,
+    /// every other figure finite and not negative.
+    pub fn rules(&self) -> Result<mcu_control::readiness::ReadinessRules, ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(format!("readiness.{m}")));
+        if !(1.0..=600.0).contains(&self.window_seconds) {
+            return bad("window_seconds must be between 1 and 600");
+        }
+        if !(-127.0..=0.0).contains(&self.audio_floor_dbov) {
+            return bad("audio_floor_dbov must be between -127 and 0");
+        }
+        for (name, v) in [
+            ("min_video_fps", self.min_video_fps),
+            ("max_rtt_ms", self.max_rtt_ms),
+            ("max_loss_percent", self.max_loss_percent),
+            ("max_jitter_ms", self.max_jitter_ms),
+            ("min_decoded_fps", self.min_decoded_fps),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return bad(&format!("{name} must be a number at least 0"));
+            }
+        }
+        Ok(mcu_control::readiness::ReadinessRules {
+            window_ms: (self.window_seconds * 1000.0).round() as i64,
+            audio_floor_dbov: self.audio_floor_dbov,
+            min_video_fps: self.min_video_fps,
+            min_video_size: (self.min_video_width, self.min_video_height),
+            max_rtt_ms: self.max_rtt_ms,
+            max_loss_percent: self.max_loss_percent,
+            max_jitter_ms: self.max_jitter_ms,
+            min_decoded_fps: self.min_decoded_fps,
+        })
+    }
 }
 
 /// Conference recordings (`[recording]`).
@@ -394,6 +474,7 @@ impl Config {
             notify: Default::default(),
             booking: Default::default(),
             recording: Default::default(),
+            readiness: Default::default(),
         };
         config.validate()?;
         Ok(config)
@@ -405,6 +486,7 @@ impl Config {
         self.quality.validate().map_err(ConfigError::Invalid)?;
         self.notify.validate().map_err(ConfigError::Invalid)?;
         self.booking.rules()?;
+        self.readiness.rules()?;
         self.media.ports()?;
         if self.recording.retention_days == 0 {
             return Err(ConfigError::Invalid(

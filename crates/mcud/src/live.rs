@@ -266,6 +266,8 @@ impl Live for DaemonLive {
         let Some(stats) = self.state.media(&id).map(|m| m.stats()) else {
             return LiveQuality::default();
         };
+        let registry = self.state.registry();
+        let room = registry.room(&id);
         let figures = |q: &mcu_signalling::rtp::StreamQuality| StreamFigures {
             loss_percent: q.loss * 100.0,
             jitter_ms: q.jitter_ms,
@@ -294,6 +296,11 @@ impl Live for DaemonLive {
                     rtt_ms: q.rtt.map(|d| d.as_secs_f64() * 1000.0),
                     video: figures(&q.video),
                     audio: figures(&q.audio),
+                    audio_level_dbov: q.audio_level_dbov.map(f64::from),
+                    video_size: q.video_size,
+                    receiver: EndpointId::new(q.endpoint.as_str())
+                        .ok()
+                        .and_then(|e| room?.receiver(&e)),
                 })
                 .collect(),
             active_alarms: stats.alarms_active.iter().map(alarm).collect(),

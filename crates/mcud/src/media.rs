@@ -605,13 +605,16 @@ fn run(
             }
             while let Some(event) = p.session.poll_event() {
                 match &event {
-                    SessionEvent::VideoRtp(pkt) => p.meters.video.record(
-                        now,
-                        pkt.sequence,
-                        pkt.timestamp,
-                        pkt.marker,
-                        pkt.payload.len(),
-                    ),
+                    SessionEvent::VideoRtp(pkt) => {
+                        p.meters.video.record(
+                            now,
+                            pkt.sequence,
+                            pkt.timestamp,
+                            pkt.marker,
+                            pkt.payload.len(),
+                        );
+                        p.meters.video_payload(&pkt.payload);
+                    }
                     SessionEvent::AudioRtp(pkt) => p.meters.audio.record(
                         now,
                         pkt.sequence,
@@ -715,6 +718,11 @@ fn run(
             let started = clock();
             mixer.handle_timeout(now);
             let took = (clock() - started).as_secs_f64();
+            for (p, level) in mixer.audio_levels() {
+                if let Some(peer) = peers.get_mut(&p) {
+                    peer.meters.audio_level(level);
+                }
+            }
             if let Ok(mut s) = published.lock() {
                 s.participants = peers.len() + synthetic.len();
                 s.mixer = mixer.stats();

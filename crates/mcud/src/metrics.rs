@@ -280,6 +280,7 @@ mod tests {
                 ..Default::default()
             },
             audio: StreamQuality::default(),
+            ..Default::default()
         };
         let stats = MediaStats {
             quality: vec![

@@ -77,6 +77,10 @@ pub struct ParticipantQuality {
     pub video: StreamQuality,
     /// Its audio as received.
     pub audio: StreamQuality,
+    /// The loudest level of its decoded audio over the period, dBov.
+    pub audio_level_dbov: Option<f32>,
+    /// The picture size it sends, from its latest parameter sets.
+    pub video_size: Option<(u32, u32)>,
 }
 
 /// The meters of one participant's incoming streams.
@@ -86,6 +90,10 @@ pub struct ParticipantMeters {
     pub video: ReceiveMeter,
     /// Audio (Opus, 48 kHz).
     pub audio: ReceiveMeter,
+    /// The loudest audio level since the last sample, dBov.
+    audio_peak: Option<f32>,
+    /// The picture size it sends.
+    video_size: Option<(u32, u32)>,
 }
 
 impl Default for ParticipantMeters {
@@ -93,12 +101,26 @@ impl Default for ParticipantMeters {
         Self {
             video: ReceiveMeter::video(),
             audio: ReceiveMeter::audio(),
+            audio_peak: None,
+            video_size: None,
         }
     }
 }
 
 impl ParticipantMeters {
-    /// Takes one sample of both streams.
+    /// Its audio level in one mix, dBov.
+    pub fn audio_level(&mut self, dbov: f32) {
+        self.audio_peak = Some(self.audio_peak.map_or(dbov, |p| p.max(dbov)));
+    }
+
+    /// A video RTP payload it sent: an SPS in it gives the picture size.
+    pub fn video_payload(&mut self, payload: &[u8]) {
+        if let Some(size) = mcu_signalling::rtp::rtp_picture_size(payload) {
+            self.video_size = Some(size);
+        }
+    }
+
+    /// Takes one sample of both streams (and starts a new audio peak).
     pub fn sample(
         &mut self,
         now: Instant,
@@ -110,6 +132,8 @@ impl ParticipantMeters {
             rtt,
             video: self.video.sample(now),
             audio: self.audio.sample(now),
+            audio_level_dbov: self.audio_peak.take(),
+            video_size: self.video_size,
         }
     }
 }
@@ -292,6 +316,7 @@ mod tests {
                 packets: 50,
                 ..Default::default()
             },
+            ..Default::default()
         }
     }
 

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use mcu_control::ReceiverFigures;
 use mcu_signalling::protocol::{
-    ConferenceId, DisplayName, EndpointId, ErrorCode, JoinToken, Media, RosterEntry,
+    ConferenceId, DisplayName, EndpointId, ErrorCode, JoinToken, Media, ReceiverStats, RosterEntry,
 };
 
 use crate::config::{ConferenceConfig, Config};
@@ -29,6 +30,10 @@ struct Member {
     participant_id: u64,
     audio_muted: bool,
     video_muted: bool,
+    /// Its last `receiver_stats`: when (Unix ms), pictures decoded so far.
+    last_report: Option<(i64, u64)>,
+    /// What it decodes of the composite, from its last two reports.
+    receiver: Option<ReceiverFigures>,
 }
 
 /// How an invited endpoint proves itself.
@@ -190,6 +195,39 @@ impl Room {
             .collect()
     }
 
+    /// Takes a member's report of what it decodes (`receiver_stats`) at
+    /// `at_ms`; the frame rate comes from this report and the one before
+    /// (a counter that went back, a new decoder, counts from zero again).
+    /// False if it is not a member.
+    pub fn receiver_report(
+        &mut self,
+        endpoint: &EndpointId,
+        at_ms: i64,
+        stats: &ReceiverStats,
+    ) -> bool {
+        let Some(m) = self.members.get_mut(endpoint) else {
+            return false;
+        };
+        if let Some((then, frames)) = m.last_report
+            && at_ms > then
+        {
+            let decoded = stats.frames_decoded.saturating_sub(frames);
+            m.receiver = Some(ReceiverFigures {
+                decoded_fps: decoded as f64 * 1000.0 / (at_ms - then) as f64,
+                width: stats.frame_width,
+                height: stats.frame_height,
+                at_ms,
+            });
+        }
+        m.last_report = Some((at_ms, stats.frames_decoded));
+        true
+    }
+
+    /// What a member last reported it decodes of the composite.
+    pub fn receiver(&self, endpoint: &EndpointId) -> Option<ReceiverFigures> {
+        self.members.get(endpoint).and_then(|m| m.receiver)
+    }
+
     /// Sets the room-side mute of a member; false if it is not a member.
     pub fn set_mute(&mut self, endpoint: &EndpointId, media: Media, muted: bool) -> bool {
         match self.members.get_mut(endpoint) {
@@ -272,6 +310,8 @@ impl Registry {
                 participant_id,
                 audio_muted: false,
                 video_muted: false,
+                last_report: None,
+                receiver: None,
             },
         );
         Ok(participant_id)
@@ -462,6 +502,32 @@ mod tests {
         assert_eq!(r.room(&conf).unwrap().floor_queue().len(), 1);
         assert!(r.room_mut(&conf).unwrap().cancel_floor(&b));
         assert!(!r.room_mut(&conf).unwrap().cancel_floor(&b));
+    }
+
+    #[test]
+    fn receiver_reports_give_a_decoded_frame_rate_from_two_of_them() {
+        let (mut reg, c) = registry();
+        let (conf, e, token) = ids(&c, 0);
+        reg.join(&conf, &e, &token).unwrap();
+        let stats = |frames_decoded| ReceiverStats {
+            frames_decoded,
+            frame_width: 1280,
+            frame_height: 720,
+        };
+        let room = reg.room_mut(&conf).unwrap();
+        assert!(room.receiver_report(&e, 1_000, &stats(100)));
+        assert_eq!(room.receiver(&e), None, "one report gives no rate");
+        assert!(room.receiver_report(&e, 3_000, &stats(150)));
+        let r = room.receiver(&e).unwrap();
+        assert_eq!(
+            (r.decoded_fps, r.width, r.height, r.at_ms),
+            (25.0, 1280, 720, 3_000)
+        );
+        // A counter that starts again counts as nothing decoded, not a huge rate.
+        assert!(room.receiver_report(&e, 4_000, &stats(10)));
+        assert_eq!(room.receiver(&e).unwrap().decoded_fps, 0.0);
+        let stranger = EndpointId::new("khong-moi").unwrap();
+        assert!(!room.receiver_report(&stranger, 5_000, &stats(1)));
     }
 
     #[test]

@@ -289,13 +289,22 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         .booking
         .rules()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let readiness = config
+        .readiness
+        .rules()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let policy = mcu_control::Policy {
         booking,
         phases,
+        readiness,
         ..Default::default()
     };
     let control = mcu_control::ControlState::new(store, live, policy);
     let phases = tokio::spawn(mcu_control::phase::run(control.clone(), PHASE_PERIOD));
+    let readiness = tokio::spawn(mcu_control::readiness::run(
+        control.clone(),
+        Duration::from_secs_f64(config.quality.sample_seconds),
+    ));
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
         .route("/healthz", get(|| async { "ok" }))
@@ -316,7 +325,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state: state.clone(),
         stop,
         task,
-        background: vec![recorder, phases, notifier, sweeper],
+        background: vec![recorder, phases, readiness, notifier, sweeper],
     })
 }
 
@@ -637,6 +646,14 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
                     .set_mute(&m.conference, &m.endpoint, mute.media, mute.muted)
             {
                 publish_roster(state, &m.conference);
+            }
+            (Vec::new(), Step::Continue)
+        }
+        ClientMessage::ReceiverStats(stats) => {
+            if let Some(m) = member.as_ref()
+                && let Some(room) = state.registry().room_mut(&m.conference)
+            {
+                room.receiver_report(&m.endpoint, wall_clock_ms(), &stats);
             }
             (Vec::new(), Step::Continue)
         }

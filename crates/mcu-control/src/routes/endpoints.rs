@@ -236,7 +236,9 @@ pub(crate) async fn issue_token(
 /// One CSV cell: quoted, quotes doubled, and a leading `= + - @` defused so
 /// a spreadsheet never runs it as a formula.
 pub(crate) fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    // A plain negative number (a level in dBov) stays a number.
+    let number = s.parse::<f64>().is_ok_and(f64::is_finite);
+    let s = if s.starts_with(['=', '+', '-', '@']) && !number {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -303,6 +305,9 @@ mod tests {
         assert_eq!(csv_cell("Sơn \"Dương\""), "\"Sơn \"\"Dương\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("-127.0"), "\"-127.0\"");
+        assert_eq!(csv_cell("-1+2"), "\"'-1+2\"");
+        assert_eq!(csv_cell("-inf"), "\"'-inf\"");
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mcu_store::{
     Conference, ConferenceState, LogbookCategory, LogbookEntry, LogbookKind, LogbookVerification,
@@ -226,12 +226,7 @@ pub(crate) fn vn_time(ms: i64) -> String {
 }
 
 fn download_name(id: &str, ext: &str) -> String {
-    // Conference ids are `a-z A-Z 0-9 . _ -`; anything else is dropped.
-    let safe: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        .collect();
-    format!("attachment; filename=\"so-bien-ban-{safe}.{ext}\"")
+    super::file_name("so-bien-ban", id, ext)
 }
 
 /// The logbook as CSV (UTF-8 with BOM; cells quoted, formulas defused).
@@ -265,13 +260,7 @@ pub(crate) async fn csv(
         ];
         csv_row(&mut out, &cells);
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, download_name(&id, "csv")),
-        ],
-        out,
-    ))
+    Ok(super::csv_download(&download_name(&id, "csv"), out))
 }
 
 /// Text safe inside HTML elements and attribute values.
@@ -307,6 +296,7 @@ fn category_vi(c: LogbookCategory) -> &'static str {
         LogbookCategory::Drop => "Mất kết nối",
         LogbookCategory::Reconnect => "Kết nối lại",
         LogbookCategory::Alarm => "Cảnh báo",
+        LogbookCategory::Readiness => "Kiểm tra sẵn sàng",
         LogbookCategory::Action => "Thao tác",
         LogbookCategory::Incident => "Sự cố",
         LogbookCategory::Note => "Ghi chú",
@@ -432,18 +422,8 @@ pub(crate) async fn html(
     let c = readable(&s, &caller, &id).await?;
     let entries = s.store.logbook(&id).await?;
     let v = mcu_store::verify_chain(&id, &entries);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                download_name(&id, "html").replace("attachment", "inline"),
-            ),
-        ],
+    Ok(super::printable_html(
+        &download_name(&id, "html"),
         render_html(&c, &entries, &v),
     ))
 }

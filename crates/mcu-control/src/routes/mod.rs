@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 
 use crate::ControlState;
@@ -19,6 +21,7 @@ pub(crate) mod outbox;
 pub(crate) mod presets;
 pub(crate) mod preview;
 pub(crate) mod quality;
+pub(crate) mod readiness;
 pub(crate) mod recordings;
 pub(crate) mod report;
 pub(crate) mod scenario;
@@ -95,6 +98,18 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         )
         .route("/api/v1/conferences/{id}/events", get(events::events))
         .route("/api/v1/conferences/{id}/quality", get(quality::quality))
+        .route(
+            "/api/v1/conferences/{id}/readiness",
+            get(readiness::summary).post(readiness::check),
+        )
+        .route(
+            "/api/v1/conferences/{id}/readiness.csv",
+            get(readiness::csv),
+        )
+        .route(
+            "/api/v1/conferences/{id}/readiness.html",
+            get(readiness::html),
+        )
         .route("/api/v1/conferences/{id}/report", get(report::report))
         .route("/api/v1/conferences/{id}/report.csv", get(report::csv))
         .route("/api/v1/conferences/{id}/report.html", get(report::html))
@@ -157,4 +172,48 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/outbox", get(outbox::list))
         .route("/api/v1/outbox/{id}/retry", post(outbox::retry))
+}
+
+/// A CSV file to download (`body` starts with a UTF-8 BOM, so spreadsheet
+/// programs read the diacritics).
+pub(crate) fn csv_download(file: &str, body: String) -> impl IntoResponse + use<> {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+}
+
+/// A printable page: a self-contained HTML document (inline style, no
+/// script), shown in the browser.
+pub(crate) fn printable_html(file: &str, body: String) -> impl IntoResponse + use<> {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+}
+
+/// A download's file name: `{prefix}-{id}.{ext}`, with only the characters
+/// of conference ids (`a-z A-Z 0-9 . _ -`) kept from `id`.
+pub(crate) fn file_name(prefix: &str, id: &str, ext: &str) -> String {
+    let safe: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .collect();
+    format!("{prefix}-{safe}.{ext}")
 }

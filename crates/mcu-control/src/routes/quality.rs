@@ -173,6 +173,7 @@ mod tests {
                 ..Default::default()
             },
             audio: StreamFigures::default(),
+            ..Default::default()
         }
     }
 

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::IntoResponse;
 use mcu_store::Conference;
 use serde::Serialize;
@@ -20,6 +19,7 @@ use utoipa::ToSchema;
 use super::conferences::{load, visible_to};
 use super::endpoints::csv_row;
 use super::logbook::{esc, state_vi, vn_time};
+use super::{csv_download, file_name, printable_html};
 use crate::auth::{Caller, Permission};
 use crate::model::ConferenceStateName;
 use crate::report::{Compiled, EndpointReport, ReportSummary, Stat, compile};
@@ -115,12 +115,7 @@ pub(crate) async fn report(
 }
 
 fn download_name(id: &str, ext: &str) -> String {
-    // Conference ids are `a-z A-Z 0-9 . _ -`; anything else is dropped.
-    let safe: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        .collect();
-    format!("bao-cao-chat-luong-{safe}.{ext}")
+    file_name("bao-cao-chat-luong", id, ext)
 }
 
 fn num(v: Option<f64>, decimals: usize) -> String {
@@ -191,16 +186,7 @@ pub(crate) async fn csv(
         sum.band.map(|b| b.as_str().to_owned()).unwrap_or_default(),
     ];
     csv_row(&mut out, &cells);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", download_name(&id, "csv")),
-            ),
-        ],
-        out,
-    ))
+    Ok(csv_download(&download_name(&id, "csv"), out))
 }
 
 fn duration_vi(ms: i64) -> String {
@@ -334,18 +320,8 @@ pub(crate) async fn html(
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let (c, r, now) = compiled(&s, &caller, &id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{}\"", download_name(&id, "html")),
-            ),
-        ],
+    Ok(printable_html(
+        &download_name(&id, "html"),
         render_html(&c, &r, now),
     ))
 }

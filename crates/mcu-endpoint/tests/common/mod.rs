@@ -133,6 +133,7 @@ impl Mcu {
             booking: Default::default(),
             notify: Default::default(),
             recording: Default::default(),
+            readiness: Default::default(),
         };
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

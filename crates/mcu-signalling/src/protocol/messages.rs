@@ -38,6 +38,9 @@ pub enum ClientMessage {
     CancelFloorRequest {},
     /// The room mutes or unmutes its own microphone or camera.
     SetMute(SetMute),
+    /// What the endpoint decodes of the composite it receives (about once a
+    /// second): the MCU's readiness check needs it.
+    ReceiverStats(ReceiverStats),
 }
 
 /// A message from the server to an endpoint.
@@ -72,7 +75,7 @@ pub enum ServerMessage {
 
 impl ClientMessage {
     /// Every `"type"` of a client message.
-    pub const TYPES: [&'static str; 8] = [
+    pub const TYPES: [&'static str; 9] = [
         "join",
         "offer",
         "candidate",
@@ -81,6 +84,7 @@ impl ClientMessage {
         "request_floor",
         "cancel_floor_request",
         "set_mute",
+        "receiver_stats",
     ];
 
     /// The `"type"` of this message.
@@ -94,6 +98,7 @@ impl ClientMessage {
             ClientMessage::RequestFloor {} => "request_floor",
             ClientMessage::CancelFloorRequest {} => "cancel_floor_request",
             ClientMessage::SetMute(_) => "set_mute",
+            ClientMessage::ReceiverStats(_) => "receiver_stats",
         }
     }
 
@@ -226,6 +231,19 @@ pub struct SetMute {
     pub media: Media,
     /// `true` to mute, `false` to unmute.
     pub muted: bool,
+}
+
+/// `receiver_stats`: what the endpoint decoded of the video it receives, so
+/// far (the MCU derives a frame rate from two reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverStats {
+    /// Pictures decoded since the session started.
+    pub frames_decoded: u64,
+    /// Width of the last picture decoded (0: none yet).
+    pub frame_width: u32,
+    /// Its height.
+    pub frame_height: u32,
 }
 
 /// `joined`: the answer to a successful `join`.

@@ -42,8 +42,8 @@ pub use ids::{ConferenceId, DisplayName, EndpointId, FieldError, JoinToken};
 pub use messages::{
     ActiveSpeakerChanged, Answer, CameraPreset, ClientMessage, EndOfCandidates, ErrorEvent,
     FloorRequestAcknowledged, FloorRequestAnswered, IceCandidate, Join, Joined, LayoutChanged,
-    Media, Offer, OperatorMuteChanged, RosterChanged, RosterEntry, ServerMessage, SetMute,
-    TileAssignment,
+    Media, Offer, OperatorMuteChanged, ReceiverStats, RosterChanged, RosterEntry, ServerMessage,
+    SetMute, TileAssignment,
 };
 pub use parse::{parse_client_message, parse_server_message};
 

@@ -49,6 +49,7 @@ pub mod jitter;
 pub mod opus;
 pub mod quality;
 pub mod seq;
+pub mod sps;
 
 pub use h264::{
     AccessUnit, DepacketizeError, DepacketizeEvent, DiscardReason, H264Depacketizer,
@@ -61,6 +62,7 @@ pub use jitter::{
 pub use opus::{Concealment, OpusArrival, OpusDepacketizer, OpusPacketizer};
 pub use quality::{ReceiveMeter, StreamQuality};
 pub use seq::{SequenceEvent, SequenceStats, SequenceTracker, SequenceUnwrapper};
+pub use sps::{rtp_picture_size, sps_picture_size};
 
 /// One RTP payload with the header fields it travels with, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
