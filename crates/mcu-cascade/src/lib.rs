@@ -15,6 +15,8 @@
 //! - [`parent::ParentLinks`]: the parent side — accept only configured
 //!   children, carry commands down and rosters, floor requests and replies
 //!   up.
+//! - [`roster::RosterTree`]: own endpoints merged with children's subtrees,
+//!   command routing to the MCU that owns an endpoint, uplink selection.
 //!
 //! ## Run loop
 //!
@@ -27,6 +29,13 @@
 //! 2. Drain `poll_output()` until it returns `Timeout(..)`, acting on each
 //!    output (dial, send, close, link up/down, command, roster …).
 //! 3. Sleep until that timeout or the next input.
+//!
+//! Commands and rosters go through the [`RosterTree`](roster::RosterTree):
+//! a `Command` output of the child link is routed with
+//! [`RosterTree::route`](roster::RosterTree::route) (applied locally or
+//! forwarded with [`ParentLinks::send_command`](parent::ParentLinks::send_command)),
+//! and every roster change is republished with
+//! [`ChildLink::set_roster`](link::ChildLink::set_roster).
 //!
 //! ## Time, randomness and errors
 //!
@@ -95,5 +104,6 @@ pub mod auth;
 pub mod ids;
 pub mod link;
 pub mod parent;
+pub mod roster;
 pub mod topology;
 pub mod wire;
