@@ -17,6 +17,8 @@
 //!   up.
 //! - [`roster::RosterTree`]: own endpoints merged with children's subtrees,
 //!   command routing to the MCU that owns an endpoint, uplink selection.
+//! - [`trunk`]: what each trunk carries (N-1 audio over links and endpoints,
+//!   chair view down, selection up), as pure functions.
 //!
 //! ## Run loop
 //!
@@ -106,4 +108,5 @@ pub mod link;
 pub mod parent;
 pub mod roster;
 pub mod topology;
+pub mod trunk;
 pub mod wire;
