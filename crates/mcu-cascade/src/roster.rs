@@ -156,6 +156,21 @@ struct LocalEndpoint {
 struct ChildSubtree {
     roster: Roster,
     link: LinkState,
+    /// What the child last said its uplink carries.
+    announced: Option<EndpointId>,
+    /// A restoring `select_uplink` went down since that announcement.
+    restore_sent: bool,
+}
+
+impl ChildSubtree {
+    fn new(link: LinkState) -> Self {
+        Self {
+            roster: Roster::default(),
+            link,
+            announced: None,
+            restore_sent: false,
+        }
+    }
 }
 
 /// The roster tree of one MCU. See the module page.
@@ -228,22 +243,26 @@ impl RosterTree {
     /// stays within that subtree. On error nothing changes.
     pub fn set_child_roster(&mut self, child: &McuId, roster: Roster) -> Result<(), RosterError> {
         self.check_child_roster(child, &roster)?;
-        let link = self.children.get(child).map_or(LinkState::Up, |c| c.link);
         self.children
-            .insert(child.clone(), ChildSubtree { roster, link });
+            .entry(child.clone())
+            .or_insert_with(|| ChildSubtree::new(LinkState::Up))
+            .roster = roster;
         Ok(())
     }
 
     /// Records the state of `child`'s link (its subtree stays listed while
     /// it reconnects, marked unreachable).
     pub fn set_child_link(&mut self, child: &McuId, link: LinkState) {
-        self.children
+        let sub = self
+            .children
             .entry(child.clone())
-            .or_insert_with(|| ChildSubtree {
-                roster: Roster::default(),
-                link,
-            })
-            .link = link;
+            .or_insert_with(|| ChildSubtree::new(link));
+        if sub.link != link {
+            // A new link: the child announces its uplink again.
+            sub.announced = None;
+            sub.restore_sent = false;
+        }
+        sub.link = link;
     }
 
     /// Forgets `child` and its subtree.
@@ -359,24 +378,48 @@ impl RosterTree {
         }
     }
 
-    /// A child announced what its uplink carries (after every re-link). If
-    /// this MCU selected an endpoint through that child and the child lost
-    /// it (it restarted, say), returns the command that restores it.
+    /// A child announced what its uplink carries (after every re-link and
+    /// every change). Returns the command that restores this MCU's
+    /// selection through that child, if the child lost it; see
+    /// [`restore`](Self::restore).
     pub fn handle_child_uplink(
-        &self,
+        &mut self,
         child: &McuId,
-        announced: Option<&EndpointId>,
+        announced: Option<EndpointId>,
     ) -> Option<Command> {
-        match &self.selection {
-            Some(Selection::Child { child: c, endpoint })
-                if c == child && announced != Some(endpoint) =>
-            {
-                Some(Command::SelectUplink {
-                    endpoint: endpoint.clone(),
-                })
-            }
-            _ => None,
+        if let Some(sub) = self.children.get_mut(child) {
+            sub.announced = announced;
+            sub.restore_sent = false;
         }
+        self.restore(child)
+    }
+
+    /// The `select_uplink` to send down `child` so that it carries this
+    /// MCU's selection again: when the selection goes through `child`, the
+    /// child announced something else (it restarted and lost it), and the
+    /// endpoint is back in the child's roster. Call it after every
+    /// `uplink` and every roster from that child: a restarted province
+    /// announces its uplink before its own children have relinked, so the
+    /// endpoint may only reappear with a later roster. Returns a command at
+    /// most once until the child announces again.
+    pub fn restore(&mut self, child: &McuId) -> Option<Command> {
+        let Some(Selection::Child { child: c, endpoint }) = &self.selection else {
+            return None;
+        };
+        let sub = self.children.get_mut(child)?;
+        let listed = sub.roster.endpoints.iter().any(|e| &e.endpoint == endpoint);
+        if c != child
+            || sub.link != LinkState::Up
+            || sub.announced.as_ref() == Some(endpoint)
+            || sub.restore_sent
+            || !listed
+        {
+            return None;
+        }
+        sub.restore_sent = true;
+        Some(Command::SelectUplink {
+            endpoint: endpoint.clone(),
+        })
     }
 
     /// This MCU's whole subtree, to publish to its parent.

@@ -181,16 +181,49 @@ fn the_default_uplink_is_the_first_connected_local_endpoint() {
 }
 
 #[test]
-fn a_child_that_lost_the_selection_is_told_again() {
+fn a_child_that_lost_the_selection_is_told_again_once() {
     let [mut central, ..] = four_levels();
     central.select(ep(X)).unwrap();
     // tq relinked after a restart and announces the default.
+    central.set_child_link(&id("tq"), LinkState::Reconnecting);
+    central.set_child_link(&id("tq"), LinkState::Up);
+    let restore = Some(Command::SelectUplink { endpoint: ep(X) });
+    assert_eq!(central.handle_child_uplink(&id("tq"), None), restore);
     assert_eq!(
-        central.handle_child_uplink(&id("tq"), None),
+        central.restore(&id("tq")),
+        None,
+        "sent once per announcement"
+    );
+    assert_eq!(central.handle_child_uplink(&id("tq"), Some(ep(X))), None);
+    assert_eq!(central.handle_child_uplink(&id("hai-phong"), None), None);
+}
+
+#[test]
+fn the_restore_waits_until_the_endpoint_is_back_in_the_childs_roster() {
+    let [mut central, mut province, mut district, commune] = four_levels();
+    central.select(ep(X)).unwrap();
+    // tq restarts: its first roster does not hold son-duong's subtree yet.
+    central.set_child_link(&id("tq"), LinkState::Reconnecting);
+    central.set_child_link(&id("tq"), LinkState::Up);
+    province.remove_child(&id("son-duong"));
+    central
+        .set_child_roster(&id("tq"), province.publish())
+        .unwrap();
+    assert_eq!(central.handle_child_uplink(&id("tq"), None), None);
+    // son-duong relinks to tq; tq publishes the whole subtree again.
+    district
+        .set_child_roster(&id("hop-thanh"), commune.publish())
+        .unwrap();
+    province
+        .set_child_roster(&id("son-duong"), district.publish())
+        .unwrap();
+    central
+        .set_child_roster(&id("tq"), province.publish())
+        .unwrap();
+    assert_eq!(
+        central.restore(&id("tq")),
         Some(Command::SelectUplink { endpoint: ep(X) })
     );
-    assert_eq!(central.handle_child_uplink(&id("tq"), Some(&ep(X))), None);
-    assert_eq!(central.handle_child_uplink(&id("hai-phong"), None), None);
 }
 
 #[test]
