@@ -32,6 +32,7 @@ pub mod openapi;
 pub mod phase;
 pub mod report;
 mod routes;
+pub mod usage;
 
 use std::future::Future;
 use std::sync::Arc;

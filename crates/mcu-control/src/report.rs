@@ -166,17 +166,38 @@ pub fn stat(values: &[f64]) -> Option<Stat> {
 /// consecutive samples of the same endpoint ([`DEFAULT_RECORD_PERIOD_MS`]
 /// when there is no gap to measure). `samples` are by endpoint, then time.
 pub fn record_period_ms(samples: &[QualitySample]) -> i64 {
-    let mut gaps: Vec<i64> = samples
-        .windows(2)
-        .filter(|w| w[0].endpoint_id == w[1].endpoint_id)
-        .map(|w| w[1].at_ms - w[0].at_ms)
-        .filter(|&g| g > 0)
-        .collect();
-    if gaps.is_empty() {
-        return DEFAULT_RECORD_PERIOD_MS;
+    let mut gaps: BTreeMap<i64, u64> = BTreeMap::new();
+    for w in samples.windows(2) {
+        if w[0].endpoint_id == w[1].endpoint_id {
+            *gaps.entry(w[1].at_ms - w[0].at_ms).or_default() += 1;
+        }
     }
+    median_gap_ms(gaps)
+}
+
+/// The record period from the gaps between consecutive samples of each
+/// endpoint, given as `(gap, how many times)`: the median gap (the upper one
+/// of an even count), ignoring gaps that are not positive;
+/// [`DEFAULT_RECORD_PERIOD_MS`] when none is left. [`record_period_ms`]
+/// counts the gaps of one conference's samples; the usage report
+/// (`crate::usage`) has the store count them.
+pub fn median_gap_ms(gaps: impl IntoIterator<Item = (i64, u64)>) -> i64 {
+    let mut gaps: Vec<(i64, u64)> = gaps
+        .into_iter()
+        .filter(|&(gap, n)| gap > 0 && n > 0)
+        .collect();
     gaps.sort_unstable();
-    gaps[gaps.len() / 2]
+    let total: u64 = gaps.iter().map(|g| g.1).sum();
+    // The 0-based index of the median in the sorted list of all gaps.
+    let middle = total / 2;
+    let mut seen = 0;
+    for (gap, n) in gaps {
+        seen += n;
+        if seen > middle {
+            return gap;
+        }
+    }
+    DEFAULT_RECORD_PERIOD_MS
 }
 
 /// Whether an alarm entry tells of the raising or of the clearing.
@@ -582,6 +603,27 @@ mod tests {
         assert!(close(r.summary.mean_mos.unwrap(), (3.1172 + 4.4003) / 2.0));
         assert_eq!(r.summary.band, Some(MosBand::Fair));
         assert_eq!(r.summary.worst_endpoint.as_deref(), Some("son-duong"));
+    }
+
+    #[test]
+    fn the_record_period_is_the_median_gap_counted_or_listed() {
+        // Listed: gaps 5, 5, 10 (s) of one endpoint, 5 of another.
+        let mut samples: Vec<QualitySample> = [0, 5_000, 10_000, 20_000]
+            .iter()
+            .map(|&t| sample("son-duong", T0 + t, 0.0, 0.0, None))
+            .collect();
+        samples.push(sample("ubnd-tinh", T0, 0.0, 0.0, None));
+        samples.push(sample("ubnd-tinh", T0 + 5_000, 0.0, 0.0, None));
+        assert_eq!(record_period_ms(&samples), 5_000);
+        // Counted: the same answer from (gap, count), in any order.
+        assert_eq!(median_gap_ms([(10_000, 1), (5_000, 3)]), 5_000);
+        // Even count: the upper median, as the sorted list's `len / 2`.
+        assert_eq!(median_gap_ms([(5_000, 1), (10_000, 1)]), 10_000);
+        assert_eq!(median_gap_ms([(5_000, 2), (10_000, 3)]), 10_000);
+        assert_eq!(median_gap_ms([(5_000, 3), (10_000, 2)]), 5_000);
+        // Nothing positive: the default.
+        assert_eq!(median_gap_ms([(0, 4), (-5, 1)]), DEFAULT_RECORD_PERIOD_MS);
+        assert_eq!(median_gap_ms([]), DEFAULT_RECORD_PERIOD_MS);
     }
 
     #[test]

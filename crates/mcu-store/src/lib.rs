@@ -4,7 +4,9 @@
 //! operator's decision), the audit log of every operator action, and each
 //! conference's hash-chained logbook (module `logbook`, R12), the
 //! quality samples the daemon records during a session (module `quality`, R13),
-//! and the notifications outbox of bookings (module `outbox`, R9).
+//! the notifications outbox of bookings (module `outbox`, R9), and the
+//! aggregate reads the periodic usage report is compiled from (module
+//! `usage`, R13, R19).
 //!
 //! One [`Store`] serves both back-ends through sqlx's `Any` driver: a SQLite
 //! file (the embedded default, WAL mode) or PostgreSQL when the configured URL
@@ -33,6 +35,7 @@ mod outbox;
 mod quality;
 mod recordings;
 mod scenario;
+mod usage;
 
 // Row selections with a literal tail, so every query text stays a `&'static str`.
 macro_rules! user_select {
@@ -84,6 +87,7 @@ pub use outbox::*;
 pub use quality::*;
 pub use recordings::*;
 pub use scenario::*;
+pub use usage::*;
 
 /// What a store call can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -22,6 +22,7 @@ pub(crate) mod quality;
 pub(crate) mod recordings;
 pub(crate) mod report;
 pub(crate) mod scenario;
+pub(crate) mod usage;
 pub(crate) mod users;
 
 pub(crate) fn routes() -> Router<Arc<ControlState>> {
@@ -154,6 +155,9 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             "/api/v1/recordings/{id}/download",
             get(recordings::download),
         )
+        .route("/api/v1/reports/usage", get(usage::report))
+        .route("/api/v1/reports/usage.csv", get(usage::csv))
+        .route("/api/v1/reports/usage.html", get(usage::html))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/outbox", get(outbox::list))
         .route("/api/v1/outbox/{id}/retry", post(outbox::retry))
