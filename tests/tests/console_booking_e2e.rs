@@ -21,6 +21,12 @@
 //!   approved booking of the same window makes the form show the clash,
 //!   naming the endpoint (diacritics intact) and the other conference (the
 //!   chair, in both, is named too; a free endpoint is not); nothing is stored.
+//! - `an_approved_booking_is_changed_in_the_console_and_every_site_told`: on
+//!   an approved booking "Sửa đăng ký" opens the form filled with it and
+//!   saying it stays approved; moved into another booking's window it shows
+//!   the clash; moved 3 hours later with one site swapped it is saved, still
+//!   approved, and the outbox has a `changed` notice for every site before
+//!   and after (the removed one told it is out).
 //!
 //! On failure a screenshot is written to
 //! `<tmp>/mcu-console-booking-e2e-<pid>/failure.png`.
@@ -642,4 +648,205 @@ fn a_clash_names_the_endpoint_and_the_other_conference() {
     assert!(text.contains("Trùng lịch"), "{text}");
     let stored = bookings(console, &b.operator);
     assert_eq!(stored.len(), 1, "only the approved booking: {stored:?}");
+}
+
+/// Sets form fields as a person would (input and change events), by id.
+fn set_fields(console: &Browser, fields: &[(&str, Value)]) {
+    console
+        .execute(
+            r#"const [fields] = arguments;
+for (const [id, v] of fields) {
+  const el = document.getElementById(id);
+  if (el.type === "checkbox") { if (el.checked !== v) el.click(); continue; }
+  el.value = v;
+  el.dispatchEvent(new Event("input", { bubbles: true }));
+  el.dispatchEvent(new Event("change", { bubbles: true }));
+}"#,
+            &[json!(fields)],
+        )
+        .expect("setting form fields");
+}
+
+/// Sets participant `id`'s checkbox in the request form.
+fn tick(console: &Browser, id: &str, on: bool) {
+    console
+        .execute(
+            r#"const [id, on] = arguments;
+const box = document.querySelector(`#booking-participants input[value="${id}"]`);
+if (box.checked !== on) box.click();"#,
+            &[json!(id), json!(on)],
+        )
+        .expect("ticking a participant");
+}
+
+#[test]
+fn an_approved_booking_is_changed_in_the_console_and_every_site_told() {
+    let _one = exclusive();
+    let b = bench("mcud-console-booking-change");
+    let console = &b.console;
+    let _shot = ScreenshotOnFailure {
+        tag: "mcu-console-booking-e2e",
+        browser: console,
+    };
+    // Approved: the chair with Sơn Dương and Chiêm Hóa, 3 days ahead; and
+    // another approved booking of the chair's the day after.
+    let start = (now_ms() + 3 * DAY) / HOUR * HOUR;
+    let title = "Hội nghị trực tuyến tổng kết công tác phòng chống thiên tai";
+    let other = "Giao ban công tác dân tộc";
+    let mut ids = Vec::new();
+    for (t, participants, s) in [
+        (title, vec![SON_DUONG.0, CHIEM_HOA.0], start),
+        (other, vec![NA_HANG.0], start + DAY),
+    ] {
+        let made = api_ok(
+            console,
+            Some(&b.operator),
+            "POST",
+            "/api/v1/bookings",
+            Some(json!({
+                "title": t, "organising_unit": "Văn phòng UBND tỉnh",
+                "chair": CHAIR.0, "participants": participants,
+                "start_at": s, "end_at": s + 2 * HOUR, "kind": "scheduled",
+                "scenario": [{"title": "Khai mạc", "speaker": CHAIR.0, "layout": "1x1", "planned_minutes": 10}],
+            })),
+        );
+        let id = made["id"].as_i64().unwrap();
+        api_ok(
+            console,
+            Some(&b.operator),
+            "POST",
+            &format!("/api/v1/bookings/{id}/approve"),
+            None,
+        );
+        ids.push(id);
+    }
+    let id = ids[0];
+
+    // Its week, its details, "Sửa đăng ký": the form filled with the booking.
+    let block = format!("#booking-calendar .booking-block[data-booking=\"{id}\"]");
+    // The calendar was drawn before the bookings were made: today's week again,
+    // then on to the booking's.
+    click(console, "Hôm nay", "#booking-today");
+    for _ in 0..(vn_week_start(start) - vn_week_start(now_ms())) / (7 * DAY) {
+        click(console, "Sau ›", "#booking-next");
+    }
+    click(console, "the approved booking", &block);
+    click(console, "Sửa đăng ký", "#booking-change");
+    let form = wait_for(
+        console,
+        "the change form",
+        "(() => { const f = document.getElementById('booking-form'); return f && !f.closest('[hidden]') && { title: document.getElementById('booking-title').value, start: document.getElementById('booking-start').value, chiem_hoa: document.querySelector('#booking-participants input[value=\"tq-ubnd-huyen-chiem-hoa\"]').checked, note: (document.getElementById('booking-change-approved') || {}).textContent, heading: f.querySelector('h2').textContent }; })()",
+        WAIT,
+    );
+    assert_eq!(form["title"], title, "{form}");
+    assert_eq!(form["start"], vn_input(start).as_str(), "{form}");
+    assert_eq!(form["chiem_hoa"], true, "{form}");
+    assert_eq!(form["heading"], format!("Sửa đăng ký số {id}"));
+    assert!(
+        form["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("vẫn ở trạng thái đã duyệt"),
+        "{form}"
+    );
+
+    // Into the other booking's window: the clash, in Vietnamese, names the
+    // chair and the other conference; nothing changes.
+    let clash_start = start + DAY + HOUR;
+    set_fields(
+        console,
+        &[
+            ("booking-start", json!(vn_input(clash_start))),
+            ("booking-end", json!(vn_input(clash_start + 2 * HOUR))),
+        ],
+    );
+    click(console, "Lưu thay đổi", "#booking-submit");
+    let text = form_error(console, "booking_conflict");
+    assert!(
+        text.contains("Trùng lịch") && text.contains(CHAIR.1) && text.contains(other),
+        "{text}"
+    );
+    let stored = api_ok(
+        console,
+        Some(&b.operator),
+        "GET",
+        &format!("/api/v1/bookings/{id}"),
+        None,
+    );
+    assert_eq!(stored["start_at"], start, "unchanged by the refusal");
+
+    // Three hours later, Chiêm Hóa out, Hàm Yên in: saved, still approved.
+    let new_start = start + 3 * HOUR;
+    set_fields(
+        console,
+        &[
+            ("booking-start", json!(vn_input(new_start))),
+            ("booking-end", json!(vn_input(new_start + 2 * HOUR))),
+        ],
+    );
+    tick(console, CHIEM_HOA.0, false);
+    tick(console, HAM_YEN.0, true);
+    click(console, "Lưu thay đổi", "#booking-submit");
+    let details = wait_for(
+        console,
+        "the changed booking's details",
+        &format!(
+            "(() => {{ const d = document.getElementById('booking-details'); return d && !d.hidden && document.getElementById('booking-form-card').hidden && d.innerText.includes('số {id}') && d.innerText.includes({new_time}) && d.innerText; }})()",
+            new_time = json!(vn_shown(new_start))
+        ),
+        WAIT,
+    );
+    let details = details.as_str().unwrap();
+    assert!(
+        details.contains(HAM_YEN.1) && !details.contains(CHIEM_HOA.1),
+        "{details}"
+    );
+    assert!(
+        details.contains(&vn_shown(new_start - 2 * HOUR)),
+        "the rehearsal moved: {details}"
+    );
+    let stored = api_ok(
+        console,
+        Some(&b.operator),
+        "GET",
+        &format!("/api/v1/bookings/{id}"),
+        None,
+    );
+    assert_eq!(stored["status"], "approved", "{stored}");
+    assert_eq!(stored["start_at"], new_start);
+
+    // Every site before and after the change is told, Chiêm Hóa that it is out.
+    let outbox = api_ok(
+        console,
+        Some(&b.operator),
+        "GET",
+        "/api/v1/outbox?limit=500",
+        None,
+    );
+    let changed: Vec<&Value> = outbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["event"] == "changed" && m["booking_id"] == id)
+        .collect();
+    let mut told: Vec<&str> = changed
+        .iter()
+        .filter_map(|m| m["endpoint_id"].as_str())
+        .collect();
+    told.sort_unstable();
+    told.dedup();
+    let mut want = [CHAIR.0, SON_DUONG.0, CHIEM_HOA.0, HAM_YEN.0];
+    want.sort_unstable();
+    assert_eq!(told, want);
+    let out = changed
+        .iter()
+        .find(|m| m["endpoint_id"] == CHIEM_HOA.0)
+        .unwrap();
+    assert!(
+        out["body"]
+            .as_str()
+            .unwrap()
+            .contains("không còn trong danh sách tham dự"),
+        "{out}"
+    );
 }

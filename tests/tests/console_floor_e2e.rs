@@ -588,4 +588,53 @@ fn floor_request_is_granted_and_presets_are_saved_and_recalled_from_the_console(
     );
     assert_eq!(queue, json!([]));
     wait_room(&room, "the dismissal", "m.floorAnswer === false", WAIT);
+
+    // Readiness from the console: the operator re-tests everyone; the room's
+    // page reports what it decodes (receiver_stats from getStats), the MCU
+    // reads its picture size from its stream, and the panel gives the count.
+    click(&console, "Kiểm tra lại tất cả", "#readiness-all");
+    let row = format!("#readiness-rows tr[data-endpoint='{}']", ROOM.0);
+    let status = wait_for(
+        &console,
+        "the room's readiness result",
+        &format!(
+            "(s => s && s !== 'measuring' ? s : null)(document.querySelector(\"{row}\")?.dataset.status)"
+        ),
+        Duration::from_secs(30),
+    );
+    assert!(status == "ready" || status == "not_ready", "{status}");
+    let summary = api_ok(
+        &console,
+        Some(&operator),
+        "GET",
+        &format!("/api/v1/conferences/{CONFERENCE}/readiness"),
+        None,
+    );
+    let room_result = summary["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["endpoint"] == ROOM.0)
+        .unwrap();
+    let f = &room_result["figures"];
+    assert!(
+        f["decoded_fps"].as_f64().unwrap_or(0.0) > 5.0,
+        "the browser reports decoding the composite: {room_result}"
+    );
+    assert_eq!(
+        (f["video_width"].as_u64(), f["video_height"].as_u64()),
+        (Some(640), Some(360)),
+        "{room_result}"
+    );
+    let count_text = wait_for(
+        &console,
+        "the readiness count",
+        "document.getElementById('readiness-count')?.textContent",
+        WAIT,
+    );
+    assert_eq!(
+        count_text,
+        json!(format!("{} / 2 điểm cầu sẵn sàng", summary["ready"])),
+        "the chair never joined: at most 1 of 2"
+    );
 }

@@ -3,7 +3,7 @@
 //
 // Routes: #/login, #/conferences, #/conference/<id>, #/conference/<id>/logbook,
 // #/conference/<id>/report,
-// #/bookings, #/directory, #/users, #/recordings, #/audit, #/notifications. What a role sees follows GET /api/v1/auth/me, but the API
+// #/bookings, #/directory, #/users, #/recordings, #/usage, #/audit, #/notifications. What a role sees follows GET /api/v1/auth/me, but the API
 // enforces every right by itself: hiding a button is only a convenience.
 
 import { api, get, post, setUnauthenticatedHandler } from "./api.js";
@@ -19,6 +19,7 @@ import * as report from "./report.js";
 import * as bookings from "./bookings.js";
 import * as notify from "./notify.js";
 import * as recordings from "./recordings.js";
+import * as usage from "./usage.js";
 
 const app = {
   me: null,
@@ -77,6 +78,8 @@ function navLinks() {
     ["#/directory", t("nav.directory"), true],
     ["#/users", t("nav.users"), ctx.can("manage_users")],
     ["#/recordings", t("nav.recordings"), ctx.can("read_recordings")],
+    // Every role: a site operator's report holds only their own endpoints.
+    ["#/usage", t("nav.usage"), true],
     ["#/audit", t("nav.audit"), ctx.can("read_audit")],
     ["#/notifications", t("nav.notify"), ctx.can("decide_bookings")],
   ];
@@ -148,6 +151,7 @@ const views = [
   [/^#\/directory$/, (root) => directory.render(ctx, root)],
   [/^#\/users$/, (root) => users.render(ctx, root)],
   [/^#\/recordings$/, (root) => recordings.render(ctx, root)],
+  [/^#\/usage(?:\?from=([0-9-]*)&to=([0-9-]*))?$/, (root, m) => usage.render(ctx, root, m[1], m[2])],
   [/^#\/audit$/, (root) => audit.render(ctx, root)],
   [/^#\/notifications$/, (root) => notify.render(ctx, root)],
 ];

@@ -315,7 +315,13 @@ export async function render(ctx, root) {
       );
     }
     const ownsChair = ctx.me.role !== "site_operator" || (ctx.me.endpoints || []).includes(b.chair);
-    if (canRequest && ownsChair && b.status === "requested") {
+    // A booking changes until its rehearsal opens: a requested one by whoever
+    // may request it, an approved one only by an operator (the API decides;
+    // an operator who opened the conference early gets its refusal).
+    const beforeRehearsal = serverNow() < b.rehearsal_at;
+    const mayChange = beforeRehearsal && (
+      (b.status === "requested" && canRequest && ownsChair) || (b.status === "approved" && canDecide));
+    if (mayChange) {
       actions.append(h("button", { type: "button", id: "booking-change", class: "secondary", onclick: () => openForm(b) }, t("booking.change")));
     }
     if (canRequest && ownsChair && (b.status === "requested" || b.status === "approved")) {
@@ -371,7 +377,7 @@ export async function render(ctx, root) {
 
   // --- the request form -----------------------------------------------------------
 
-  /** Opens the form: a new request (`existing` null) or a change of a requested booking. */
+  /** Opens the form: a new request (`existing` null) or a change of a requested or approved booking. */
   function openForm(existing) {
     const sorted = [...endpoints].sort((a, b) =>
       LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || a.name.localeCompare(b.name, "vi"));
@@ -475,7 +481,8 @@ export async function render(ctx, root) {
       const kindName = t("booking.kind_" + kind.value).toLowerCase();
       earliestText.textContent = t("booking.earliest", { kind: kindName, notice: duration(notice()), at: fmtWhen(earliest()) });
       const s = fromInput(start.value);
-      tooSoon.hidden = !(s < earliest());
+      // A change may keep or postpone the booked start inside the notice period.
+      tooSoon.hidden = !(s < earliest()) || (existing !== null && s >= existing.start_at);
     };
     list.addEventListener("change", refreshSpeakers);
     chair.addEventListener("change", () => {
@@ -518,6 +525,10 @@ export async function render(ctx, root) {
         h("label", { class: "inline", for: "booking-recording" }, recording, t("booking.recording"))),
       h("p", { class: "muted" }, t("booking.time_hint")),
       earliestText,
+      existing ? h("p", { id: "booking-change-hint", class: "hint" }, t("booking.change_notice_hint")) : null,
+      existing && existing.status === "approved"
+        ? h("p", { id: "booking-change-approved", class: "warning" }, t("booking.change_approved_note"))
+        : null,
       tooSoon,
       h("fieldset", {},
         h("legend", {}, t("booking.participants")),
@@ -573,6 +584,10 @@ export async function render(ctx, root) {
           earliest: fmtWhen(d.earliest_start),
         })));
         start.setAttribute("aria-invalid", "true");
+      } else if (e.code === "booking_state" && existing) {
+        replace(errorBox,
+          h("p", {}, t("booking.err_state_change")),
+          h("p", { class: "muted" }, t("booking.err_details", { message: e.message })));
       } else if (e.code === "booking_conflict") {
         replace(errorBox,
           h("p", {}, t("booking.err_conflict")),
@@ -614,7 +629,10 @@ export async function render(ctx, root) {
       try {
         const b = existing ? await put("/bookings/" + seg(existing.id), body) : await post("/bookings", body);
         formCard.hidden = true;
-        flash(existing ? t("booking.changed") : t("booking.created", { id: b.id, title: b.title }), true);
+        const saved = !existing
+          ? t("booking.created", { id: b.id, title: b.title })
+          : existing.status === "approved" ? t("booking.changed_notified") : t("booking.changed");
+        flash(saved, true);
         // Show the week of the booking, with its details open.
         view.mode = "week";
         view.anchor = dayStart(b.start_at);

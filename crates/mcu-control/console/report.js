@@ -4,7 +4,7 @@
 // exports. Any role that may see the conference reads it.
 
 import { get, seg } from "./api.js";
-import { h, replace, when } from "./dom.js";
+import { h, svg, replace, when } from "./dom.js";
 import { t, locale } from "./i18n.js";
 
 function fixed(v, digits) {
@@ -42,9 +42,71 @@ function endpointRow(e) {
     h("td", {}, band(e.band)));
 }
 
+const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+const W = 640;
+const H = 150;
+const PAD = 36;
+
+/**
+ * One metric over time, a line per endpoint: `pick(point)` gives the value
+ * (null: no figure, the line breaks). Points are `[at_ms, loss, jitter, rtt]`.
+ */
+function chart(id, title, unit, series, pick) {
+  const all = series.flatMap((e) => e.points);
+  const values = all.map(pick).filter((v) => v !== null && v !== undefined);
+  if (!all.length || !values.length) return null;
+  const t0 = Math.min(...all.map((p) => p[0]));
+  const t1 = Math.max(...all.map((p) => p[0]), t0 + 1);
+  const top = Math.max(...values) * 1.1 || 1;
+  const x = (t) => PAD + ((t - t0) / (t1 - t0)) * (W - PAD - 8);
+  const y = (v) => H - 18 - (v / top) * (H - 28);
+  const lines = series.map((e, i) => {
+    const parts = [];
+    let run = [];
+    for (const p of e.points) {
+      const v = pick(p);
+      if (v === null || v === undefined) {
+        if (run.length) parts.push(run);
+        run = [];
+      } else {
+        run.push(`${x(p[0]).toFixed(1)},${y(v).toFixed(1)}`);
+      }
+    }
+    if (run.length) parts.push(run);
+    return parts.map((pts) => svg("polyline", {
+      points: pts.join(" "), fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 1.5,
+      "data-endpoint": e.endpoint,
+    }));
+  });
+  return h("figure", { class: "chart", id },
+    h("figcaption", {}, `${title} (${unit})`),
+    svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "aria-label": title },
+      svg("line", { x1: PAD, y1: H - 18, x2: W - 8, y2: H - 18, stroke: "#9aa7b4" }),
+      svg("line", { x1: PAD, y1: 10, x2: PAD, y2: H - 18, stroke: "#9aa7b4" }),
+      svg("text", { x: PAD - 4, y: 14, "text-anchor": "end", "font-size": 10 }, top.toFixed(1)),
+      svg("text", { x: PAD - 4, y: H - 18, "text-anchor": "end", "font-size": 10 }, "0"),
+      svg("text", { x: PAD, y: H - 4, "font-size": 10 }, when(t0, locale())),
+      svg("text", { x: W - 8, y: H - 4, "text-anchor": "end", "font-size": 10 }, when(t1, locale())),
+      lines));
+}
+
+function charts(series) {
+  if (!series.length) return null;
+  const legend = h("ul", { class: "legend" }, series.map((e, i) =>
+    h("li", {},
+      svg("svg", { class: "swatch", width: 14, height: 6 }, svg("rect", { width: 14, height: 6, fill: COLOURS[i % COLOURS.length] })),
+      e.name || e.endpoint)));
+  return h("section", { class: "card", id: "report-charts" },
+    h("h2", {}, t("report.charts")),
+    legend,
+    chart("chart-loss", t("report.loss_chart"), "%", series, (p) => p[1]),
+    chart("chart-jitter", t("report.jitter_chart"), "ms", series, (p) => p[2]),
+    chart("chart-rtt", t("report.rtt_chart"), "ms", series, (p) => p[3]));
+}
+
 export async function render(ctx, root, id) {
   const base = `/conferences/${seg(id)}`;
-  const r = await get(`${base}/report`);
+  const [r, series] = await Promise.all([get(`${base}/report`), get(`${base}/report/series`)]);
   const s = r.summary;
   const worst = s.worst_endpoint ? r.endpoints.find((e) => e.endpoint === s.worst_endpoint) : null;
   replace(root,
@@ -69,5 +131,6 @@ export async function render(ctx, root, id) {
         r.endpoints.length
           ? r.endpoints.map(endpointRow)
           : h("tr", {}, h("td", { colspan: 9, class: "muted" }, t("report.none"))))),
+    charts(series),
     h("p", { class: "muted" }, t("report.method")));
 }

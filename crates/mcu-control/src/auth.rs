@@ -120,6 +120,9 @@ pub enum Permission {
     WriteLogbook,
     /// List and download conference recordings (R17).
     ReadRecordings,
+    /// Read the periodic usage report (R13, R19; site operators: their own
+    /// endpoints' rows only).
+    ReadUsage,
 }
 
 impl Permission {
@@ -140,6 +143,7 @@ impl Permission {
             Self::ReadLogbook => "read conference logbooks",
             Self::WriteLogbook => "write in or sign off conference logbooks",
             Self::ReadRecordings => "list or download recordings",
+            Self::ReadUsage => "read usage reports",
         }
     }
 }
@@ -163,6 +167,7 @@ pub fn allowed(role: Role, p: Permission) -> bool {
         ReadLogbook => matches!(role, Admin | Operator | Auditor),
         WriteLogbook => matches!(role, Admin | Operator),
         ReadRecordings => matches!(role, Admin | Operator),
+        ReadUsage => matches!(role, Admin | Operator | Auditor | SiteOperator),
     }
 }
 

@@ -12,6 +12,13 @@
 //!   at most one booking at a time, where a booking holds its endpoints over
 //!   its *window* `[rehearsal opening, official end)`. Bookings with disjoint
 //!   endpoints may overlap in time.
+//! - **Change** ([`check_change`]): a booking changes only until its
+//!   rehearsal opens. The change is checked like a request, except for the
+//!   notice: the notice protects the sites' time to prepare, so it applies
+//!   only to a start moved *earlier* than the booked one. A start kept or
+//!   postponed is accepted even inside the notice period (the sites lose no
+//!   preparation time); a start brought forward must leave the full notice
+//!   of the booking's kind, as a new request would.
 //!
 //! Every number is a field of [`BookingRules`], whose default is the
 //! regulations' value.
@@ -162,6 +169,12 @@ pub enum BookingError {
     /// Endpoints are held by other bookings during the window.
     #[error("{} endpoint(s) already booked during this window", .0.len())]
     Conflict(Vec<Clash>),
+    /// A change after the booking's rehearsal has opened.
+    #[error("the rehearsal opened at {rehearsal_at} (Unix ms): the booking can no longer change")]
+    RehearsalOpened {
+        /// When the booked rehearsal opened (Unix ms).
+        rehearsal_at: i64,
+    },
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> BookingError {
@@ -201,6 +214,63 @@ pub fn check(
     endpoints: &BTreeMap<String, bool>,
     layouts: &[String],
     held: &[HeldBooking],
+) -> Result<BookingDetails, BookingError> {
+    check_with(rules, now_ms, req, endpoints, layouts, held, None)
+}
+
+/// Checks a change, made at `now_ms`, of the booking `booked` into `req`.
+///
+/// Refused once `booked`'s rehearsal has opened. Otherwise as [`check`]
+/// (with `held` not holding the booking itself), except that the notice rule
+/// applies only when the start moves earlier than `booked.start_at`; the
+/// error is then the same [`BookingError::TooLate`] as for a request. The
+/// rehearsal and readiness times are computed again from `rules`, and the
+/// changed rehearsal must not be before `now_ms` (at `now_ms` it opens at
+/// once, as for an emergency request made exactly 2 hours ahead).
+pub fn check_change(
+    rules: &BookingRules,
+    now_ms: i64,
+    booked: &BookingDetails,
+    req: BookingRequest,
+    endpoints: &BTreeMap<String, bool>,
+    layouts: &[String],
+    held: &[HeldBooking],
+) -> Result<BookingDetails, BookingError> {
+    if now_ms >= booked.rehearsal_at {
+        return Err(BookingError::RehearsalOpened {
+            rehearsal_at: booked.rehearsal_at,
+        });
+    }
+    let d = check_with(
+        rules,
+        now_ms,
+        req,
+        endpoints,
+        layouts,
+        held,
+        Some(booked.start_at),
+    )?;
+    if d.rehearsal_at < now_ms {
+        // Only with offsets configured longer than the notice: the clock
+        // would open the rehearsal at once, unannounced.
+        return Err(invalid(
+            "start_at",
+            "the changed booking's rehearsal would already have opened",
+        ));
+    }
+    Ok(d)
+}
+
+/// [`check`], where `booked_start` is the start of the booking being changed:
+/// a start at or after it needs no notice.
+fn check_with(
+    rules: &BookingRules,
+    now_ms: i64,
+    req: BookingRequest,
+    endpoints: &BTreeMap<String, bool>,
+    layouts: &[String],
+    held: &[HeldBooking],
+    booked_start: Option<i64>,
 ) -> Result<BookingDetails, BookingError> {
     check_text("title", &req.title)?;
     check_text("organising_unit", &req.organising_unit)?;
@@ -275,7 +345,8 @@ pub fn check(
 
     let notice_ms = rules.notice_ms(req.kind);
     let earliest_start = now_ms.saturating_add(notice_ms);
-    if req.start_at < earliest_start {
+    let kept_or_postponed = booked_start.is_some_and(|booked| req.start_at >= booked);
+    if req.start_at < earliest_start && !kept_or_postponed {
         return Err(BookingError::TooLate {
             kind: req.kind,
             notice_ms,
@@ -568,6 +639,120 @@ mod tests {
         let mut r = request(BookingKind::Scheduled, NOW);
         r.end_at = NOW - 1;
         assert_eq!(field(r), "end_at");
+    }
+
+    #[test]
+    fn a_change_needs_notice_only_to_bring_the_start_forward() {
+        let start = NOW + 3 * DAY;
+        let booked = run(request(BookingKind::Scheduled, start), &[]).unwrap();
+        // A day and an hour later the session is inside the 2-day notice.
+        let later = NOW + DAY + HOUR_MS;
+        let change = |rules: &BookingRules, at: i64, req: BookingRequest| {
+            check_change(rules, at, &booked, req, &directory(), &layouts(), &[])
+        };
+        let rules = BookingRules::default();
+        // Kept: accepted, though a new request for it would be too late.
+        let mut kept = request(BookingKind::Scheduled, start);
+        kept.participants.push("tan-trao".into());
+        assert!(matches!(
+            check(&rules, later, kept.clone(), &directory(), &layouts(), &[]),
+            Err(BookingError::TooLate { .. })
+        ));
+        let d = change(&rules, later, kept).unwrap();
+        assert_eq!(
+            d.participants,
+            ["dong-quy", "son-duong", "tan-trao", "ubnd-tinh"]
+        );
+        // Postponed by an hour: accepted, rehearsal and readiness moved with it.
+        let d = change(
+            &rules,
+            later,
+            request(BookingKind::Scheduled, start + HOUR_MS),
+        )
+        .unwrap();
+        assert_eq!(
+            (d.rehearsal_at, d.ready_check_at),
+            (start - HOUR_MS, start + HOUR_MS - 30 * MINUTE_MS)
+        );
+        // Brought forward by a minute: the request's error, counted from the change.
+        assert_eq!(
+            change(
+                &rules,
+                later,
+                request(BookingKind::Scheduled, start - MINUTE_MS)
+            ),
+            Err(BookingError::TooLate {
+                kind: BookingKind::Scheduled,
+                notice_ms: 2 * DAY,
+                earliest_start: later + 2 * DAY,
+            })
+        );
+        // As an emergency it may come forward to 2 hours from now.
+        assert!(
+            change(
+                &rules,
+                later,
+                request(BookingKind::Emergency, later + 2 * HOUR_MS)
+            )
+            .is_ok()
+        );
+        // Once the rehearsal has opened, nothing changes.
+        assert_eq!(
+            change(
+                &rules,
+                start - 2 * HOUR_MS,
+                request(BookingKind::Scheduled, start)
+            ),
+            Err(BookingError::RehearsalOpened {
+                rehearsal_at: start - 2 * HOUR_MS
+            })
+        );
+        assert!(
+            change(
+                &rules,
+                start - 2 * HOUR_MS - 1,
+                request(BookingKind::Scheduled, start)
+            )
+            .is_ok()
+        );
+        // Times come from the rules in force; a rehearsal already past is refused.
+        let longer = BookingRules {
+            rehearsal_before_ms: 3 * HOUR_MS,
+            ..BookingRules::default()
+        };
+        let d = change(&longer, later, request(BookingKind::Scheduled, start)).unwrap();
+        assert_eq!(d.rehearsal_at, start - 3 * HOUR_MS);
+        let longest = BookingRules {
+            rehearsal_before_ms: 2 * DAY,
+            ..BookingRules::default()
+        };
+        assert!(matches!(
+            change(&longest, later, request(BookingKind::Scheduled, start)),
+            Err(BookingError::Invalid { field, .. }) if field == "start_at"
+        ));
+    }
+
+    #[test]
+    fn a_change_is_checked_for_clashes_without_the_booking_itself() {
+        let start = NOW + 3 * DAY;
+        let booked = run(request(BookingKind::Scheduled, start), &[]).unwrap();
+        let other = held(5, start + 3 * HOUR_MS, start + 5 * HOUR_MS, &["tan-trao"]);
+        let mut req = request(BookingKind::Scheduled, start + HOUR_MS);
+        req.participants.push("tan-trao".into());
+        let err = check_change(
+            &BookingRules::default(),
+            NOW,
+            &booked,
+            req,
+            &directory(),
+            &layouts(),
+            std::slice::from_ref(&other),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, BookingError::Conflict(c) if c.len() == 1 && c[0].endpoint == "tan-trao" && c[0].booking == 5),
+            "{err:?}"
+        );
     }
 
     #[test]

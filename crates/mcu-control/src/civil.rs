@@ -49,6 +49,36 @@ pub fn civil(ms: i64, offset_seconds: i64) -> Civil {
     }
 }
 
+/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the
+/// date part of [`civil`]; H. Hinnant's algorithm). `month` 1–12.
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Whether `year-month-day` is a date of the Gregorian calendar.
+pub fn is_valid_date(year: i64, month: i64, day: i64) -> bool {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
+/// Unix ms of midnight starting `year-month-day` at `offset_seconds` east of UTC.
+pub fn midnight_ms(year: i64, month: i64, day: i64, offset_seconds: i64) -> i64 {
+    (days_from_civil(year, month, day) * 86_400 - offset_seconds) * 1000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +101,26 @@ mod tests {
         // Leap day, and a time before 1970.
         let c = civil(951_782_400_000, 0);
         assert_eq!((c.year, c.month, c.day), (2000, 2, 29));
+        // Midnight in Hà Nội is 17:00 UTC the day before, and back again.
+        let m = midnight_ms(2026, 1, 1, VN_OFFSET_SECONDS);
+        assert_eq!(m, 1_767_200_400_000);
+        let c = civil(m, VN_OFFSET_SECONDS);
+        assert_eq!((c.year, c.month, c.day, c.hour), (2026, 1, 1, 0));
+        assert_eq!(civil(m - 1, VN_OFFSET_SECONDS).day, 31);
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(
+            days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28),
+            2
+        );
+        for days in (-800_000..800_000).step_by(997) {
+            let c = civil(days * 86_400_000, 0);
+            assert_eq!(days_from_civil(c.year, c.month, c.day), days);
+            assert!(is_valid_date(c.year, c.month, c.day));
+        }
+        assert!(is_valid_date(2024, 2, 29) && is_valid_date(2000, 2, 29));
+        assert!(!is_valid_date(2026, 2, 29) && !is_valid_date(1900, 2, 29));
+        assert!(!is_valid_date(2026, 4, 31) && !is_valid_date(2026, 13, 1));
+        assert!(!is_valid_date(2026, 1, 0));
         let c = civil(-1000, 0);
         assert_eq!(
             (c.year, c.month, c.day, c.hour, c.minute, c.second),

@@ -62,6 +62,7 @@ static ASSETS: &[Asset] = &[
     asset!("bookings.css", "text/css; charset=utf-8"),
     asset!("notify.js", JS),
     asset!("recordings.js", JS),
+    asset!("usage.js", JS),
 ];
 
 fn with_security_headers(mut response: Response) -> Response {

@@ -33,6 +33,7 @@ pub mod phase;
 pub mod readiness;
 pub mod report;
 mod routes;
+pub mod usage;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, outbox,
-    presets, preview, quality, readiness, recordings, report, scenario, users,
+    presets, preview, quality, readiness, recordings, report, scenario, usage, users,
 };
 
 struct Security;
@@ -31,7 +31,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "MCU control API",
-        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings and their notifications, conference logbooks and quality reports, recordings, the audit log. See docs/api.md.",
+        description = "Operators steer the MCU: accounts and roles, the endpoint directory, conferences and live control, bookings and their notifications, conference logbooks and quality reports, usage reports, recordings, the audit log. See docs/api.md.",
         version = "1"
     ),
     modifiers(&Security),
@@ -47,7 +47,7 @@ impl Modify for Security {
         presets::list, presets::put, presets::delete, presets::recall,
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
         scenario::get_scenario, scenario::step,
-        quality::quality, preview::preview, report::report, report::csv, report::html,
+        quality::quality, preview::preview, report::report, report::series, report::csv, report::html,
         readiness::summary, readiness::check, readiness::csv, readiness::html,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel, bookings::rules,
@@ -55,6 +55,7 @@ impl Modify for Security {
         logbook::html,
         recordings::start, recordings::stop, recordings::state, recordings::list,
         recordings::download,
+        usage::report, usage::csv, usage::html,
         audit::list,
         outbox::list, outbox::retry,
     ),
@@ -66,6 +67,7 @@ impl Modify for Security {
         (name = "bookings", description = "Conference bookings: request, notice and clash rules, approval"),
         (name = "logbook", description = "Each conference's logbook (sổ ghi biên bản): entries, corrections, sign-off, hash-chain verification, CSV and HTML export"),
         (name = "recordings", description = "Conference recordings (R17): start and stop, list, download (audited)"),
+        (name = "reports", description = "The periodic usage report (R13, R19): per unit, endpoint and organising unit for a period; CSV and HTML exports (audited)"),
         (name = "audit", description = "Who did what, when, from where"),
         (name = "outbox", description = "Booking notifications (R9): delivery state, failures, retry"),
     )

@@ -166,17 +166,38 @@ pub fn stat(values: &[f64]) -> Option<Stat> {
 /// consecutive samples of the same endpoint ([`DEFAULT_RECORD_PERIOD_MS`]
 /// when there is no gap to measure). `samples` are by endpoint, then time.
 pub fn record_period_ms(samples: &[QualitySample]) -> i64 {
-    let mut gaps: Vec<i64> = samples
-        .windows(2)
-        .filter(|w| w[0].endpoint_id == w[1].endpoint_id)
-        .map(|w| w[1].at_ms - w[0].at_ms)
-        .filter(|&g| g > 0)
-        .collect();
-    if gaps.is_empty() {
-        return DEFAULT_RECORD_PERIOD_MS;
+    let mut gaps: BTreeMap<i64, u64> = BTreeMap::new();
+    for w in samples.windows(2) {
+        if w[0].endpoint_id == w[1].endpoint_id {
+            *gaps.entry(w[1].at_ms - w[0].at_ms).or_default() += 1;
+        }
     }
+    median_gap_ms(gaps)
+}
+
+/// The record period from the gaps between consecutive samples of each
+/// endpoint, given as `(gap, how many times)`: the median gap (the upper one
+/// of an even count), ignoring gaps that are not positive;
+/// [`DEFAULT_RECORD_PERIOD_MS`] when none is left. [`record_period_ms`]
+/// counts the gaps of one conference's samples; the usage report
+/// (`crate::usage`) has the store count them.
+pub fn median_gap_ms(gaps: impl IntoIterator<Item = (i64, u64)>) -> i64 {
+    let mut gaps: Vec<(i64, u64)> = gaps
+        .into_iter()
+        .filter(|&(gap, n)| gap > 0 && n > 0)
+        .collect();
     gaps.sort_unstable();
-    gaps[gaps.len() / 2]
+    let total: u64 = gaps.iter().map(|g| g.1).sum();
+    // The 0-based index of the median in the sorted list of all gaps.
+    let middle = total / 2;
+    let mut seen = 0;
+    for (gap, n) in gaps {
+        seen += n;
+        if seen > middle {
+            return gap;
+        }
+    }
+    DEFAULT_RECORD_PERIOD_MS
 }
 
 /// Whether an alarm entry tells of the raising or of the clearing.
@@ -405,6 +426,36 @@ fn endpoint_report(
     }
 }
 
+/// One point of an endpoint's quality over time: when, loss and jitter (the
+/// worse of video and audio), RTT when measured.
+pub type SeriesPoint = (i64, f64, f64, Option<f64>);
+
+/// At most this many points per endpoint in [`series`]: one per pixel or so
+/// of the console's chart.
+pub const MAX_SERIES_POINTS: usize = 360;
+
+/// An endpoint's samples as a time series for the console's charts, at most
+/// [`MAX_SERIES_POINTS`] long: consecutive samples are averaged in equal
+/// runs when there are more (an RTT averages the samples that have one).
+/// `samples` are one endpoint's, in time order.
+pub fn series(samples: &[QualitySample]) -> Vec<SeriesPoint> {
+    let per = samples.len().div_ceil(MAX_SERIES_POINTS).max(1);
+    samples
+        .chunks(per)
+        .map(|run| {
+            let n = run.len() as f64;
+            let mean = |f: &dyn Fn(&QualitySample) -> f64| run.iter().map(f).sum::<f64>() / n;
+            let rtts: Vec<f64> = run.iter().filter_map(|s| s.rtt_ms).collect();
+            (
+                run[run.len() / 2].at_ms,
+                mean(&|s| s.video.loss_percent.max(s.audio.loss_percent)),
+                mean(&|s| s.video.jitter_ms.max(s.audio.jitter_ms)),
+                (!rtts.is_empty()).then(|| rtts.iter().sum::<f64>() / rtts.len() as f64),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use mcu_store::{NewLogbookEntry, SampleFigures};
@@ -585,6 +636,27 @@ mod tests {
     }
 
     #[test]
+    fn the_record_period_is_the_median_gap_counted_or_listed() {
+        // Listed: gaps 5, 5, 10 (s) of one endpoint, 5 of another.
+        let mut samples: Vec<QualitySample> = [0, 5_000, 10_000, 20_000]
+            .iter()
+            .map(|&t| sample("son-duong", T0 + t, 0.0, 0.0, None))
+            .collect();
+        samples.push(sample("ubnd-tinh", T0, 0.0, 0.0, None));
+        samples.push(sample("ubnd-tinh", T0 + 5_000, 0.0, 0.0, None));
+        assert_eq!(record_period_ms(&samples), 5_000);
+        // Counted: the same answer from (gap, count), in any order.
+        assert_eq!(median_gap_ms([(10_000, 1), (5_000, 3)]), 5_000);
+        // Even count: the upper median, as the sorted list's `len / 2`.
+        assert_eq!(median_gap_ms([(5_000, 1), (10_000, 1)]), 10_000);
+        assert_eq!(median_gap_ms([(5_000, 2), (10_000, 3)]), 10_000);
+        assert_eq!(median_gap_ms([(5_000, 3), (10_000, 2)]), 5_000);
+        // Nothing positive: the default.
+        assert_eq!(median_gap_ms([(0, 4), (-5, 1)]), DEFAULT_RECORD_PERIOD_MS);
+        assert_eq!(median_gap_ms([]), DEFAULT_RECORD_PERIOD_MS);
+    }
+
+    #[test]
     fn p95_is_nearest_rank() {
         let v: Vec<f64> = (1..=20).map(f64::from).collect();
         assert_eq!(
@@ -671,5 +743,40 @@ mod tests {
         let mut note = entries[0].clone();
         note.entry.kind = LogbookKind::Operator;
         assert!(LoggedAlarm::from_entry(&note).is_none());
+    }
+
+    #[test]
+    fn series_keep_short_runs_and_average_long_ones() {
+        let sample = |at_ms: i64, loss: f64, rtt: Option<f64>| QualitySample {
+            at_ms,
+            rtt_ms: rtt,
+            video: mcu_store::SampleFigures {
+                loss_percent: loss,
+                jitter_ms: 2.0,
+                ..Default::default()
+            },
+            audio: mcu_store::SampleFigures {
+                jitter_ms: 4.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let short: Vec<_> = (0..3)
+            .map(|i| sample(i * 1000, i as f64, Some(10.0)))
+            .collect();
+        assert_eq!(
+            series(&short),
+            [
+                (0, 0.0, 4.0, Some(10.0)),
+                (1000, 1.0, 4.0, Some(10.0)),
+                (2000, 2.0, 4.0, Some(10.0))
+            ]
+        );
+        let long: Vec<_> = (0..(2 * MAX_SERIES_POINTS as i64))
+            .map(|i| sample(i, (i % 2) as f64, (i % 2 == 0).then_some(30.0)))
+            .collect();
+        let s = series(&long);
+        assert_eq!(s.len(), MAX_SERIES_POINTS);
+        assert_eq!(s[0], (1, 0.5, 4.0, Some(30.0)));
     }
 }

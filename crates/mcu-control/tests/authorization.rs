@@ -402,6 +402,29 @@ fn cases() -> Vec<Case> {
             ALL,
             StatusCode::OK,
         ),
+        // The usage report (R13, R19): every role; a site operator's holds
+        // only their own endpoints (tests/usage_report.rs).
+        c(
+            "GET",
+            "/api/v1/reports/usage?from=2026-01-01&to=2026-12-31",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "GET",
+            "/api/v1/reports/usage.csv?from=2026-01-01&to=2026-12-31",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "GET",
+            "/api/v1/reports/usage.html?from=2026-01-01&to=2026-12-31",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
     ]
 }
 

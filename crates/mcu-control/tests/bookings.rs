@@ -391,7 +391,7 @@ async fn cancelling_an_approved_booking_ends_its_unopened_conference() {
 }
 
 #[tokio::test]
-async fn a_change_is_checked_again_and_only_while_requested() {
+async fn a_change_is_checked_again_and_only_while_requested_or_approved() {
     let api = Api::new().await;
     let t = now(&api);
     // Too late for a scheduled booking.
@@ -437,20 +437,34 @@ async fn a_change_is_checked_again_and_only_while_requested() {
     );
     assert_eq!(body["error"]["details"]["field"], "scenario[1].layout");
 
+    // Approved, it still changes (tests/booking_change.rs); cancelled, no more.
     api.call("operator", "POST", "/api/v1/bookings/1/approve", None)
         .await;
+    let change = request("scheduled", "ubnd-tinh", &["son-duong"], BOOKED_START);
     let (status, body) = api
         .call(
             "operator",
             "PUT",
             "/api/v1/bookings/1",
-            Some(request(
-                "scheduled",
-                "ubnd-tinh",
-                &["son-duong"],
-                BOOKED_START,
-            )),
+            Some(change.clone()),
         )
+        .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &json!("approved")),
+        "{body}"
+    );
+    let (status, _) = api
+        .call(
+            "operator",
+            "POST",
+            "/api/v1/bookings/1/cancel",
+            Some(json!({"reason": "Hoãn họp"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = api
+        .call("operator", "PUT", "/api/v1/bookings/1", Some(change))
         .await;
     assert_eq!(
         (status, code(&body)),

@@ -176,6 +176,37 @@ async fn the_report_compiles_samples_and_logbook_alarms() {
     assert!(html.contains("Kém") && html.contains("Rất tốt"));
     assert!(!html.contains("<script"));
 
+    // The charts' series: per endpoint with samples, in time order.
+    let (status, series) = api
+        .call(
+            "auditor",
+            "GET",
+            "/api/v1/conferences/giao-ban/report/series",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{series}");
+    let series = series.as_array().unwrap();
+    assert_eq!(series.len(), 2, "dong-quy has no samples: no line");
+    let son_duong = series
+        .iter()
+        .find(|e| e["endpoint"] == "son-duong")
+        .unwrap();
+    assert_eq!(son_duong["name"], "UBND huyện Sơn Dương");
+    let points = son_duong["points"].as_array().unwrap();
+    assert_eq!(points.len(), 12);
+    assert_eq!(points[0], serde_json::json!([T0, 5.0, 10.0, 40.0]));
+    assert_eq!(points[11][0], T0 + 55_000);
+    let (status, _) = api
+        .call(
+            "site_operator",
+            "GET",
+            "/api/v1/conferences/hop-moi/report/series",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // A conference without samples has a report with no figures.
     let (status, r) = api
         .call("admin", "GET", "/api/v1/conferences/hop-moi/report", None)

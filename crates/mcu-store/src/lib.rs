@@ -4,7 +4,9 @@
 //! operator's decision), the audit log of every operator action, and each
 //! conference's hash-chained logbook (module `logbook`, R12), the
 //! quality samples the daemon records during a session (module `quality`, R13),
-//! and the notifications outbox of bookings (module `outbox`, R9).
+//! the notifications outbox of bookings (module `outbox`, R9), and the
+//! aggregate reads the periodic usage report is compiled from (module
+//! `usage`, R13, R19).
 //!
 //! One [`Store`] serves both back-ends through sqlx's `Any` driver: a SQLite
 //! file (the embedded default, WAL mode) or PostgreSQL when the configured URL
@@ -34,6 +36,7 @@ mod quality;
 mod readiness;
 mod recordings;
 mod scenario;
+mod usage;
 
 // Row selections with a literal tail, so every query text stays a `&'static str`.
 macro_rules! user_select {
@@ -86,6 +89,7 @@ pub use quality::*;
 pub use readiness::*;
 pub use recordings::*;
 pub use scenario::*;
+pub use usage::*;
 
 /// What a store call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -1069,11 +1073,32 @@ impl Store {
         d: &BookingDetails,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        self.change_booking_notifying(id, BookingStatus::Requested, d, now_ms, None, &[])
+            .await
+    }
+
+    /// Replaces what booking `id` asks for, if it is still in `status` and
+    /// its stored rehearsal has not opened at `now_ms`; for an approved
+    /// booking also updates its `conference` — title, chair, layout and
+    /// participants are written, its other fields are not — which must still
+    /// be in state `created`; and puts `notices` in the outbox. One
+    /// transaction: changed with its conference and its notices, or nothing.
+    /// Returns false (nothing written) when a condition does not hold.
+    pub async fn change_booking_notifying(
+        &self,
+        id: i64,
+        status: BookingStatus,
+        d: &BookingDetails,
+        now_ms: i64,
+        conference: Option<&Conference>,
+        notices: &[NewOutboxMessage],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE bookings SET title = $1, organising_unit = $2, chair_endpoint = $3, \
              kind = $4, start_at = $5, end_at = $6, rehearsal_at = $7, ready_check_at = $8, \
-             recording = $9, updated_at = $10 WHERE id = $11 AND status = $12",
+             recording = $9, updated_at = $10 WHERE id = $11 AND status = $12 \
+             AND rehearsal_at > $10",
         )
         .bind(&d.title)
         .bind(&d.organising_unit)
@@ -1086,7 +1111,7 @@ impl Store {
         .bind(flag(d.recording))
         .bind(now_ms)
         .bind(id)
-        .bind(BookingStatus::Requested.as_str())
+        .bind(status.as_str())
         .execute(&mut *tx)
         .await
         .map_err(|e| {
@@ -1106,6 +1131,29 @@ impl Store {
             sqlx::query(table).bind(id).execute(&mut *tx).await?;
         }
         write_booking_parts(&mut tx, id, d).await?;
+        if let Some(c) = conference {
+            let done = sqlx::query(
+                "UPDATE conferences SET title = $1, chair_endpoint = $2, layout = $3 \
+                 WHERE id = $4 AND state = $5",
+            )
+            .bind(&c.title)
+            .bind(c.chair.as_deref())
+            .bind(&c.layout)
+            .bind(&c.id)
+            .bind(ConferenceState::Created.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                // Opened (or gone) meanwhile: the transaction rolls back on drop.
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM conference_participants WHERE conference_id = $1")
+                .bind(&c.id)
+                .execute(&mut *tx)
+                .await?;
+            insert_conference_participants(&mut tx, c).await?;
+        }
+        outbox::insert_outbox(&mut tx, notices).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1310,6 +1358,13 @@ async fn insert_conference(
             e.into()
         }
     })?;
+    insert_conference_participants(tx, c).await
+}
+
+async fn insert_conference_participants(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    c: &Conference,
+) -> Result<(), StoreError> {
     for endpoint in &c.participants {
         sqlx::query(
             "INSERT INTO conference_participants (conference_id, endpoint_id) VALUES ($1, $2)",

@@ -8,9 +8,17 @@
 //! organising unit's room). Everyone who sees conferences sees bookings; a
 //! site operator only those with one of their endpoints.
 //!
-//! An approval, and the cancellation of an approved booking, put their
-//! notices to the participating endpoints' contacts in the outbox
-//! ([`crate::notice`]) in the same transaction as the status change.
+//! A booking changes until its rehearsal opens. A requested booking is
+//! changed by whoever may request it. An approved one only by an operator —
+//! the role that arranges the schedule (TQ Art. 11.5) and approved it — and
+//! it stays approved: the operator's change is the schedule, asking the same
+//! role to approve it again would add a click, not a check. A site operator
+//! asks the operator, or cancels and requests again.
+//!
+//! An approval, a change of an approved booking and the cancellation of an
+//! approved booking put their notices to the endpoints' contacts in the
+//! outbox ([`crate::notice`]) in the same transaction as the booking's
+//! change.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -53,6 +61,9 @@ impl From<BookingError> for ApiError {
                 "notice_ms": notice_ms,
                 "earliest_start": earliest_start,
             })),
+            BookingError::RehearsalOpened { rehearsal_at } => {
+                state_error(message).with_details(json!({ "rehearsal_at": rehearsal_at }))
+            }
             BookingError::Conflict(clashes) => {
                 let clashes: Vec<_> = clashes
                     .into_iter()
@@ -88,11 +99,12 @@ fn visible_to(caller: &Caller, b: &Booking) -> bool {
     caller.user.role != Role::SiteOperator || b.details.participants.iter().any(|e| caller.owns(e))
 }
 
-/// Checks a request against the rules and the other bookings of its window.
+/// Checks a request — or, with `booked`, a change of that booking — against
+/// the rules and the other bookings of its window.
 async fn checked(
     s: &ControlState,
     req: BookingRequestBody,
-    except: Option<i64>,
+    booked: Option<&Booking>,
 ) -> ApiResult<mcu_store::BookingDetails> {
     let rules = &s.policy.booking;
     let endpoints: BTreeMap<String, bool> = s
@@ -110,17 +122,23 @@ async fn checked(
         .list_bookings(Some(from), Some(req.end_at.max(from)))
         .await?
         .iter()
-        .filter(|b| Some(b.id) != except)
+        .filter(|b| Some(b.id) != booked.map(|b| b.id))
         .map(HeldBooking::from)
         .collect();
-    Ok(booking::check(
-        rules,
-        s.now_ms(),
-        req.into(),
-        &endpoints,
-        &s.live.layouts(),
-        &others,
-    )?)
+    let layouts = s.live.layouts();
+    let now = s.now_ms();
+    Ok(match booked {
+        None => booking::check(rules, now, req.into(), &endpoints, &layouts, &others)?,
+        Some(b) => booking::check_change(
+            rules,
+            now,
+            &b.details,
+            req.into(),
+            &endpoints,
+            &layouts,
+            &others,
+        )?,
+    })
 }
 
 /// The rules a request is checked against, the layouts an agenda item may
@@ -238,12 +256,17 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(result?.into())))
 }
 
-/// Change a requested booking: the whole request, checked again by the rules.
+/// Change a booking before its rehearsal opens: the whole request, checked
+/// again by the rules (a start brought forward needs the notice; the booking
+/// does not clash with itself). A requested booking: operators, site
+/// operators for their chair. An approved one: operators only; it stays
+/// approved, its conference follows, and every endpoint before and after the
+/// change is notified (`changed`).
 #[utoipa::path(put, path = "/api/v1/bookings/{id}", tag = "bookings", request_body = BookingRequestBody,
     params(("id" = i64, Path, description = "Booking id")),
     responses((status = 200, body = BookingView), (status = 400, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "`booking_conflict`, `booking_state`", body = ErrorBody),
+              (status = 409, description = "`booking_conflict`, `booking_state` (not requested or approved, rehearsal opened)", body = ErrorBody),
               (status = 422, description = "`booking_too_late`", body = ErrorBody)))]
 pub(crate) async fn change(
     State(s): State<Arc<ControlState>>,
@@ -264,14 +287,53 @@ pub(crate) async fn change(
             let old = load(&s, id).await?;
             caller.require_for(Permission::RequestBookings, &old.details.chair)?;
             caller.require_for(Permission::RequestBookings, &req.chair)?;
-            if old.status != BookingStatus::Requested {
-                return Err(state_error(format!(
-                    "only a requested booking can change; this one is {}",
-                    old.status
-                )));
-            }
-            let d = checked(&s, req, Some(id)).await?;
-            if !s.store.change_booking(id, &d, s.now_ms()).await? {
+            let conference = match old.status {
+                BookingStatus::Requested => None,
+                BookingStatus::Approved => {
+                    // Changing the approved schedule is arranging it.
+                    caller.require(Permission::DecideBookings)?;
+                    let c = match &old.conference_id {
+                        Some(c) => Some(crate::routes::conferences::load(&s, c).await?),
+                        None => None,
+                    };
+                    if let Some(c) = &c
+                        && c.state != ConferenceState::Created
+                    {
+                        return Err(state_error(format!(
+                            "conference {} is {} already: the booking can no longer change",
+                            c.id, c.state
+                        )));
+                    }
+                    c
+                }
+                other => {
+                    return Err(state_error(format!(
+                        "only a requested or approved booking can change; this one is {other}"
+                    )));
+                }
+            };
+            let d = checked(&s, req, Some(&old)).await?;
+            let now = s.now_ms();
+            let mut after = old.clone();
+            after.details = d.clone();
+            let conference = conference.map(|c| Conference {
+                title: d.title.clone(),
+                chair: Some(d.chair.clone()),
+                layout: booking::opening_layout(&d).to_owned(),
+                participants: d.participants.clone(),
+                ..c
+            });
+            // Only an approved booking was announced: only its change is.
+            let notices = if old.status == BookingStatus::Approved {
+                notice::change_notices(&old, &after, &s.store.list_endpoints().await?, now)
+            } else {
+                Vec::new()
+            };
+            if !s
+                .store
+                .change_booking_notifying(id, old.status, &d, now, conference.as_ref(), &notices)
+                .await?
+            {
                 return Err(state_error("the booking changed state meanwhile"));
             }
             Ok(Json(load(&s, id).await?.into()))

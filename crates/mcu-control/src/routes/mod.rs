@@ -25,6 +25,7 @@ pub(crate) mod readiness;
 pub(crate) mod recordings;
 pub(crate) mod report;
 pub(crate) mod scenario;
+pub(crate) mod usage;
 pub(crate) mod users;
 
 pub(crate) fn routes() -> Router<Arc<ControlState>> {
@@ -111,6 +112,10 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             get(readiness::html),
         )
         .route("/api/v1/conferences/{id}/report", get(report::report))
+        .route(
+            "/api/v1/conferences/{id}/report/series",
+            get(report::series),
+        )
         .route("/api/v1/conferences/{id}/report.csv", get(report::csv))
         .route("/api/v1/conferences/{id}/report.html", get(report::html))
         .route(
@@ -169,6 +174,9 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
             "/api/v1/recordings/{id}/download",
             get(recordings::download),
         )
+        .route("/api/v1/reports/usage", get(usage::report))
+        .route("/api/v1/reports/usage.csv", get(usage::csv))
+        .route("/api/v1/reports/usage.html", get(usage::html))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/outbox", get(outbox::list))
         .route("/api/v1/outbox/{id}/retry", post(outbox::retry))

@@ -130,6 +130,55 @@ fn p95(s: Option<Stat>) -> Option<f64> {
     s.map(|s| s.p95)
 }
 
+/// One endpoint's quality over the session, for the console's charts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointSeries {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Its name.
+    pub name: String,
+    /// `[at_ms, loss_percent, jitter_ms, rtt_ms | null]`, in time order, at
+    /// most 360 (longer sessions are averaged in equal runs).
+    #[schema(value_type = Vec<Vec<f64>>)]
+    pub points: Vec<crate::report::SeriesPoint>,
+}
+
+/// The quality of each endpoint over the session as time series (R13: the
+/// report's charts). Same rights as the report.
+#[utoipa::path(get, path = "/api/v1/conferences/{id}/report/series", tag = "conferences",
+    params(("id" = String, Path, description = "Conference id")),
+    responses((status = 200, body = [EndpointSeries]), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn series(
+    State(s): State<Arc<ControlState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<EndpointSeries>>> {
+    caller.require(Permission::ReadConferences)?;
+    let c = load(&s, &id).await?;
+    if !visible_to(&caller, &c) {
+        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
+    }
+    let samples = s.store.quality_samples(&id).await?;
+    let mut out = Vec::new();
+    // The store gives them by endpoint, then time.
+    for run in samples.chunk_by(|a, b| a.endpoint_id == b.endpoint_id) {
+        let endpoint = run[0].endpoint_id.clone();
+        let name = s
+            .store
+            .endpoint(&endpoint)
+            .await?
+            .map(|e| e.name)
+            .unwrap_or_default();
+        out.push(EndpointSeries {
+            points: crate::report::series(run),
+            endpoint,
+            name,
+        });
+    }
+    Ok(Json(out))
+}
+
 /// The report as CSV (UTF-8 with BOM; one row per endpoint, then a summary row).
 #[utoipa::path(get, path = "/api/v1/conferences/{id}/report.csv", tag = "conferences",
     params(("id" = String, Path, description = "Conference id")),

@@ -1,8 +1,10 @@
 //! What the daemon's integration tests share: a temp data dir, a config with
 //! no conference, TLS trusting the daemon's own certificate, one HTTPS
 //! request (to an in-process daemon, or by address to an `mcud` process), a
-//! login.
+//! login; [`process`]: `mcud` as a child process, to kill and restart.
 #![allow(dead_code)]
+
+pub mod process;
 
 use std::sync::Arc;
 use std::time::Duration;
