@@ -636,4 +636,24 @@ fn floor_request_is_granted_and_presets_are_saved_and_recalled_from_the_console(
         json!(format!("{} / 2 điểm cầu sẵn sàng", summary["ready"])),
         "the chair never joined: at most 1 of 2"
     );
+
+    // The quality report draws the room's figures over time (SVG charts,
+    // under the console's CSP: no inline style).
+    console
+        .execute(
+            "location.hash = '#/conference/' + encodeURIComponent(arguments[0]) + '/report';",
+            &[json!(CONFERENCE)],
+        )
+        .unwrap();
+    let lines = wait_for(
+        &console,
+        "the report's loss chart",
+        &format!(
+            "document.querySelectorAll(\"#chart-loss polyline[data-endpoint='{}']\").length || null",
+            ROOM.0
+        ),
+        WAIT,
+    );
+    assert!(lines.as_u64().unwrap_or(0) >= 1, "{lines}");
+    assert!(page_text(&console).contains("Diễn biến chất lượng theo thời gian"));
 }
