@@ -24,7 +24,7 @@ use std::str::FromStr;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Backend, Store, StoreError, foreign_key_violation, unique_violation};
+use crate::{Store, StoreError, foreign_key_violation, unique_violation};
 
 names! {
     /// Who or what wrote a logbook entry.
@@ -263,13 +263,8 @@ impl Store {
         conference_id: &str,
         entry: &NewLogbookEntry,
     ) -> Result<Attempt, StoreError> {
-        // SQLite: take the write lock now, so two appenders queue instead of
-        // both reading the same last entry (a deferred transaction could not
-        // upgrade its read lock and would fail as "database is locked").
-        let mut tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
+        // Two appenders queue instead of both reading the same last entry.
+        let mut tx = self.begin_write().await?;
         let last = sqlx::query(
             "SELECT seq, kind, hash FROM logbook_entries WHERE conference_id = $1 \
              ORDER BY seq DESC LIMIT 1",

@@ -196,7 +196,7 @@ impl Store {
         &self,
         messages: &[NewOutboxMessage],
     ) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ids = insert_outbox(&mut tx, messages).await?;
         tx.commit().await?;
         Ok(ids)

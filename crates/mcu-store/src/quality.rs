@@ -64,7 +64,7 @@ impl Store {
         if samples.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for s in samples {
             let done = sqlx::query(
                 "INSERT INTO quality_samples (conference_id, endpoint_id, at_ms, rtt_ms, \

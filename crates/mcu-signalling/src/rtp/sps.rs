@@ -148,9 +148,8 @@ pub fn sps_picture_size(nal: &[u8]) -> Option<(u32, u32)> {
         2 => (2, 1),
         _ => (1, 1),
     };
-    let crop_x = sub_w;
     let crop_y = sub_h * (2 - frame_mbs_only);
-    let width = (width_mbs * 16).checked_sub(crop_x * (crop[0] + crop[1]))?;
+    let width = (width_mbs * 16).checked_sub(sub_w * (crop[0] + crop[1]))?;
     let height =
         (height_units * 16 * (2 - frame_mbs_only)).checked_sub(crop_y * (crop[2] + crop[3]))?;
     Some((u32::try_from(width).ok()?, u32::try_from(height).ok()?))
