@@ -118,10 +118,13 @@ fn operator_runs_a_conference_from_the_console_and_wrong_passwords_lock() {
     // The operator logs in through the form.
     submit_login(&browser, OPERATOR.0, OPERATOR.1);
     let row = format!("#conference-list tr[data-conference='{CONFERENCE}']");
+    // The create form comes after the list (it loads the directory first).
     wait_for(
         &browser,
-        "the conference list",
-        &format!("document.querySelector(\"{row}\")"),
+        "the conference list and the create form",
+        &format!(
+            "document.querySelector(\"{row}\") && document.getElementById('create-conference')"
+        ),
         WAIT,
     );
     let text = page_text(&browser);
