@@ -254,6 +254,7 @@ fn action_label(action: &str) -> &'static str {
         "conference.pin" => "Ghim điểm cầu vào ô hình",
         "conference.call_to_chair" => "Gọi điểm cầu lên màn hình chủ tọa",
         "conference.scenario_step" => "Chuyển mục kịch bản",
+        "conference.readiness_check" => "Yêu cầu kiểm tra sẵn sàng",
         "participant.mute" => "Tắt/bật tiếng hoặc hình của điểm cầu",
         "participant.disconnect" => "Ngắt kết nối điểm cầu",
         "floor.request" => "Đăng ký phát biểu",

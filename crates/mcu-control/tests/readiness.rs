@@ -242,6 +242,20 @@ async fn the_readiness_check_measures_each_endpoint_and_the_summary_says_who_is_
         (audit.entry.action.as_str(), audit.entry.result.as_str()),
         ("conference.readiness_check", "ok")
     );
+    // The operator action is in the conference's logbook too (R12).
+    let asked = api
+        .store
+        .logbook(CONF)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry)
+        .rfind(|e| e.category == LogbookCategory::Action)
+        .unwrap();
+    assert!(
+        asked.text.starts_with("Yêu cầu kiểm tra sẵn sàng") && asked.actor == "site-operator",
+        "{asked:?}"
+    );
     let done = measure(&api, &fixed, t2 + 1000, t2 + WINDOW).await;
     assert_eq!(done.len(), 1);
     let s = summary(&api).await;
