@@ -48,6 +48,21 @@ pub(crate) async fn load(s: &ControlState, id: &str) -> ApiResult<Conference> {
         .ok_or_else(|| ApiError::not_found(format!("conference {id}")))
 }
 
+/// Loads a conference the caller may see (`ReadConferences`; a site
+/// operator only one with their endpoints): 403 or 404 otherwise.
+pub(crate) async fn load_visible(
+    s: &ControlState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<Conference> {
+    caller.require(Permission::ReadConferences)?;
+    let c = load(s, id).await?;
+    if !visible_to(caller, &c) {
+        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
+    }
+    Ok(c)
+}
+
 pub(crate) fn visible_to(caller: &Caller, c: &Conference) -> bool {
     caller.user.role != Role::SiteOperator || c.participants.iter().any(|e| caller.owns(e))
 }
@@ -185,11 +200,7 @@ pub(crate) async fn get_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConferenceView>> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(&s, &id).await?;
-    if !visible_to(&caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
+    let c = load_visible(&s, &caller, &id).await?;
     Ok(Json(view(&s, c).await?))
 }
 

@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::auth::{Caller, Permission};
-use crate::routes::conferences::{load, view, visible_to};
+use crate::auth::Caller;
+use crate::routes::conferences::{load, load_visible, view};
 use crate::routes::floor::queue_view;
 use crate::routes::quality::quality_view;
 use crate::{ApiError, ApiResult, ControlState, ErrorBody};
@@ -46,11 +46,7 @@ pub(crate) async fn events(
     Path(id): Path<String>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(&s, &id).await?;
-    if !visible_to(&caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
+    load_visible(&s, &caller, &id).await?;
     Ok(ws.on_upgrade(move |socket| stream(socket, s, caller, id)))
 }
 

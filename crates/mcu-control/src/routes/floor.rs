@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Permission};
 use crate::live::LiveCommand;
-use crate::routes::conferences::{load, run_live, visible_to};
-use crate::{ApiError, ApiResult, ControlState, ErrorBody};
+use crate::routes::conferences::{load_visible, run_live};
+use crate::{ApiResult, ControlState, ErrorBody};
 
 /// A pending floor request.
 #[derive(Serialize, ToSchema)]
@@ -35,11 +35,7 @@ pub(crate) async fn queue(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<FloorRequestView>>> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(&s, &id).await?;
-    if !visible_to(&caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
+    load_visible(&s, &caller, &id).await?;
     Ok(Json(queue_view(&s, &id).await?))
 }
 

@@ -10,10 +10,10 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, Permission};
+use crate::auth::Caller;
 use crate::live::{AlarmKind, EndpointQuality, LiveAlarm, StreamFigures};
-use crate::routes::conferences::{load, visible_to};
-use crate::{ApiError, ApiResult, ControlState, ErrorBody};
+use crate::routes::conferences::load_visible;
+use crate::{ApiResult, ControlState, ErrorBody};
 
 /// A quality badge: how an endpoint's link looks at a glance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -101,11 +101,7 @@ pub(crate) async fn quality(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<QualityView>> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(&s, &id).await?;
-    if !visible_to(&caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
+    load_visible(&s, &caller, &id).await?;
     Ok(Json(quality_view(&s, &id).await?))
 }
 

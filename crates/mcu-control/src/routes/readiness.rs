@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::conferences::{load, visible_to};
+use super::conferences::{load, load_visible};
 use super::endpoints::csv_row;
 use super::logbook::{esc, state_vi, vn_time};
 use super::{csv_download, file_name, printable_html};
@@ -264,15 +264,6 @@ async fn summarise(s: &ControlState, c: &Conference) -> ApiResult<ReadinessSumma
     })
 }
 
-async fn visible(s: &ControlState, caller: &Caller, id: &str) -> ApiResult<Conference> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(s, id).await?;
-    if !visible_to(caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
-    Ok(c)
-}
-
 /// The readiness summary of a conference (R10).
 #[utoipa::path(get, path = "/api/v1/conferences/{id}/readiness", tag = "conferences",
     params(("id" = String, Path, description = "Conference id")),
@@ -283,7 +274,7 @@ pub(crate) async fn summary(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ReadinessSummary>> {
-    let c = visible(&s, &caller, &id).await?;
+    let c = load_visible(&s, &caller, &id).await?;
     Ok(Json(summarise(&s, &c).await?))
 }
 
@@ -380,7 +371,7 @@ pub(crate) async fn csv(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let c = visible(&s, &caller, &id).await?;
+    let c = load_visible(&s, &caller, &id).await?;
     let r = summarise(&s, &c).await?;
     let mut out = String::from("\u{feff}");
     out.push_str(
@@ -530,7 +521,7 @@ pub(crate) async fn html(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let c = visible(&s, &caller, &id).await?;
+    let c = load_visible(&s, &caller, &id).await?;
     let r = summarise(&s, &c).await?;
     Ok(printable_html(
         &file_name("tong-hop-san-sang", &id, "html"),

@@ -16,14 +16,14 @@ use mcu_store::Conference;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::conferences::{load, visible_to};
+use super::conferences::load_visible;
 use super::endpoints::csv_row;
 use super::logbook::{esc, state_vi, vn_time};
 use super::{csv_download, file_name, printable_html};
-use crate::auth::{Caller, Permission};
+use crate::auth::Caller;
 use crate::model::ConferenceStateName;
 use crate::report::{Compiled, EndpointReport, ReportSummary, Stat, compile};
-use crate::{ApiError, ApiResult, ControlState, ErrorBody};
+use crate::{ApiResult, ControlState, ErrorBody};
 
 /// A conference's quality report.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,11 +53,7 @@ async fn compiled(
     caller: &Caller,
     id: &str,
 ) -> ApiResult<(Conference, Compiled, i64)> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(s, id).await?;
-    if !visible_to(caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
+    let c = load_visible(s, caller, id).await?;
     let (report, now) = compile_report(s, &c).await?;
     Ok((c, report, now))
 }
@@ -154,11 +150,7 @@ pub(crate) async fn series(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<EndpointSeries>>> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(&s, &id).await?;
-    if !visible_to(&caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
+    load_visible(&s, &caller, &id).await?;
     let samples = s.store.quality_samples(&id).await?;
     let mut out = Vec::new();
     // The store gives them by endpoint, then time.

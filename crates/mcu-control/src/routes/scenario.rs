@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Permission};
 use crate::live::{LiveCommand, LiveError, View};
-use crate::routes::conferences::{load, run_live, visible_to};
+use crate::routes::conferences::{load, load_visible, run_live};
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody};
 
 /// One agenda item with the time used on it.
@@ -189,11 +189,7 @@ pub(crate) async fn get_scenario(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ScenarioView>> {
-    caller.require(Permission::ReadConferences)?;
-    let c = load(&s, &id).await?;
-    if !visible_to(&caller, &c) {
-        return Err(ApiError::forbidden(Permission::ReadConferences.describe()));
-    }
+    let c = load_visible(&s, &caller, &id).await?;
     let items = agenda(&s, &c).await?;
     Ok(Json(scenario_view(&s, &c, items, Vec::new()).await?))
 }
