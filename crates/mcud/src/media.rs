@@ -718,11 +718,6 @@ fn run(
             let started = clock();
             mixer.handle_timeout(now);
             let took = (clock() - started).as_secs_f64();
-            for (p, level) in mixer.audio_levels() {
-                if let Some(peer) = peers.get_mut(&p) {
-                    peer.meters.audio_level(level);
-                }
-            }
             if let Ok(mut s) = published.lock() {
                 s.participants = peers.len() + synthetic.len();
                 s.mixer = mixer.stats();
@@ -730,7 +725,13 @@ fn run(
                 s.tick_seconds += took;
                 s.tick_seconds_max = s.tick_seconds_max.max(took);
                 s.levels.clear();
-                s.levels.extend(mixer.audio_levels().map(|(p, l)| (p.0, l)));
+                for (p, level) in mixer.audio_levels() {
+                    s.levels.push((p.0, level));
+                    // The readiness check wants each one's loudest level.
+                    if let Some(peer) = peers.get_mut(&p) {
+                        peer.meters.audio_level(level);
+                    }
+                }
                 s.active_speaker = mixer.active_speaker().map(|p| p.0);
             }
         }
