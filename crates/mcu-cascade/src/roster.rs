@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ids::{EndpointId, McuId};
-use crate::topology::{Level, PATH_SEPARATOR};
+use crate::topology::{Level, PATH_SEPARATOR, Topology};
 use crate::wire::{
     Command, CommandError, CommandErrorCode, EndpointState, LinkState, Roster, RosterEntry,
     RosterMcu,
@@ -181,6 +181,9 @@ pub struct RosterTree {
     local: Vec<LocalEndpoint>,
     children: BTreeMap<McuId, ChildSubtree>,
     selection: Option<Selection>,
+    /// The configured tree, when known: a child's roster may then name only
+    /// MCUs configured below it, each under its configured parent.
+    topology: Option<Topology>,
 }
 
 impl RosterTree {
@@ -191,7 +194,15 @@ impl RosterTree {
             local: Vec::new(),
             children: BTreeMap::new(),
             selection: None,
+            topology: None,
         }
+    }
+
+    /// Checks children's rosters against the configured tree too, so a child
+    /// cannot claim an MCU of another branch even while that branch is down.
+    pub fn with_topology(mut self, topology: Topology) -> Self {
+        self.topology = Some(topology);
+        self
     }
 
     /// This MCU.
@@ -544,6 +555,18 @@ impl RosterTree {
                     child: child.clone(),
                     mcu: m.id.clone(),
                 });
+            }
+            if let Some(topology) = &self.topology {
+                let configured = m.id == *child
+                    || (topology.is_descendant(&m.id, child)
+                        && topology.node(&m.id).and_then(|n| n.parent.as_ref())
+                            == m.parent.as_ref());
+                if !configured {
+                    return Err(RosterError::McuOutsideSubtree {
+                        child: child.clone(),
+                        mcu: m.id.clone(),
+                    });
+                }
             }
             // Walk up: the chain must end at the child within len steps.
             let mut at = &m.id;

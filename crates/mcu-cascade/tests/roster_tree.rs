@@ -4,7 +4,7 @@
 
 use mcu_cascade::ids::{EndpointId, McuId};
 use mcu_cascade::roster::{McuInfo, RosterError, RosterTree};
-use mcu_cascade::topology::Level;
+use mcu_cascade::topology::{Level, McuNode, Topology};
 use mcu_cascade::wire::{EndpointState, LinkState, Roster, RosterEntry, RosterMcu};
 
 fn id(s: &str) -> McuId {
@@ -289,4 +289,66 @@ fn an_updated_roster_replaces_the_previous_one() {
         .map(|e| e.entry.endpoint.to_string())
         .collect();
     assert_eq!(names, ["chu-toa", "ubnd-tinh-tq"]);
+}
+
+fn node(i: &str, parent: Option<&str>, level: Level) -> McuNode {
+    McuNode {
+        id: id(i),
+        name: i.into(),
+        level,
+        parent: parent.map(id),
+        standby: None,
+    }
+}
+
+#[test]
+fn with_the_configured_tree_a_child_cannot_claim_a_branch_that_is_down() {
+    let topology = Topology::new([
+        node("central", None, Level::Central),
+        node("tq", Some("central"), Level::Province),
+        node("son-duong", Some("tq"), Level::District),
+        node("hop-thanh", Some("son-duong"), Level::Commune),
+        node("hai-phong", Some("central"), Level::Province),
+        node("do-son", Some("hai-phong"), Level::District),
+    ])
+    .unwrap();
+    let mut central = tree("central", "Chính phủ", Level::Central).with_topology(topology);
+    // Tuyên Quang's branch is not linked: without the configured tree,
+    // Hải Phòng could publish son-duong as its own.
+    let claims = Roster {
+        mcus: vec![mcu("hai-phong", None), mcu("son-duong", Some("hai-phong"))],
+        endpoints: vec![entry("ubnd-huyen-son-duong", "son-duong")],
+    };
+    assert_eq!(
+        central.set_child_roster(&id("hai-phong"), claims.clone()),
+        Err(RosterError::McuOutsideSubtree {
+            child: id("hai-phong"),
+            mcu: id("son-duong")
+        })
+    );
+    assert!(central.entries().is_empty());
+    // The same roster is accepted by a tree that does not know the topology:
+    // the check is the configured tree's.
+    let mut blind = tree("central", "Chính phủ", Level::Central);
+    assert!(blind.set_child_roster(&id("hai-phong"), claims).is_ok());
+    // A configured MCU under a wrong parent is refused too.
+    let reparented = Roster {
+        mcus: vec![
+            mcu("hai-phong", None),
+            mcu("x", Some("hai-phong")),
+            mcu("do-son", Some("x")),
+        ],
+        endpoints: vec![],
+    };
+    assert!(matches!(
+        central.set_child_roster(&id("hai-phong"), reparented),
+        Err(RosterError::McuOutsideSubtree { .. })
+    ));
+    // Its own configured subtree is fine.
+    let own = Roster {
+        mcus: vec![mcu("hai-phong", None), mcu("do-son", Some("hai-phong"))],
+        endpoints: vec![entry("ubnd-do-son", "do-son")],
+    };
+    central.set_child_roster(&id("hai-phong"), own).unwrap();
+    assert_eq!(central.entries().len(), 1);
 }
