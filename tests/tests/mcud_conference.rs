@@ -96,6 +96,7 @@ impl Mcu {
             notify: Default::default(),
             recording: Default::default(),
             readiness: Default::default(),
+            cascade: None,
         };
         Mcu::start_config(config, data)
     }
@@ -613,6 +614,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
         notify: Default::default(),
         recording: Default::default(),
         readiness: Default::default(),
+        cascade: None,
     };
     let mcu = Mcu::start_config(config, data);
     let dir = TempDir::new("mcud-two-conferences-cams").expect("temp dir");

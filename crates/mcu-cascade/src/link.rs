@@ -173,6 +173,12 @@ pub enum LinkOutput {
         /// What to do.
         command: Command,
     },
+    /// The parent's answer to the trunk's [`ChildLink::offer`] (`Err`: why
+    /// it could not take it).
+    Answer {
+        /// The SDP answer.
+        answer: Result<String, String>,
+    },
     /// Nothing more to do now; call [`ChildLink::handle_timeout`] at this
     /// instant (or earlier, on another input).
     Timeout(Instant),
@@ -340,6 +346,9 @@ impl ChildLink {
                     request_id,
                     command,
                 }),
+                DownMessage::Answer { sdp, error } => self.out.push_back(LinkOutput::Answer {
+                    answer: sdp.ok_or_else(|| error.unwrap_or_else(|| "no reason given".into())),
+                }),
                 other => {
                     let why = format!("{} after welcome", kind(&other));
                     self.fail_conn(now, conn, DownReason::ProtocolViolation(why), true);
@@ -440,6 +449,17 @@ impl ChildLink {
                 msg: UpMessage::Uplink { endpoint },
             });
         }
+    }
+
+    /// Offers the trunk's media (a fresh WebRTC session after every `Up`);
+    /// the parent's answer comes back as [`LinkOutput::Answer`].
+    pub fn offer(&mut self, _now: Instant, sdp: String) -> Result<(), NotUp> {
+        let conn = self.up_conn().ok_or(NotUp)?;
+        self.out.push_back(LinkOutput::Send {
+            conn,
+            msg: UpMessage::Offer { sdp },
+        });
+        Ok(())
     }
 
     /// Sends a floor request (or its withdrawal) up.
@@ -721,6 +741,7 @@ pub(crate) fn kind(msg: &DownMessage) -> &'static str {
         DownMessage::Welcome { .. } => "welcome",
         DownMessage::Refused { .. } => "refused",
         DownMessage::Command { .. } => "command",
+        DownMessage::Answer { .. } => "answer",
         DownMessage::Ping { .. } => "ping",
         DownMessage::Pong { .. } => "pong",
     }

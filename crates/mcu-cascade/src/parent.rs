@@ -122,6 +122,13 @@ pub enum ParentOutput {
         /// Why.
         reason: ChildDownReason,
     },
+    /// The child's trunk offers its media; answer with [`ParentLinks::answer`].
+    Offer {
+        /// The child.
+        child: McuId,
+        /// Its SDP offer.
+        sdp: String,
+    },
     /// A connection was refused: log the attempt.
     Refused {
         /// The connection.
@@ -311,6 +318,7 @@ impl ParentLinks {
                     });
                 }
             }
+            UpMessage::Offer { sdp } => self.out.push_back(ParentOutput::Offer { child, sdp }),
             UpMessage::Ping { seq } => self.out.push_back(ParentOutput::Send {
                 conn,
                 msg: DownMessage::Pong { seq },
@@ -409,6 +417,29 @@ impl ParentLinks {
             },
         });
         Ok(request_id)
+    }
+
+    /// Answers a child's [`ParentOutput::Offer`] (`Err`: why the trunk's
+    /// media could not be set up).
+    pub fn answer(
+        &mut self,
+        child: &McuId,
+        answer: Result<String, String>,
+    ) -> Result<(), ChildNotUp> {
+        let conn = self
+            .children
+            .get(child)
+            .ok_or_else(|| ChildNotUp(child.clone()))?
+            .conn;
+        let (sdp, error) = match answer {
+            Ok(sdp) => (Some(sdp), None),
+            Err(e) => (None, Some(e)),
+        };
+        self.out.push_back(ParentOutput::Send {
+            conn,
+            msg: DownMessage::Answer { sdp, error },
+        });
+        Ok(())
     }
 
     /// Closes a child's link from this side (e.g. its conference is not
@@ -627,6 +658,7 @@ fn up_kind(msg: &UpMessage) -> &'static str {
         UpMessage::Uplink { .. } => "uplink",
         UpMessage::FloorRequest { .. } => "floor_request",
         UpMessage::Reply { .. } => "reply",
+        UpMessage::Offer { .. } => "offer",
         UpMessage::Ping { .. } => "ping",
         UpMessage::Pong { .. } => "pong",
     }

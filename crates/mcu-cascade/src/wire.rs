@@ -98,6 +98,13 @@ pub enum UpMessage {
         /// `null` when done; the reason otherwise.
         error: Option<CommandError>,
     },
+    /// The trunk's media: the child's WebRTC offer (DTLS-SRTP, one H.264
+    /// and one Opus track each way). Sent after every `welcome`; the parent
+    /// answers with `answer`. A new offer replaces the trunk's session.
+    Offer {
+        /// The SDP offer.
+        sdp: String,
+    },
     /// Keepalive; the parent answers `pong` with the same `seq`.
     Ping {
         /// Echoed.
@@ -136,6 +143,14 @@ pub enum DownMessage {
         request_id: RequestId,
         /// What to do.
         command: Command,
+    },
+    /// The parent's answer to the trunk's `offer`.
+    Answer {
+        /// The SDP answer; `null` when the parent could not take the offer.
+        sdp: Option<String>,
+        /// Why not, in words, when `sdp` is `null`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// Keepalive; the child answers `pong` with the same `seq`.
     Ping {
@@ -191,6 +206,15 @@ pub enum Command {
         /// Preset number, as stored on the endpoint (0–255).
         preset: u8,
     },
+    /// The master's operator answered the endpoint's floor request: the
+    /// owning MCU takes it out of its queue and tells the endpoint. (A
+    /// granted request is also called to the chair, with `select_uplink`.)
+    AnswerFloor {
+        /// The endpoint.
+        endpoint: EndpointId,
+        /// Granted (`true`) or dismissed.
+        granted: bool,
+    },
 }
 
 impl Command {
@@ -199,7 +223,8 @@ impl Command {
         match self {
             Self::SelectUplink { endpoint }
             | Self::SetMute { endpoint, .. }
-            | Self::RecallPreset { endpoint, .. } => endpoint,
+            | Self::RecallPreset { endpoint, .. }
+            | Self::AnswerFloor { endpoint, .. } => endpoint,
         }
     }
 }
@@ -239,6 +264,10 @@ pub enum CommandErrorCode {
     LinkDown,
     /// The link below did not reply in time.
     Timeout,
+    /// The MCU that owns the endpoint cannot do this (yet).
+    Unsupported,
+    /// The MCU that owns the endpoint tried and failed (its media stopped …).
+    Failed,
 }
 
 /// A subtree as a child publishes it.

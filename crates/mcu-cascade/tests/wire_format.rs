@@ -79,12 +79,21 @@ fn every_message_type_has_an_example() {
         "uplink",
         "floor_request",
         "reply",
+        "offer",
         "ping",
         "pong",
     ];
     assert_eq!(up, want_up.iter().map(|s| s.to_string()).collect());
     let down: BTreeSet<String> = examples("down").iter().map(|t| message_type(t)).collect();
-    let want_down = ["challenge", "welcome", "refused", "command", "ping", "pong"];
+    let want_down = [
+        "challenge",
+        "welcome",
+        "refused",
+        "command",
+        "answer",
+        "ping",
+        "pong",
+    ];
     assert_eq!(down, want_down.iter().map(|s| s.to_string()).collect());
 }
 
@@ -104,7 +113,7 @@ fn every_command_action_and_error_code_is_documented() {
         .collect();
     assert_eq!(
         actions,
-        ["recall_preset", "select_uplink", "set_mute"]
+        ["answer_floor", "recall_preset", "select_uplink", "set_mute"]
             .map(String::from)
             .into()
     );

@@ -1,6 +1,7 @@
 // The floor-request queue of a live conference (R4): who asked to speak, in
 // order, and for how long; operators grant (the API unmutes the endpoint and
-// puts it on the chair view's main tile) or dismiss. The queue arrives with
+// puts it on the chair view's main tile) or dismiss. A hand raised in the
+// cascade below shows its path and is answered through the tree. The queue arrives with
 // the roster through live.js's `fetchConference`; this module only draws it.
 
 import { post, seg } from "./api.js";
@@ -49,13 +50,14 @@ export function floorPanel({ base, runs, act }) {
       "li",
       { "data-endpoint": r.endpoint, "data-requested-at": r.requested_at },
       h("span", { class: "name" }, name), " ",
+      r.path ? h("span", { class: "muted floor-path" }, r.path, " ") : null,
       h("span", { class: "muted waited" }),
       h("span", { class: "buttons" }, buttons),
     );
   }
 
   function update(queue) {
-    const k = JSON.stringify(queue.map((r) => [r.endpoint, r.name, r.requested_at]));
+    const k = JSON.stringify(queue.map((r) => [r.endpoint, r.name, r.path, r.requested_at]));
     if (k !== key) {
       key = k;
       replace(list, queue.map(item));

@@ -4,7 +4,8 @@
 // picker per view (chair, participants) drawn from the templates' geometry,
 // and a pin board (pick an endpoint for a tile, or drag a roster row onto a
 // tile), a quality badge per endpoint, the alarms panel and the composite
-// preview (quality.js). The roster, the floor queue, the audio levels, the
+// preview (quality.js), and, on an MCU with cascade links, the tree below it
+// (cascade.js). The roster, the floor queue, the audio levels, the
 // quality figures and the alarms arrive on the conference's events
 // WebSocket (`/api/v1/conferences/{id}/events`); if it
 // cannot be opened or drops, the view polls `fetchConference` every second
@@ -24,6 +25,7 @@ import { alarmsPanel, previewPanel, qualityCell } from "./quality.js";
 import { openable, running } from "./conferences.js";
 import { scenarioPanel } from "./scenario.js";
 import { readinessPanel } from "./readiness.js";
+import { cascadePanel } from "./cascade.js";
 import { recordButton } from "./recordings.js";
 
 const POLL_MS = 1000;
@@ -80,6 +82,7 @@ export async function render(ctx, root, id) {
   const readiness = readinessPanel({
     base, runs, mine, running: () => running(s.conf.state), act: (run, message) => act(run, message),
   });
+  const cascade = cascadePanel({ base, runs, running: () => running(s.conf.state) });
   const record = recordButton(base);
 
   // --- header -------------------------------------------------------------
@@ -465,6 +468,7 @@ export async function render(ctx, root, id) {
       h("div", {}, readiness.el, scenario.el, alarms.el, preview.el, floor.el, editorEl,
         // Layouts and pins are the operators' business; a site operator runs only their room.
         siteOperator ? null : [pickersEl, h("section", { class: "card" }, pinEl)])),
+    cascade.el,
   );
   await Promise.all(s.conf.participants.map((p) => loadPresets(p.endpoint)));
   renderHead();
@@ -479,6 +483,7 @@ export async function render(ctx, root, id) {
     preview.stop();
     scenario.stop();
     readiness.stop();
+    cascade.stop();
     if (timer) clearInterval(timer);
     timer = null;
     if (socket) socket.close();

@@ -57,6 +57,7 @@ static ASSETS: &[Asset] = &[
     asset!("quality.js", JS),
     asset!("report.js", JS),
     asset!("readiness.js", JS),
+    asset!("cascade.js", JS),
     asset!("scenario.js", JS),
     asset!("bookings.js", JS),
     asset!("bookings.css", "text/css; charset=utf-8"),

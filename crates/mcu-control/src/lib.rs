@@ -46,7 +46,8 @@ use serde::de::DeserializeOwned;
 pub use auth::Caller;
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use live::{
-    AlarmKind, EndpointQuality, FloorRequest, Live, LiveAlarm, LiveCommand, LiveConference,
+    AlarmKind, CascadeEndpoint, CascadeLink, CascadeMcu, EndpointQuality, FloorRequest,
+    LinkQuality, LinkStatus, Live, LiveAlarm, LiveCascade, LiveCommand, LiveConference,
     LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality, ReceiverFigures,
     StreamFigures, View, live_conference,
 };
@@ -253,6 +254,9 @@ fn action_label(action: &str) -> &'static str {
         "conference.layout" => "Đổi bố cục hiển thị",
         "conference.pin" => "Ghim điểm cầu vào ô hình",
         "conference.call_to_chair" => "Gọi điểm cầu lên màn hình chủ tọa",
+        "cascade.link_up" => "Liên kết cascade đã kết nối",
+        "cascade.link_down" => "Liên kết cascade bị mất, đang kết nối lại",
+        "cascade.link_refused" => "Từ chối liên kết cascade",
         "conference.scenario_step" => "Chuyển mục kịch bản",
         "conference.readiness_check" => "Yêu cầu kiểm tra sẵn sàng",
         "participant.mute" => "Tắt/bật tiếng hoặc hình của điểm cầu",

@@ -222,6 +222,106 @@ pub struct FloorRequest {
     pub requested_at: i64,
 }
 
+/// One MCU of the cascade tree.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CascadeMcu {
+    /// MCU id (the id of its cascade link, as configured).
+    pub id: String,
+    /// Name with diacritics ("Tuyên Quang").
+    pub name: String,
+    /// `central`, `province`, `district` or `commune`.
+    pub level: String,
+}
+
+/// The state of a cascade link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    /// Authenticated; media and commands flow.
+    Up,
+    /// Dropped; the child is redialling (its subtree is unreachable meanwhile).
+    Reconnecting,
+    /// Not connected and not being redialled (e.g. never came up).
+    Down,
+}
+
+/// A cascade link to another MCU (a parent or a child of this one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CascadeLink {
+    /// The MCU at the other end.
+    pub mcu: CascadeMcu,
+    /// Its state.
+    pub state: LinkStatus,
+    /// This is the standby parent (R18), not the configured one.
+    pub standby: bool,
+    /// When the state last changed (Unix ms), if known.
+    pub since_ms: Option<i64>,
+    /// What this MCU receives over the link (the trunk's media), once measured.
+    pub quality: Option<LinkQuality>,
+}
+
+/// The trunk media this MCU receives over a cascade link, over the last
+/// sample period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct LinkQuality {
+    /// Video and audio received, kbit/s.
+    pub rx_kbps: f64,
+    /// Packet loss, percent (the worse of video and audio).
+    pub loss_percent: f64,
+    /// Interarrival jitter, ms (the worse of video and audio).
+    pub jitter_ms: f64,
+    /// Round-trip time, ms, once measured.
+    pub rtt_ms: Option<f64>,
+}
+
+/// One endpoint of the cascade tree, as this MCU sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CascadeEndpoint {
+    /// Endpoint id (unique across the tree).
+    pub endpoint: String,
+    /// Name with diacritics.
+    pub name: String,
+    /// The MCU it is connected to.
+    pub mcu: String,
+    /// MCU ids from this MCU down to its owner, both included.
+    pub path: Vec<String>,
+    /// The path by names: "Chính phủ › Tuyên Quang › Sơn Dương › Hợp Thành".
+    pub display_path: String,
+    /// False when a link on the path is reconnecting.
+    pub reachable: bool,
+    /// Media connected.
+    pub connected: bool,
+    /// Audio muted.
+    pub audio_muted: bool,
+    /// Video muted.
+    pub video_muted: bool,
+    /// It has a floor request pending.
+    pub floor_requested: bool,
+    /// Round-trip time at its MCU, ms (once measured).
+    pub rtt_ms: Option<f64>,
+    /// Packet loss at its MCU, percent (once measured).
+    pub loss_percent: Option<f64>,
+    /// Interarrival jitter at its MCU, ms (once measured).
+    pub jitter_ms: Option<f64>,
+    /// It is what this MCU's chair main tile / uplink carries now.
+    pub selected: bool,
+}
+
+/// The cascade tree as one MCU sees it for one running conference.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveCascade {
+    /// This MCU.
+    pub me: CascadeMcu,
+    /// The link to this MCU's parent (None on the master).
+    pub parent: Option<CascadeLink>,
+    /// The links of this MCU's children (configured ones, up or not).
+    pub children: Vec<CascadeLink>,
+    /// Every endpoint of this MCU and of the whole subtree below it.
+    pub endpoints: Vec<CascadeEndpoint>,
+    /// Topology warnings (e.g. a path of more than three links), in words.
+    pub warnings: Vec<String>,
+}
+
 /// Why a live action failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -259,6 +359,17 @@ pub enum LiveError {
     /// This media side cannot record.
     #[error("recording is not available here")]
     RecordingUnavailable,
+    /// A command sent down the cascade failed at another MCU.
+    #[error("{code} for endpoint {endpoint} at MCU {at}")]
+    Remote {
+        /// Why, as the cascade protocol says it: `endpoint_not_connected`,
+        /// `link_down`, `timeout`, `unknown_endpoint` (docs/cascade.md).
+        code: String,
+        /// The endpoint the command was for.
+        endpoint: String,
+        /// The MCU that found the problem.
+        at: String,
+    },
 }
 
 /// The running media, as the control API sees it.
@@ -305,6 +416,17 @@ pub trait Live: Send + Sync + 'static {
     /// Where recording files are (downloads read them there); `None` when
     /// this media side does not record.
     fn recordings_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// The cascade tree of a running conference; `None` when this MCU has
+    /// no cascade configured or the conference is not running.
+    ///
+    /// [`command`](Self::command) accepts the endpoints listed here that are
+    /// not this MCU's own for [`LiveCommand::CallToChair`] and
+    /// [`LiveCommand::Mute`], and sends them down the tree; a failure further
+    /// down comes back as [`LiveError::Remote`].
+    fn cascade(&self, conference: &str) -> Option<LiveCascade> {
+        let _ = conference;
         None
     }
 }

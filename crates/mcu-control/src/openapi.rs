@@ -5,8 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth as login, bookings, conferences, endpoints, events, floor, logbook, outbox,
-    presets, preview, quality, readiness, recordings, report, scenario, usage, users,
+    audit, auth as login, bookings, cascade, conferences, endpoints, events, floor, logbook,
+    outbox, presets, preview, quality, readiness, recordings, report, scenario, usage, users,
 };
 
 struct Security;
@@ -47,7 +47,7 @@ impl Modify for Security {
         presets::list, presets::put, presets::delete, presets::recall,
         floor::queue, floor::request, floor::grant, floor::dismiss, events::events,
         scenario::get_scenario, scenario::step,
-        quality::quality, preview::preview, report::report, report::series, report::csv, report::html,
+        quality::quality, cascade::tree, preview::preview, report::report, report::series, report::csv, report::html,
         readiness::summary, readiness::check, readiness::csv, readiness::html,
         bookings::list, bookings::create, bookings::get_one, bookings::change,
         bookings::approve, bookings::reject, bookings::cancel, bookings::rules,

@@ -69,6 +69,12 @@ pub struct ViewSpec {
     /// Audience: views with different audiences never share a group, so
     /// the chair's view can be steered apart from everyone else's (0: all).
     pub audience: u8,
+    /// A participant never shown in this view, pinned or not (a cascade
+    /// uplink never carries the picture that came down the same link).
+    pub hidden: Option<ParticipantId>,
+    /// Draw the participants' names into their tiles (a cascade uplink
+    /// leaves it to the parent, which labels the tile itself).
+    pub labels: bool,
 }
 
 impl ViewSpec {
@@ -80,12 +86,22 @@ impl ViewSpec {
             height,
             bitrate: BitrateClass::Standard,
             audience: 0,
+            hidden: None,
+            labels: true,
         }
     }
 
     /// The same spec for another audience.
     pub fn for_audience(mut self, audience: u8) -> Self {
         self.audience = audience;
+        self
+    }
+
+    /// The same spec with `participant` never shown and no name labels:
+    /// the view a cascade trunk sends up.
+    pub fn for_uplink(mut self, participant: ParticipantId) -> Self {
+        self.hidden = Some(participant);
+        self.labels = false;
         self
     }
 }
@@ -641,6 +657,21 @@ impl ConferenceMixer {
         Ok(())
     }
 
+    /// Renames a participant: its tile label from the next tick (a cascade
+    /// trunk's tile is labelled with the endpoint it carries).
+    pub fn set_name(&mut self, id: ParticipantId, name: &str) -> Result<(), MixerError> {
+        let p = self
+            .participants
+            .get_mut(&id)
+            .ok_or(MixerError::UnknownParticipant(id))?;
+        if p.name != name {
+            p.name = name.to_owned();
+            // The label is part of the tile's picture: redraw it.
+            p.generation += 1;
+        }
+        Ok(())
+    }
+
     /// Sets (or clears) the chair endpoint.
     pub fn set_chair(&mut self, chair: Option<ParticipantId>) -> Result<(), MixerError> {
         if let Some(p) = chair
@@ -988,7 +1019,16 @@ impl ConferenceMixer {
         let mut visible = BTreeSet::new();
         let timestamp_ms = (now - self.epoch).as_millis() as u64;
         let stopwatch = self.config.stopwatch;
+        let mut shown = Vec::new();
         for (&gid, g) in &mut self.groups {
+            let join_order = match g.spec.hidden {
+                Some(hidden) => {
+                    shown.clear();
+                    shown.extend(self.join_order.iter().filter(|&&p| p != hidden));
+                    &shown
+                }
+                None => &self.join_order,
+            };
             let slots = assign_slots(
                 &g.layout,
                 &SlotInputs {
@@ -996,7 +1036,7 @@ impl ConferenceMixer {
                     chair: self.chair,
                     active_speaker: active,
                     recent_speakers: &recent,
-                    join_order: &self.join_order,
+                    join_order,
                     previous: &g.slots,
                 },
             );
@@ -1016,7 +1056,7 @@ impl ConferenceMixer {
                     match slot.and_then(|id| self.participants.get(&id).map(|p| (id, p))) {
                         Some((id, p)) => {
                             visible.insert(id);
-                            let label = self.config.labels.then(|| {
+                            let label = (self.config.labels && g.spec.labels).then(|| {
                                 self.labels.render(
                                     &p.name,
                                     label_height_for_tile(rect.h),

@@ -97,6 +97,44 @@ fn tiles_show_their_sources_in_join_order() {
 }
 
 #[test]
+fn an_uplink_view_never_shows_its_own_trunk_even_pinned_and_draws_no_labels() {
+    let t0 = epoch();
+    let mut m = mixer(t0, true);
+    let trunk = ParticipantId(1);
+    let room = ParticipantId(2);
+    let local = ViewSpec::new("2x2", 640, 360);
+    let uplink = ViewSpec::new("1x1", 320, 180).for_uplink(trunk);
+    // The trunk joined first: in join order it would take the one tile.
+    let g = m.add_participant(trunk, "Chính phủ", uplink).unwrap();
+    let local_group = m.add_participant(room, "UBND xã Hợp Thành", local).unwrap();
+    m.handle_video_frame(trunk, I420Frame::solid(320, 180, colour(0)).unwrap())
+        .unwrap();
+    m.handle_video_frame(room, I420Frame::solid(320, 180, colour(1)).unwrap())
+        .unwrap();
+    m.pin(g, 0, Some(trunk)).unwrap();
+    m.video_tick(t0);
+    assert_eq!(m.slots(g).unwrap(), &[Some(room)]);
+    // Full screen and unlabelled: the bottom strip, where a label would be,
+    // is the room's colour too.
+    let canvas = m.composite(g).unwrap();
+    let bottom = canvas.mean_colour(PixelRect::new(0, 150, 320, 30));
+    assert!(bottom.distance(colour(1)) <= 3, "{bottom:?}");
+    // The local view shows the trunk like anyone else.
+    assert!(m.slots(local_group).unwrap().contains(&Some(trunk)));
+    // Renaming redraws the label of a labelled view.
+    let before = m.composite(local_group).unwrap().clone();
+    m.set_name(trunk, "UBND xã Hợp Thành › Tuyên Quang")
+        .unwrap();
+    m.video_tick(t0 + Duration::from_millis(34));
+    assert_ne!(
+        m.composite(local_group).unwrap().plane(0).data,
+        before.plane(0).data,
+        "the new name is drawn"
+    );
+    assert!(m.set_name(ParticipantId(9), "x").is_err());
+}
+
+#[test]
 fn leaving_frees_the_tile_and_a_silent_source_shows_a_placeholder() {
     let t0 = epoch();
     let mut m = mixer(t0, true);

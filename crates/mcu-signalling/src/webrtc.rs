@@ -183,6 +183,12 @@ pub enum Answerer {}
 #[derive(Debug)]
 pub enum Offerer {}
 
+/// Either role once the offer/answer exchange is done: a daemon keeps the
+/// sessions it answered and the ones it offered (cascade trunks to its
+/// parent) side by side. See [`Session::into_negotiated`].
+#[derive(Debug)]
+pub enum Negotiated {}
+
 /// One WebRTC peer connection with one H.264 and one Opus track each way,
 /// sans-IO. `R` is the role in the offer/answer exchange ([`Answerer`] or
 /// [`Offerer`]); everything after the exchange (ICE, DTLS-SRTP, media,
@@ -440,6 +446,34 @@ fn check_dtls_srtp(sdp: &str) -> Result<(), SessionError> {
 }
 
 impl<R> Session<R> {
+    /// The same session with its role forgotten: everything after the
+    /// offer/answer exchange is common to both roles.
+    pub fn into_negotiated(self) -> Session<Negotiated> {
+        Session {
+            pc: self.pc,
+            local_addr: self.local_addr,
+            public_ip: self.public_ip,
+            video_sender: self.video_sender,
+            audio_sender: self.audio_sender,
+            video_ssrc: self.video_ssrc,
+            audio_ssrc: self.audio_ssrc,
+            video_pt: self.video_pt,
+            audio_pt: self.audio_pt,
+            track_kinds: self.track_kinds,
+            video_receiver: self.video_receiver,
+            selected_remote_addr: self.selected_remote_addr,
+            validation: self.validation,
+            dropped_unvalidated: self.dropped_unvalidated,
+            connected: self.connected,
+            negotiated: self.negotiated,
+            events: self.events,
+            packetizer: self.packetizer,
+            batch: self.batch,
+            audio_sequence: self.audio_sequence,
+            role: std::marker::PhantomData,
+        }
+    }
+
     /// A peer connection with a fresh DTLS certificate and one outgoing
     /// video (H.264) and audio (Opus) track; the role-specific `new` wraps it.
     fn build(now: Instant, config: SessionConfig) -> Result<Self, SessionError> {

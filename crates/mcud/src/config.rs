@@ -50,6 +50,9 @@ pub struct Config {
     /// Readiness thresholds and measuring window (R10).
     #[serde(default)]
     pub readiness: ReadinessConfig,
+    /// This MCU's place in the cascade tree (none: a standalone MCU).
+    #[serde(default)]
+    pub cascade: Option<crate::cascade_config::CascadeConfig>,
 }
 
 /// The readiness check's window and thresholds (`[readiness]`): what an
@@ -475,6 +478,7 @@ impl Config {
             booking: Default::default(),
             recording: Default::default(),
             readiness: Default::default(),
+            cascade: None,
         };
         config.validate()?;
         Ok(config)
@@ -488,6 +492,9 @@ impl Config {
         self.booking.rules()?;
         self.readiness.rules()?;
         self.media.ports()?;
+        if let Some(cascade) = &self.cascade {
+            cascade.topology()?;
+        }
         if self.recording.retention_days == 0 {
             return Err(ConfigError::Invalid(
                 "recording.retention_days must be at least 1".into(),

@@ -4,12 +4,15 @@
 //! TLS identity ([`tls`]), the HTTPS + WebSocket listener with the signalling
 //! sessions ([`server`]), the conference registry ([`room`]), the quality and
 //! logbook recorder ([`recorder`]), the delivery of booking notifications
-//! ([`notify`], [`smtp`]), and the offline
-//! media demo ([`demo`]). The binary `mcud` has two subcommands: `serve` and
-//! `demo`.
+//! ([`notify`], [`smtp`]), the cascade links ([`cascade`], configured by
+//! [`cascade_config`]), and the demos: offline media ([`demo`]) and four
+//! cascaded MCUs ([`cascade_demo`]). The binary `mcud` has the subcommands
+//! `serve`, `demo`, `cascade-demo` and `admin`.
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod cascade;
+pub mod cascade_config;
 pub mod config;
 pub mod demo;
 pub mod live;

@@ -115,6 +115,11 @@ impl DaemonLive {
 
     /// Pins an endpoint to the chair view's main tile and unmutes it.
     fn call_to_chair(&self, id: &ConferenceId, endpoint: &str) -> Result<(), LiveError> {
+        if let Some(command) = self.remote(id, endpoint, |endpoint| {
+            mcu_cascade::wire::Command::SelectUplink { endpoint }
+        }) {
+            return self.cascade_command(id, command);
+        }
         let participant = self.participant(id, endpoint)?;
         self.control(id, Control::CallToChair { participant })?;
         let ep = Self::endpoint_id(endpoint)?;
@@ -128,6 +133,61 @@ impl DaemonLive {
         }
         self.state.publish_roster(id);
         Ok(())
+    }
+
+    /// Takes an endpoint's floor request out of this MCU's queue and tells
+    /// the endpoint the answer; false when it had none pending here.
+    pub(crate) fn answer_floor_here(
+        &self,
+        id: &ConferenceId,
+        endpoint: &EndpointId,
+        granted: bool,
+    ) -> bool {
+        let pending = self
+            .state
+            .registry()
+            .room_mut(id)
+            .is_some_and(|r| r.cancel_floor(endpoint));
+        if pending && let Ok(p) = self.participant(id, endpoint.as_str()) {
+            let answered = FloorRequestAnswered { granted };
+            self.state
+                .send_to(id, p.0, &ServerMessage::FloorRequestAnswered(answered));
+        }
+        pending
+    }
+
+    /// The cascade command for an endpoint below this MCU (`None`: it is
+    /// not below, e.g. one of this conference's own endpoints).
+    fn remote(
+        &self,
+        conference: &ConferenceId,
+        endpoint: &str,
+        command: impl FnOnce(mcu_cascade::ids::EndpointId) -> mcu_cascade::wire::Command,
+    ) -> Option<mcu_cascade::wire::Command> {
+        let hub = self.state.cascade()?;
+        let own = self
+            .state
+            .registry()
+            .room(conference)
+            .is_some_and(|r| EndpointId::new(endpoint).is_ok_and(|e| r.name_of(&e).is_some()));
+        if own || !hub.knows(conference, endpoint) {
+            return None;
+        }
+        mcu_cascade::ids::EndpointId::new(endpoint)
+            .ok()
+            .map(command)
+    }
+
+    /// Sends a command down the cascade and waits for its outcome.
+    fn cascade_command(
+        &self,
+        conference: &ConferenceId,
+        command: mcu_cascade::wire::Command,
+    ) -> Result<(), LiveError> {
+        self.state
+            .cascade()
+            .ok_or_else(|| LiveError::Media("this MCU has no cascade".into()))?
+            .command(conference, command)
     }
 
     fn control(&self, conference: &ConferenceId, control: Control) -> Result<(), LiveError> {
@@ -155,6 +215,11 @@ impl DaemonLive {
 }
 
 impl Live for DaemonLive {
+    fn cascade(&self, conference: &str) -> Option<mcu_control::LiveCascade> {
+        let id = Self::conference_id(conference).ok()?;
+        self.state.cascade()?.tree(&id)
+    }
+
     fn layouts(&self) -> Vec<String> {
         self.layouts.clone()
     }
@@ -381,7 +446,8 @@ impl Live for DaemonLive {
         let Ok(id) = Self::conference_id(conference) else {
             return Vec::new();
         };
-        self.state
+        let mut queue: Vec<FloorRequest> = self
+            .state
             .registry()
             .room(&id)
             .map(|r| {
@@ -393,12 +459,43 @@ impl Live for DaemonLive {
                     })
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // Hands raised below this MCU, with the time it first saw them.
+        if let Some(hub) = self.state.cascade() {
+            queue.extend(hub.floor(&id).into_iter().map(|(e, at)| FloorRequest {
+                endpoint: e.as_str().to_owned(),
+                requested_at: at,
+            }));
+            queue.sort_by_key(|r| r.requested_at);
+        }
+        queue
     }
 
     fn command(&self, conference: &str, command: LiveCommand) -> Result<(), LiveError> {
         let id = Self::conference_id(conference)?;
         match command {
+            LiveCommand::Mute {
+                endpoint,
+                audio,
+                video,
+            } if self.state.cascade().is_some() && self.participant(&id, &endpoint).is_err() => {
+                for (media, muted) in [
+                    (mcu_cascade::wire::Media::Audio, audio),
+                    (mcu_cascade::wire::Media::Video, video),
+                ] {
+                    let Some(muted) = muted else { continue };
+                    let command = self
+                        .remote(&id, &endpoint, |endpoint| {
+                            mcu_cascade::wire::Command::SetMute {
+                                endpoint,
+                                media,
+                                muted,
+                            }
+                        })
+                        .ok_or_else(|| LiveError::NotConnected(endpoint.clone()))?;
+                    self.cascade_command(&id, command)?;
+                }
+            }
             LiveCommand::Mute {
                 endpoint,
                 audio,
@@ -489,21 +586,24 @@ impl Live for DaemonLive {
             }
             LiveCommand::AnswerFloor { endpoint, grant } => {
                 let ep = Self::endpoint_id(&endpoint)?;
-                let pending = self
-                    .state
-                    .registry()
-                    .room_mut(&id)
-                    .is_some_and(|r| r.cancel_floor(&ep));
-                if !pending {
-                    return Err(LiveError::NoFloorRequest(endpoint));
+                if !self.answer_floor_here(&id, &ep, grant) {
+                    // A hand raised below this MCU: its own MCU answers it.
+                    let raised_below = self.state.cascade().is_some_and(|hub| {
+                        hub.floor(&id).iter().any(|(e, _)| e.as_str() == endpoint)
+                    });
+                    let command = self
+                        .remote(&id, &endpoint, |endpoint| {
+                            mcu_cascade::wire::Command::AnswerFloor {
+                                endpoint,
+                                granted: grant,
+                            }
+                        })
+                        .filter(|_| raised_below)
+                        .ok_or_else(|| LiveError::NoFloorRequest(endpoint.clone()))?;
+                    self.cascade_command(&id, command)?;
                 }
                 if grant {
                     self.call_to_chair(&id, &endpoint)?;
-                }
-                if let Ok(p) = self.participant(&id, &endpoint) {
-                    let answered = FloorRequestAnswered { granted: grant };
-                    self.state
-                        .send_to(&id, p.0, &ServerMessage::FloorRequestAnswered(answered));
                 }
             }
         }

@@ -23,7 +23,10 @@ use mcu_signalling::rtp::{
     DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig, JitterBuffer, JitterConfig,
     JitterOutput,
 };
-use mcu_signalling::webrtc::{ServerSession, ServerSessionConfig, SessionEvent};
+use mcu_signalling::webrtc::{
+    ClientSession, ClientSessionConfig, Negotiated, ServerSession, ServerSessionConfig, Session,
+    SessionEvent,
+};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
@@ -69,6 +72,37 @@ pub enum MediaCommand {
         /// Tone frequency in Hz.
         tone_hz: f64,
     },
+    /// Opens this conference's cascade uplink to its parent MCU: a
+    /// participant whose media is a WebRTC session this side offers. What
+    /// comes down is shown (main tile of the participants' view) and heard
+    /// here; what goes up is the uplink view (one endpoint full screen,
+    /// never the picture that came down) and the mix of everyone but the
+    /// uplink. Replaces the previous uplink. The reply is the offer.
+    OpenUplink {
+        /// Its participant id.
+        participant: ParticipantId,
+        /// Its figures are metered under this name (`cascade:<parent>`).
+        endpoint: String,
+        /// Name of the parent MCU (its tile's label here).
+        name: String,
+        /// Where the offer goes.
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// The parent's answer to the uplink's offer.
+    UplinkAnswer {
+        /// The uplink's participant id.
+        participant: ParticipantId,
+        /// The answer SDP.
+        sdp: String,
+        /// Whether it was taken.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// A participant's media session ends but its tile stays, with its
+    /// last picture (a cascade link that is reconnecting).
+    Detach {
+        /// The participant.
+        participant: ParticipantId,
+    },
     /// The participant left (or its socket vanished).
     Leave {
         /// The participant.
@@ -103,6 +137,8 @@ pub enum MediaCommand {
 
 /// Audience tag of the chair view's output group.
 const CHAIR_AUDIENCE: u8 = 1;
+/// Audience tag of the cascade uplink's output group.
+const UPLINK_AUDIENCE: u8 = 2;
 
 /// A live-control action on the conference's media.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +151,19 @@ pub enum Control {
         audio: Option<bool>,
         /// New video state.
         video: Option<bool>,
+    },
+    /// What the cascade uplink carries full screen (`None`: the default,
+    /// the chair or the active speaker).
+    SelectUplink {
+        /// The participant (a local endpoint or a child MCU's trunk).
+        participant: Option<ParticipantId>,
+    },
+    /// Relabel a participant's tile (a child MCU's trunk carries an endpoint).
+    Rename {
+        /// The participant.
+        participant: ParticipantId,
+        /// The new label.
+        name: String,
     },
     /// Change the layout of the chair view or the participants' view.
     SetLayout {
@@ -158,6 +207,10 @@ pub enum ControlError {
 struct Views {
     specs: [ViewSpec; 2],
     pins: [Vec<(usize, ParticipantId)>; 2],
+    /// The cascade uplink's view, while there is an uplink.
+    uplink: Option<ViewSpec>,
+    /// What the uplink carries (`None`: the default).
+    uplink_pin: Option<ParticipantId>,
     audio_muted: std::collections::BTreeSet<ParticipantId>,
     video_muted: std::collections::BTreeSet<ParticipantId>,
 }
@@ -177,6 +230,8 @@ impl Views {
         Self {
             specs: [spec.clone(), spec.for_audience(CHAIR_AUDIENCE)],
             pins: [Vec::new(), Vec::new()],
+            uplink: None,
+            uplink_pin: None,
             audio_muted: Default::default(),
             video_muted: Default::default(),
         }
@@ -210,6 +265,41 @@ impl Views {
                 }
             }
         }
+        let uplink = self
+            .uplink
+            .as_ref()
+            .and_then(|spec| mixer.groups().find(|(_, s)| *s == spec))
+            .map(|(g, _)| g);
+        if let Some(g) = uplink {
+            let _ = mixer.pin(g, 0, self.uplink_pin);
+        }
+    }
+
+    /// The first `main` tile of a view's layout (else its first tile).
+    fn main_slot(&self, mixer: &ConferenceMixer, i: usize) -> usize {
+        self.tiles(mixer, i)
+            .iter()
+            .position(|t| t.role == mcu_mixer::layout::TileRole::Main)
+            .unwrap_or(0)
+    }
+
+    /// Forgets a participant that left: its pins, its mute state.
+    fn forget(&mut self, participant: ParticipantId) {
+        for pins in &mut self.pins {
+            pins.retain(|&(_, p)| p != participant);
+        }
+        if self.uplink_pin == Some(participant) {
+            self.uplink_pin = None;
+        }
+        if self
+            .uplink
+            .as_ref()
+            .is_some_and(|u| u.hidden == Some(participant))
+        {
+            self.uplink = None;
+        }
+        self.video_muted.remove(&participant);
+        self.audio_muted.remove(&participant);
     }
 
     fn tiles(&self, mixer: &ConferenceMixer, i: usize) -> Vec<mcu_mixer::layout::Tile> {
@@ -284,12 +374,15 @@ impl Views {
                     unless_not_yet_connected(mixer.pin(g, slot, participant))?;
                 }
             }
+            Control::SelectUplink { participant } => {
+                self.uplink_pin = participant;
+                self.apply_pins(mixer);
+            }
+            Control::Rename { participant, name } => {
+                unless_not_yet_connected(mixer.set_name(participant, &name))?;
+            }
             Control::CallToChair { participant } => {
-                let main = self
-                    .tiles(mixer, 1)
-                    .iter()
-                    .position(|t| t.role == mcu_mixer::layout::TileRole::Main)
-                    .unwrap_or(0);
+                let main = self.main_slot(mixer, 1);
                 self.apply(
                     mixer,
                     Control::Pin {
@@ -412,7 +505,7 @@ struct Synthetic {
 struct Peer {
     endpoint: String,
     socket: UdpSocket,
-    session: ServerSession,
+    session: Session<Negotiated>,
     /// Puts reordered video packets back in order (no delay while in order).
     video_jitter: JitterBuffer<Vec<u8>>,
     video_in: H264Depacketizer,
@@ -421,6 +514,24 @@ struct Peer {
 }
 
 impl Peer {
+    fn new(
+        endpoint: String,
+        socket: UdpSocket,
+        session: Session<Negotiated>,
+        gone: Option<oneshot::Sender<String>>,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            endpoint,
+            socket,
+            session,
+            video_jitter: JitterBuffer::new(JitterConfig::default())
+                .map_err(|e| format!("jitter buffer: {e}"))?,
+            video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
+            meters: ParticipantMeters::default(),
+            gone,
+        })
+    }
+
     /// Feeds the video packets the jitter buffer releases to the
     /// depacketizer, and its access units to the mixer (a declared loss
     /// shows as a sequence gap to the depacketizer, which then waits for,
@@ -500,6 +611,7 @@ fn run(
     let mut alarms = Alarms::default();
     let mut next_sample = epoch + quality.period();
     let mut recording: Option<crate::recording::RecordingSink> = None;
+    let mut pending_uplink: Option<PendingUplink> = None;
     loop {
         // 1. Commands.
         loop {
@@ -569,16 +681,61 @@ fn run(
                         _ => warn!("synthetic room {name:?} not added"),
                     }
                 }
+                Ok(MediaCommand::OpenUplink {
+                    participant,
+                    endpoint,
+                    name,
+                    reply,
+                }) => {
+                    // One uplink at a time: a new one replaces the old.
+                    if let Some(old) = views.uplink.as_ref().and_then(|u| u.hidden) {
+                        views.forget(old);
+                        if let Some(mut p) = peers.remove(&old) {
+                            let _ = p.session.close();
+                            flush(&mut p);
+                        }
+                        let _ = mixer.remove_participant(old);
+                    }
+                    pending_uplink = None;
+                    let offer = PendingUplink::offer(&net, participant, endpoint, name).map(
+                        |(u, offer)| {
+                            pending_uplink = Some(u);
+                            offer
+                        },
+                    );
+                    let _ = reply.send(offer);
+                }
+                Ok(MediaCommand::UplinkAnswer {
+                    participant,
+                    sdp,
+                    reply,
+                }) => {
+                    let result = match pending_uplink.take() {
+                        Some(u) if u.id == participant => {
+                            u.accept(&sdp, &mut mixer, &mut peers, &mut views)
+                        }
+                        other => {
+                            pending_uplink = other;
+                            Err("no uplink offer is outstanding".into())
+                        }
+                    };
+                    let _ = reply.send(result);
+                }
+                Ok(MediaCommand::Detach { participant }) => {
+                    if let Some(mut p) = peers.remove(&participant) {
+                        let _ = p.session.close();
+                        flush(&mut p);
+                    }
+                }
                 Ok(MediaCommand::Leave {
                     participant,
                     dropped,
                 }) => {
                     synthetic.retain(|s| s.id != participant);
-                    for pins in &mut views.pins {
-                        pins.retain(|&(_, p)| p != participant);
+                    views.forget(participant);
+                    if pending_uplink.as_ref().is_some_and(|u| u.id == participant) {
+                        pending_uplink = None;
                     }
-                    views.video_muted.remove(&participant);
-                    views.audio_muted.remove(&participant);
                     if let Some(mut p) = peers.remove(&participant) {
                         match dropped {
                             Some(why) => alarms.dropped(wall_clock_ms(), &p.endpoint, why),
@@ -671,6 +828,7 @@ fn run(
                     let _ = gone.send(WHY.into());
                 }
             }
+            views.forget(id);
             let _ = mixer.remove_participant(id);
             info!(participant = id.0, "participant removed: its media failed");
         }
@@ -949,6 +1107,15 @@ pub struct MediaNet {
 }
 
 impl MediaNet {
+    /// A non-blocking media socket for one session, and its address.
+    fn bind_media(&self) -> Result<(UdpSocket, SocketAddr), String> {
+        let io = |e: std::io::Error| format!("media socket: {e}");
+        let socket = self.bind().map_err(io)?;
+        socket.set_nonblocking(true).map_err(io)?;
+        let host = socket.local_addr().map_err(io)?;
+        Ok((socket, host))
+    }
+
     /// Binds one media socket: the first free port of the range, starting
     /// at a random one so conferences do not all probe from the bottom.
     pub fn bind(&self) -> std::io::Result<UdpSocket> {
@@ -989,13 +1156,7 @@ fn admit(
     if peers.contains_key(&id) {
         return Err("renegotiation is not supported yet".into());
     }
-    let socket = net.bind().map_err(|e| format!("media socket: {e}"))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| format!("media socket: {e}"))?;
-    let host = socket
-        .local_addr()
-        .map_err(|e| format!("media socket: {e}"))?;
+    let (socket, host) = net.bind_media()?;
     let now = clock();
     let config = ServerSessionConfig::new(host, random_seed()).with_public_ip(net.public_ip);
     let mut session = ServerSession::new(now, config).map_err(|e| format!("webrtc: {e}"))?;
@@ -1008,18 +1169,82 @@ fn admit(
     info!(participant = id.0, %host, "media session created");
     peers.insert(
         id,
-        Peer {
-            endpoint,
-            socket,
-            session,
-            video_jitter: JitterBuffer::new(JitterConfig::default())
-                .map_err(|e| format!("jitter buffer: {e}"))?,
-            video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
-            meters: ParticipantMeters::default(),
-            gone: Some(gone),
-        },
+        Peer::new(endpoint, socket, session.into_negotiated(), Some(gone))?,
     );
     Ok(answer)
+}
+
+/// The cascade uplink between its offer and the parent's answer.
+struct PendingUplink {
+    id: ParticipantId,
+    endpoint: String,
+    name: String,
+    socket: UdpSocket,
+    session: ClientSession,
+}
+
+impl PendingUplink {
+    /// A media socket and a session offering to the parent.
+    fn offer(
+        net: &MediaNet,
+        id: ParticipantId,
+        endpoint: String,
+        name: String,
+    ) -> Result<(Self, String), String> {
+        let (socket, host) = net.bind_media()?;
+        let now = clock();
+        let config = ClientSessionConfig::new(host, random_seed()).with_public_ip(net.public_ip);
+        let mut session = ClientSession::new(now, config).map_err(|e| format!("webrtc: {e}"))?;
+        let offer = session
+            .create_offer(now)
+            .map_err(|e| format!("webrtc offer: {e}"))?;
+        info!(participant = id.0, %host, "cascade uplink offered");
+        Ok((
+            Self {
+                id,
+                endpoint,
+                name,
+                socket,
+                session,
+            },
+            offer,
+        ))
+    }
+
+    /// Takes the parent's answer: the uplink joins the mixer, with what
+    /// came down on the main tile of the participants' view.
+    fn accept(
+        mut self,
+        sdp: &str,
+        mixer: &mut ConferenceMixer,
+        peers: &mut BTreeMap<ParticipantId, Peer>,
+        views: &mut Views,
+    ) -> Result<(), String> {
+        self.session
+            .accept_answer(clock(), sdp)
+            .map_err(|e| format!("answer refused: {e}"))?;
+        let spec = ViewSpec::new("1x1", 1280, 720)
+            .for_audience(UPLINK_AUDIENCE)
+            .for_uplink(self.id);
+        mixer
+            .add_participant(self.id, &self.name, spec.clone())
+            .map_err(|e| format!("mixer: {e}"))?;
+        views.uplink = Some(spec);
+        let main = views.main_slot(mixer, 0);
+        views.pins[0].retain(|&(slot, p)| slot != main && p != self.id);
+        views.pins[0].push((main, self.id));
+        peers.insert(
+            self.id,
+            Peer::new(
+                self.endpoint,
+                self.socket,
+                self.session.into_negotiated(),
+                None,
+            )?,
+        );
+        views.admitted(mixer, self.id);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

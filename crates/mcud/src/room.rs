@@ -195,6 +195,25 @@ impl Room {
             .collect()
     }
 
+    /// Every invited endpoint with its live state, for the cascade roster
+    /// (an invited endpoint that has not joined is listed, not connected).
+    pub fn cascade_roster(&self) -> Vec<CascadeRosterEntry> {
+        self.allowed
+            .iter()
+            .map(|(id, (name, _))| {
+                let member = self.members.get(id);
+                CascadeRosterEntry {
+                    endpoint: id.clone(),
+                    name: name.as_str().to_owned(),
+                    connected: member.is_some(),
+                    audio_muted: member.is_some_and(|m| m.audio_muted),
+                    video_muted: member.is_some_and(|m| m.video_muted),
+                    floor_requested: self.floor.iter().any(|(e, _)| e == id),
+                }
+            })
+            .collect()
+    }
+
     /// Takes a member's report of what it decodes (`receiver_stats`) at
     /// `at_ms`; the frame rate comes from this report and the one before
     /// (a counter that went back, a new decoder, counts from zero again).
@@ -243,6 +262,23 @@ impl Room {
     }
 }
 
+/// One invited endpoint as the cascade roster lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CascadeRosterEntry {
+    /// Endpoint id.
+    pub endpoint: EndpointId,
+    /// Display name.
+    pub name: String,
+    /// Joined now.
+    pub connected: bool,
+    /// Audio muted.
+    pub audio_muted: bool,
+    /// Video muted.
+    pub video_muted: bool,
+    /// Waiting for the floor.
+    pub floor_requested: bool,
+}
+
 /// Every conference of the daemon.
 #[derive(Debug)]
 pub struct Registry {
@@ -261,6 +297,14 @@ impl Registry {
                 .collect(),
             next_participant: 1,
         }
+    }
+
+    /// A participant id for a participant that is no endpoint of the
+    /// roster (a cascade link's trunk).
+    pub fn new_participant_id(&mut self) -> u64 {
+        let id = self.next_participant;
+        self.next_participant += 1;
+        id
     }
 
     /// The room of a conference.

@@ -55,6 +55,8 @@ pub(crate) struct AppState {
     quality: crate::quality::QualityConfig,
     /// Bearer token `/metrics` asks of non-loopback clients (none: loopback only).
     metrics_token: Option<String>,
+    /// This MCU's cascade links (none: a standalone MCU).
+    cascade: Option<Arc<crate::cascade::Hub>>,
 }
 
 /// Prometheus text metrics. Loopback clients read them freely; others need
@@ -126,8 +128,17 @@ impl AppState {
         lock(&self.feeds).get(conference).cloned()
     }
 
-    /// Starts a conference's media thread and event feed.
-    pub(crate) fn open_conference(&self, id: &ConferenceId, layout: &str) -> std::io::Result<()> {
+    /// The cascade links, if this MCU is part of a tree.
+    pub(crate) fn cascade(&self) -> Option<&Arc<crate::cascade::Hub>> {
+        self.cascade.as_ref()
+    }
+
+    /// Starts a conference's media thread, event feed and cascade links.
+    pub(crate) fn open_conference(
+        self: &Arc<Self>,
+        id: &ConferenceId,
+        layout: &str,
+    ) -> std::io::Result<()> {
         let media = ConferenceMedia::spawn(
             id.as_str(),
             layout.to_owned(),
@@ -136,11 +147,17 @@ impl AppState {
         )?;
         lock(&self.media).insert(id.clone(), Arc::new(media));
         lock(&self.feeds).insert(id.clone(), broadcast::channel(256).0);
+        if let Some(hub) = &self.cascade {
+            hub.open(self, id);
+        }
         Ok(())
     }
 
     /// Stops a conference's media thread; its sessions are told it ended.
     pub(crate) fn close_conference(&self, id: &ConferenceId) {
+        if let Some(hub) = &self.cascade {
+            hub.close(id);
+        }
         lock(&self.media).remove(id);
         if let Some(feed) = lock(&self.feeds).remove(id) {
             let e = ErrorEvent::new(ErrorCode::UnknownConference, "the conference has ended");
@@ -224,6 +241,14 @@ impl Running {
         for task in &self.background {
             task.abort();
         }
+        if let Some(hub) = self.state.cascade() {
+            hub.shutdown();
+        }
+        // Media threads stop with their handles: every conference ends here.
+        let open: Vec<ConferenceId> = lock(&self.state.media).keys().cloned().collect();
+        for id in open {
+            self.state.close_conference(&id);
+        }
         self.handle.graceful_shutdown(Some(grace));
         self.task
             .await
@@ -265,6 +290,12 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         },
         quality: config.quality.clone(),
         metrics_token: config.server.metrics_token.clone(),
+        cascade: match &config.cascade {
+            Some(c) => Some(crate::cascade::Hub::new(c.resolve().map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
+            })?)),
+            None => None,
+        },
     });
     for c in &config.conferences {
         state.open_conference(&c.id, &c.layout)?;
@@ -278,6 +309,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     std::fs::create_dir_all(&recordings.dir)?;
     let sweeper = spawn_retention_sweep(recordings.clone(), config.recording.retention_days);
     let live = Arc::new(crate::live::DaemonLive::new(state.clone()).with_recordings(recordings));
+
     crate::live::resume(&store, live.as_ref()).await;
     let recorder = crate::recorder::spawn(
         store.clone(),
@@ -299,7 +331,10 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         readiness,
         ..Default::default()
     };
-    let control = mcu_control::ControlState::new(store, live, policy);
+    let control = mcu_control::ControlState::new(store, live.clone(), policy);
+    if let Some(hub) = state.cascade() {
+        hub.set_live(live, control.clone());
+    }
     let phases = tokio::spawn(mcu_control::phase::run(control.clone(), PHASE_PERIOD));
     let readiness = tokio::spawn(mcu_control::readiness::run(
         control.clone(),
@@ -307,6 +342,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     ));
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
+        .route("/cascade/{conference}", get(crate::cascade::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/join", get(|| async { Html(include_str!("join.html")) }))

@@ -37,6 +37,9 @@ impl From<LiveError> for ApiError {
             LiveError::AlreadyRecording(_) => ApiError::conflict("recording_running", message),
             LiveError::NotRecording(_) => ApiError::conflict("not_recording", message),
             LiveError::RecordingUnavailable => ApiError::conflict("recording_unavailable", message),
+            LiveError::Remote { code, endpoint, at } => {
+                crate::routes::cascade::remote_error(&code, &endpoint, &at, None)
+            }
         }
     }
 }
@@ -312,6 +315,10 @@ pub struct CallRequest {
     pub endpoint: String,
 }
 
+fn not_a_participant(endpoint: &str, id: &str) -> ApiError {
+    ApiError::not_found(format!("participant {endpoint} of conference {id}"))
+}
+
 /// Runs a live command on a live conference the endpoint (if any) takes part in.
 pub(crate) async fn run_live(
     s: &ControlState,
@@ -323,22 +330,67 @@ pub(crate) async fn run_live(
     if let Some(e) = endpoint
         && !c.participants.iter().any(|p| p == e)
     {
-        return Err(ApiError::not_found(format!(
-            "participant {e} of conference {id}"
-        )));
+        return Err(not_a_participant(e, id));
     }
-    if !c.state.media_running() {
-        return Err(LiveError::NotRunning(id.to_owned()).into());
-    }
-    Ok(s.live.command(id, command)?)
+    Ok(command_running(s, &c, command)?)
 }
 
-/// Mute or unmute a participant (operators; site operators for their own room).
+/// Hands a command to the media side if the conference's media runs.
+fn command_running(
+    s: &ControlState,
+    c: &Conference,
+    command: LiveCommand,
+) -> Result<(), LiveError> {
+    if !c.state.media_running() {
+        return Err(LiveError::NotRunning(c.id.clone()));
+    }
+    s.live.command(&c.id, command)
+}
+
+/// [`run_live`] for a command the daemon can send down the cascade
+/// (call to chair, mute): the endpoint is one of the conference's
+/// participants, or one of the endpoints of the tree below this MCU
+/// ([`Live::cascade`](crate::Live::cascade)). Only callers who run
+/// conferences command a remote endpoint — a site operator steers their own
+/// room on this MCU, never one of another MCU. A failure further down is a
+/// 409 naming the MCU where it happened.
+pub(crate) async fn run_live_in_tree(
+    s: &ControlState,
+    caller: &Caller,
+    id: &str,
+    endpoint: &str,
+    command: LiveCommand,
+) -> ApiResult<()> {
+    let c = load(s, id).await?;
+    if c.participants.iter().any(|p| p == endpoint) {
+        return Ok(command_running(s, &c, command)?);
+    }
+    let Some(tree) = s
+        .live
+        .cascade(id)
+        .filter(|t| t.endpoints.iter().any(|e| e.endpoint == endpoint))
+    else {
+        return Err(not_a_participant(endpoint, id));
+    };
+    caller.require(Permission::RunConferences)?;
+    command_running(s, &c, command).map_err(|e| match e {
+        LiveError::Remote { code, endpoint, at } => crate::routes::cascade::remote_error(
+            &code,
+            &endpoint,
+            &at,
+            crate::routes::cascade::mcu_name(&tree, &at).as_deref(),
+        ),
+        other => other.into(),
+    })
+}
+
+/// Mute or unmute a participant (operators; site operators for their own
+/// room), or an endpoint of the cascade tree below this MCU (operators only).
 #[utoipa::path(post, path = "/api/v1/conferences/{id}/participants/{endpoint}/mute", tag = "conferences",
     request_body = MuteRequest,
     params(("id" = String, Path, description = "Conference id"), ("endpoint" = String, Path, description = "Endpoint id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "`conference_not_running`, `endpoint_not_connected`", body = ErrorBody)))]
+              (status = 409, description = "`conference_not_running`, `endpoint_not_connected`; for an endpoint below this MCU also `link_down`, `timeout`, `unknown_endpoint`, `remote_error`", body = ErrorBody)))]
 pub(crate) async fn mute(
     State(s): State<Arc<ControlState>>,
     caller: Caller,
@@ -354,7 +406,7 @@ pub(crate) async fn mute(
             audio: req.audio,
             video: req.video,
         };
-        run_live(&s, &id, Some(&endpoint), command).await?;
+        run_live_in_tree(&s, &caller, &id, &endpoint, command).await?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
@@ -460,11 +512,12 @@ pub(crate) async fn pin(
 }
 
 /// Call an endpoint to the chair screen: it takes the main tile of the chair
-/// view and its microphone is unmuted (R3, R5).
+/// view and its microphone is unmuted (R3, R5). An endpoint of the cascade
+/// tree below this MCU is called up through the tree.
 #[utoipa::path(post, path = "/api/v1/conferences/{id}/call-to-chair", tag = "conferences", request_body = CallRequest,
     params(("id" = String, Path, description = "Conference id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "`endpoint_not_connected`", body = ErrorBody)))]
+              (status = 409, description = "`endpoint_not_connected`; for an endpoint below this MCU also `link_down`, `timeout`, `unknown_endpoint`, `remote_error`", body = ErrorBody)))]
 pub(crate) async fn call_to_chair(
     State(s): State<Arc<ControlState>>,
     caller: Caller,
@@ -482,7 +535,7 @@ pub(crate) async fn call_to_chair(
             let command = LiveCommand::CallToChair {
                 endpoint: req.endpoint.clone(),
             };
-            run_live(&s, &id, Some(&req.endpoint), command).await?;
+            run_live_in_tree(&s, &caller, &id, &req.endpoint, command).await?;
             Ok(StatusCode::NO_CONTENT)
         },
     )

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Permission};
 use crate::live::LiveCommand;
-use crate::routes::conferences::{load_visible, run_live};
+use crate::routes::conferences::{load_visible, run_live, run_live_in_tree};
 use crate::{ApiResult, ControlState, ErrorBody};
 
 /// A pending floor request.
@@ -22,8 +22,12 @@ pub struct FloorRequestView {
     pub endpoint: String,
     /// Endpoint name.
     pub name: String,
-    /// When it asked (Unix ms).
+    /// When it asked (Unix ms); for a hand raised below this MCU, when
+    /// this MCU first saw it.
     pub requested_at: i64,
+    /// Where it sits, for an endpoint of the cascade below this MCU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The pending floor requests of a conference, oldest first.
@@ -39,17 +43,33 @@ pub(crate) async fn queue(
     Ok(Json(queue_view(&s, &id).await?))
 }
 
-/// The queue with the endpoints' names.
+/// The queue with the endpoints' names; a hand raised in the cascade below
+/// this MCU also carries its path ("Chính phủ › Tuyên Quang › …").
 pub(crate) async fn queue_view(s: &ControlState, id: &str) -> ApiResult<Vec<FloorRequestView>> {
+    let queue = s.live.floor_queue(id);
+    let tree = if queue.is_empty() {
+        None
+    } else {
+        s.live.cascade(id)
+    };
     let mut out = Vec::new();
-    for r in s.live.floor_queue(id) {
-        let name = s
-            .store
-            .endpoint(&r.endpoint)
-            .await?
-            .map(|e| e.name)
-            .unwrap_or_default();
+    for r in queue {
+        let below = tree.as_ref().and_then(|t| {
+            t.endpoints
+                .iter()
+                .find(|e| e.endpoint == r.endpoint && e.path.len() > 1)
+        });
+        let name = match below {
+            Some(e) => e.name.clone(),
+            None => s
+                .store
+                .endpoint(&r.endpoint)
+                .await?
+                .map(|e| e.name)
+                .unwrap_or_default(),
+        };
         out.push(FloorRequestView {
+            path: below.map(|e| e.display_path.clone()),
             endpoint: r.endpoint,
             name,
             requested_at: r.requested_at,
@@ -99,16 +119,12 @@ async fn answer(
     };
     s.audited(&caller, action, &target, json!({}), async {
         caller.require(Permission::RunConferences)?;
-        run_live(
-            &s,
-            &id,
-            Some(&endpoint),
-            LiveCommand::AnswerFloor {
-                endpoint: endpoint.clone(),
-                grant,
-            },
-        )
-        .await?;
+        // A hand raised in the cascade below is answered through the tree.
+        let command = LiveCommand::AnswerFloor {
+            endpoint: endpoint.clone(),
+            grant,
+        };
+        run_live_in_tree(&s, &caller, &id, &endpoint, command).await?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await

@@ -12,6 +12,7 @@ use crate::ControlState;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod bookings;
+pub(crate) mod cascade;
 pub(crate) mod conferences;
 pub(crate) mod endpoints;
 pub(crate) mod events;
@@ -99,6 +100,7 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         )
         .route("/api/v1/conferences/{id}/events", get(events::events))
         .route("/api/v1/conferences/{id}/quality", get(quality::quality))
+        .route("/api/v1/conferences/{id}/cascade", get(cascade::tree))
         .route(
             "/api/v1/conferences/{id}/readiness",
             get(readiness::summary).post(readiness::check),

@@ -28,6 +28,29 @@ pub struct FakeLive {
     pub quality: Mutex<LiveQuality>,
     /// Conferences asked to record with `start_recording`.
     pub recordings: Mutex<Vec<String>>,
+    /// The cascade tree of each conference that has one (`cascade` answers it).
+    pub cascades: Mutex<Vec<(String, LiveCascade)>>,
+    /// What a command for an endpoint of another MCU of the tree answers
+    /// (`None`: done; it is recorded like a local one).
+    pub remote_error: Mutex<Option<LiveError>>,
+}
+
+impl FakeLive {
+    /// Gives conference `c` a cascade tree.
+    pub fn set_cascade(&self, c: &str, tree: LiveCascade) {
+        let mut cascades = self.cascades.lock().unwrap();
+        cascades.retain(|(id, _)| id != c);
+        cascades.push((c.to_owned(), tree));
+    }
+
+    /// Whether `endpoint` is on another MCU of conference `c`'s tree.
+    fn remote(&self, c: &str, endpoint: &str) -> bool {
+        self.cascade(c).is_some_and(|t| {
+            t.endpoints
+                .iter()
+                .any(|e| e.endpoint == endpoint && e.mcu != t.me.id)
+        })
+    }
 }
 
 impl Live for FakeLive {
@@ -80,7 +103,24 @@ impl Live for FakeLive {
     fn floor_queue(&self, _: &str) -> Vec<FloorRequest> {
         self.floor.lock().unwrap().clone()
     }
+    fn cascade(&self, c: &str) -> Option<LiveCascade> {
+        let cascades = self.cascades.lock().unwrap();
+        cascades
+            .iter()
+            .find(|(id, _)| id == c)
+            .map(|(_, t)| t.clone())
+    }
     fn command(&self, c: &str, command: LiveCommand) -> Result<(), LiveError> {
+        // Sent down the tree: the other MCU answers.
+        if let LiveCommand::CallToChair { endpoint } | LiveCommand::Mute { endpoint, .. } = &command
+            && self.remote(c, endpoint)
+        {
+            if let Some(e) = self.remote_error.lock().unwrap().clone() {
+                return Err(e);
+            }
+            self.commands.lock().unwrap().push((c.to_owned(), command));
+            return Ok(());
+        }
         if let LiveCommand::CallToChair { endpoint }
         | LiveCommand::Disconnect { endpoint }
         | LiveCommand::RecallPreset { endpoint, .. }

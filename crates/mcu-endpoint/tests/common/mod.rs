@@ -134,6 +134,7 @@ impl Mcu {
             notify: Default::default(),
             recording: Default::default(),
             readiness: Default::default(),
+            cascade: None,
         };
         config.validate().expect("valid config");
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
