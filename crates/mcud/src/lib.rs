@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod cascade;
 pub mod cascade_config;
+pub mod cascade_demo;
 pub mod config;
 pub mod demo;
 pub mod live;

@@ -18,6 +18,7 @@ const USAGE: &str = "usage: mcud serve [--config FILE] [--log-format human|json]
        mcud admin create-user --username NAME --role ROLE [--display-name TEXT]
                               [--endpoint ID]... [--config FILE]   (password on stdin)
        mcud admin import-endpoints FILE.csv [--config FILE]
+       mcud cascade-demo
        mcud demo
        mcud demo --offline [--layout NAME] [--seconds N] [--out DIR] [--size WxH]
 
@@ -31,6 +32,11 @@ const USAGE: &str = "usage: mcud serve [--config FILE] [--log-format human|json]
   admin import-endpoints
            add or replace endpoints from a directory CSV (all rows or none),
            e.g. config/examples/tuyen-quang.csv
+  cascade-demo
+           the four example MCUs of config/cascade/ (Chính phủ › Tuyên Quang ›
+           Sơn Dương › Hợp Thành) linked on loopback, with synthetic rooms;
+           prints the chair's join URL (run it from the repository root;
+           it starts afresh, deleting data/cascade/)
   demo     live: the embedded default with synthetic rooms in the demo
            conference; prints the join URL of the free seat for a browser
   demo --offline
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("cascade-demo") if args.len() == 1 => cascade_demo(),
         Some("admin") if args.get(1).map(String::as_str) == Some("create-user") => {
             admin_create_user(&args[2..])
         }
@@ -263,10 +270,10 @@ impl ServeOptions {
     }
 }
 
-fn serve(opts: ServeOptions) -> ExitCode {
+fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    if opts.json_logs {
+    if json {
         tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
@@ -274,6 +281,36 @@ fn serve(opts: ServeOptions) -> ExitCode {
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
+}
+
+/// The four example MCUs of config/cascade/ in this process.
+fn cascade_demo() -> ExitCode {
+    init_logs(false);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let demo = match mcud::cascade_demo::start(std::path::Path::new("config/cascade")).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("mcud cascade-demo: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", demo.instructions());
+        server::shutdown_signal().await;
+        tracing::info!("shutting down the four MCUs");
+        demo.stop().await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn serve(opts: ServeOptions) -> ExitCode {
+    init_logs(opts.json_logs);
     let config = match &opts.config {
         Some(path) => Config::load(path),
         None => Config::embedded_default(|| random_token().unwrap_or_default()),
