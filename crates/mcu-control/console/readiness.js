@@ -73,6 +73,18 @@ export function readinessPanel({ base, runs, mine, running, act }) {
         : null));
   }
 
+  /** The cascade links (R7: up at least 2 hours before the session), if any. */
+  function links() {
+    if (!view.links || !view.links.length) return null;
+    return h("div", { id: "readiness-links" },
+      h("h3", {}, t("ready.links")),
+      h("ul", {}, view.links.map((l) => h("li", { "data-mcu": l.link.mcu.id, "data-state": l.link.state },
+        t(l.role === "parent" ? (l.link.standby ? "cascade.standby" : "cascade.parent") : "cascade.child"),
+        " ", h("strong", {}, l.link.mcu.name), " — ",
+        h("span", { class: "badge " + (l.ready ? "ready-ready" : "ready-not_ready") }, t("cascade.link_" + l.link.state)),
+        l.link.since_ms ? h("span", { class: "muted" }, " " + t("cascade.since", { at: new Date(l.link.since_ms).toLocaleString("vi-VN") })) : null))));
+  }
+
   function draw() {
     const measuredOnce = view && view.endpoints.some((e) => e.status !== "not_measured");
     el.hidden = !view || (!running() && !measuredOnce);
@@ -97,6 +109,7 @@ export function readinessPanel({ base, runs, mine, running, act }) {
           h("th", {}, t("live.endpoint")), h("th", {}, t("ready.result")), h("th", {}, t("ready.reasons")),
           h("th", {}, t("ready.measured")), h("th", {}, ""))),
         h("tbody", { id: "readiness-rows" }, view.endpoints.map(row))),
+      links(),
       h("p", { class: "muted" }, t("ready.rules", {
         window: view.rules.window_seconds,
         audio: view.rules.audio_floor_dbov,

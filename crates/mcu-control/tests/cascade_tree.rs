@@ -136,7 +136,7 @@ async fn the_tree_comes_with_its_links_and_its_endpoints_in_path_order() {
     assert_eq!(
         body["parent"],
         json!({"mcu": {"id": "tw", "name": "Chính phủ", "level": "central"},
-               "state": "up", "standby": false, "since_ms": T0})
+               "state": "up", "standby": false, "since_ms": T0, "quality": null})
     );
     let children: Vec<(&str, &str)> = body["children"]
         .as_array()
@@ -408,7 +408,7 @@ async fn an_endpoint_outside_the_tree_or_another_command_is_still_not_found() {
             "/api/v1/conferences/giao-ban/participants/ubnd-xa-khong-co/mute".to_owned(),
             json!({"audio": true}),
         ),
-        // Only call to chair and mute travel down the tree.
+        // Only call to chair, mute and floor answers travel down the tree.
         (
             format!("/api/v1/conferences/giao-ban/participants/{REMOTE}/disconnect"),
             json!({}),
@@ -418,7 +418,7 @@ async fn an_endpoint_outside_the_tree_or_another_command_is_still_not_found() {
             json!({"view": "chair", "slot": 0, "endpoint": REMOTE}),
         ),
         (
-            format!("/api/v1/conferences/giao-ban/floor/{REMOTE}/grant"),
+            "/api/v1/conferences/giao-ban/floor/ubnd-xa-khong-co/grant".to_owned(),
             json!({}),
         ),
     ];
@@ -531,4 +531,49 @@ async fn a_failure_down_the_tree_is_a_409_naming_the_mcu() {
         "{body}"
     );
     assert!(commands(&api).is_empty());
+}
+
+#[tokio::test]
+async fn a_hand_raised_below_is_in_the_queue_with_its_path_and_answered_through_the_tree() {
+    let api = api_with_tree().await;
+    api.live
+        .floor
+        .lock()
+        .unwrap()
+        .push(mcu_control::FloorRequest {
+            endpoint: REMOTE.into(),
+            requested_at: T0 + 7,
+        });
+    let (status, queue) = api
+        .call(
+            "operator",
+            "GET",
+            "/api/v1/conferences/giao-ban/floor",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    // The fixture's own room first (it asked earlier), without a path.
+    assert_eq!(
+        queue,
+        json!([{"endpoint": "dong-quy", "name": "UBND xã Đông Quý", "requested_at": T0},
+               {"endpoint": REMOTE, "name": "UBND xã Hợp Thành", "requested_at": T0 + 7,
+                "path": "Chính phủ › Tuyên Quang › Sơn Dương › Hợp Thành"}])
+    );
+    // A site operator answers no hand of another MCU.
+    let path = format!("/api/v1/conferences/giao-ban/floor/{REMOTE}/grant");
+    let (status, _) = api.call("site_operator", "POST", &path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, answer) = api.call("operator", "POST", &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+    assert_eq!(
+        commands(&api),
+        [(
+            "giao-ban".to_owned(),
+            LiveCommand::AnswerFloor {
+                endpoint: REMOTE.into(),
+                grant: true
+            }
+        )]
+    );
 }

@@ -233,3 +233,33 @@ async fn titles_and_names_are_escaped_in_the_printable_report() {
     assert!(html.contains("&lt;b&gt;Sơn Dương&lt;/b&gt;"), "{html}");
     assert!(!html.contains("<b>Sơn Dương"));
 }
+
+#[tokio::test]
+async fn a_cascade_link_has_its_own_row() {
+    let api = Api::new().await;
+    // The province link's trunk, sampled while the link was up.
+    let samples: Vec<QualitySample> = (0..4)
+        .map(|i| sample("cascade:tuyen-quang", T0 + i * 5_000, 0.5, 3.0, 20.0))
+        .collect();
+    api.store.add_quality_samples(&samples).await.unwrap();
+    let (status, r) = api
+        .call(
+            "operator",
+            "GET",
+            "/api/v1/conferences/giao-ban/report",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let link = r["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["endpoint"] == "cascade:tuyen-quang")
+        .cloned()
+        .unwrap_or_else(|| panic!("no link row: {r}"));
+    assert_eq!(link["name"], "Liên kết MCU tuyen-quang", "{link}");
+    assert_eq!(link["samples"], 4, "{link}");
+    let (_, _, html) = get_text(&api, "/api/v1/conferences/giao-ban/report.html").await;
+    assert!(html.contains("Liên kết MCU tuyen-quang"), "{html}");
+}

@@ -4,6 +4,7 @@
 //! `crates/mcud/tests/readiness.rs`), stores pass / fail with reasons and
 //! numbers, writes each result in the logbook, and the summary ("1 / 3")
 //! is served as JSON, CSV and a printable page. Failing endpoints re-test.
+//! With a cascade, the conference's MCU links are part of readiness (R7).
 
 mod common;
 
@@ -429,4 +430,88 @@ async fn a_live_conference_is_measured_only_when_an_operator_asks() {
     let done = measure(&api, &media, t1 + 1000, t1 + WINDOW).await;
     assert_eq!(done.len(), 3);
     assert!(done.iter().all(|r| r.passed), "{done:#?}");
+}
+
+fn cascade_link(id: &str, name: &str, state: mcu_control::LinkStatus) -> mcu_control::CascadeLink {
+    mcu_control::CascadeLink {
+        mcu: mcu_control::CascadeMcu {
+            id: id.into(),
+            name: name.into(),
+            level: "district".into(),
+        },
+        state,
+        standby: false,
+        since_ms: Some(1_795_650_000_000),
+        quality: None,
+    }
+}
+
+#[tokio::test]
+async fn cascade_links_are_part_of_readiness() {
+    use mcu_control::LinkStatus::{Reconnecting, Up};
+    let (api, t0) = in_ready_check().await;
+    let media: [(&str, Figures); 3] =
+        [("ubnd-tinh", good), ("son-duong", good), ("dong-quy", good)];
+    assert_eq!(measure(&api, &media, t0, t0 + WINDOW).await.len(), 3);
+    let s = summary(&api).await;
+    assert_eq!(s["all_ready"], true, "{s}");
+    assert_eq!(s["links"], json!([]), "no cascade, no link rows");
+
+    // The province MCU: linked up to the master, one district redialling.
+    let tree = |district| mcu_control::LiveCascade {
+        parent: Some(cascade_link("tw", "Chính phủ", Up)),
+        children: vec![cascade_link("mcu-ham-yen", "Hàm Yên", district)],
+        ..Default::default()
+    };
+    api.live.set_cascade(CONF, tree(Reconnecting));
+    let s = summary(&api).await;
+    assert_eq!(s["ready"], 3);
+    assert_eq!(s["all_ready"], false, "a link down holds the opening: {s}");
+    let links = s["links"].as_array().unwrap();
+    assert_eq!(links.len(), 2);
+    // The one down first.
+    assert_eq!(
+        (
+            &links[0]["role"],
+            &links[0]["link"]["mcu"]["id"],
+            &links[0]["link"]["state"],
+            &links[0]["ready"]
+        ),
+        (
+            &json!("child"),
+            &json!("mcu-ham-yen"),
+            &json!("reconnecting"),
+            &json!(false)
+        )
+    );
+    assert_eq!(
+        (
+            &links[1]["role"],
+            &links[1]["link"]["mcu"]["name"],
+            &links[1]["ready"]
+        ),
+        (&json!("parent"), &json!("Chính phủ"), &json!(true))
+    );
+    let (status, page) = api
+        .call(
+            "auditor",
+            "GET",
+            &format!("/api/v1/conferences/{CONF}/readiness.html"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    assert!(page.contains("Liên kết MCU"), "{page}");
+    assert!(
+        page.contains("Hàm Yên</td><td class=\"not_ready\">Đang kết nối lại"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Chính phủ</td><td class=\"ready\">Đã kết nối"),
+        "{page}"
+    );
+
+    api.live.set_cascade(CONF, tree(Up));
+    assert_eq!(summary(&api).await["all_ready"], true);
 }

@@ -240,11 +240,15 @@ fn figures(f: &StreamFigures) -> SampleFigures {
     }
 }
 
-/// The samples of one pass: each connected endpoint the media side measured.
+/// The samples of one pass: each connected endpoint the media side
+/// measured, and the trunk of each cascade link that is up (`links_up`: the
+/// MCUs at their other ends), metered as `cascade:<mcu>`: the quality
+/// report's link rows.
 pub fn samples(
     conference: &str,
     at_ms: i64,
     roster: &[LiveParticipant],
+    links_up: &[String],
     quality: &LiveQuality,
 ) -> Vec<QualitySample> {
     quality
@@ -254,6 +258,9 @@ pub fn samples(
             roster
                 .iter()
                 .any(|p| p.connected && p.endpoint == q.endpoint)
+                || q.endpoint
+                    .strip_prefix("cascade:")
+                    .is_some_and(|mcu| links_up.iter().any(|l| l == mcu))
         })
         .map(|q| QualitySample {
             conference_id: conference.to_owned(),
@@ -301,9 +308,20 @@ async fn pass(store: &Store, live: &dyn Live, watches: &mut BTreeMap<String, Wat
         let watch = watches.entry(id.clone()).or_default();
         let roster = live.roster(id);
         let quality = live.quality(id);
+        let links_up: Vec<String> = live
+            .cascade(id)
+            .map(|t| {
+                t.parent
+                    .into_iter()
+                    .chain(t.children)
+                    .filter(|l| l.state == mcu_control::LinkStatus::Up)
+                    .map(|l| l.mcu.id)
+                    .collect()
+            })
+            .unwrap_or_default();
         let now = wall_clock_ms();
         if let Err(e) = store
-            .add_quality_samples(&samples(id, now, &roster, &quality))
+            .add_quality_samples(&samples(id, now, &roster, &links_up, &quality))
             .await
         {
             warn!(conference = %id, error = %e, "recorder: quality samples not stored");
@@ -492,11 +510,30 @@ mod tests {
             ],
             ..Default::default()
         };
-        let s = samples("giao-ban", 7, &here(&["son-duong"]), &q);
+        let s = samples("giao-ban", 7, &here(&["son-duong"]), &[], &q);
         assert_eq!(s.len(), 1);
         assert_eq!(
             (s[0].endpoint_id.as_str(), s[0].at_ms, s[0].rtt_ms),
             ("son-duong", 7, Some(12.0))
+        );
+    }
+
+    #[test]
+    fn samples_keep_the_trunks_of_links_that_are_up() {
+        let trunk = |mcu: &str| mcu_control::EndpointQuality {
+            endpoint: format!("cascade:{mcu}"),
+            ..Default::default()
+        };
+        let q = LiveQuality {
+            endpoints: vec![trunk("son-duong"), trunk("ham-yen")],
+            ..Default::default()
+        };
+        let s = samples("giao-ban", 7, &here(&[]), &["son-duong".into()], &q);
+        let ids: Vec<&str> = s.iter().map(|s| s.endpoint_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["cascade:son-duong"],
+            "the reconnecting link is not sampled"
         );
     }
 }

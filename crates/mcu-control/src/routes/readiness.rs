@@ -21,12 +21,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::cascade::CascadeLinkView;
 use super::conferences::{load, load_visible};
 use super::endpoints::csv_row;
 use super::logbook::{esc, state_vi, vn_time};
 use super::{csv_download, file_name, printable_html};
 use crate::auth::{Caller, Permission};
-use crate::live::LiveError;
+use crate::live::{LinkStatus, LiveError};
 use crate::model::ConferenceStateName;
 use crate::readiness::{ReadinessRules, reason_code, reason_text};
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody};
@@ -142,6 +143,31 @@ impl From<&ReadinessRules> for RulesView {
     }
 }
 
+/// Which end of a cascade link this MCU is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkRole {
+    /// This MCU's link up to its parent (or standby).
+    Parent,
+    /// A child MCU's link to this one.
+    Child,
+}
+
+/// A cascade link of the conference as the readiness check sees it (R7:
+/// the slaves are linked to the master at least 2 hours before the
+/// session; the rehearsal opens the conference, and with it its links, 120
+/// minutes ahead by default).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkReadiness {
+    /// `parent` or `child`.
+    pub role: LinkRole,
+    /// The link: the MCU at the other end, its state and since when, the
+    /// trunk media received over it.
+    pub link: CascadeLinkView,
+    /// Up now.
+    pub ready: bool,
+}
+
 /// A conference's readiness summary.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadinessSummary {
@@ -161,8 +187,12 @@ pub struct ReadinessSummary {
     pub measuring: usize,
     /// Of them, never measured.
     pub not_measured: usize,
-    /// Every endpoint is ready: the chair may be told the meeting can start.
+    /// Every endpoint is ready and every cascade link is up: the chair may
+    /// be told the meeting can start.
     pub all_ready: bool,
+    /// The conference's cascade links on this MCU (its parent's, its
+    /// children's), the ones down first; empty without a cascade.
+    pub links: Vec<LinkReadiness>,
     /// The thresholds.
     pub rules: RulesView,
     /// The participants in order, the failing ones first.
@@ -248,6 +278,21 @@ async fn summarise(s: &ControlState, c: &Conference) -> ApiResult<ReadinessSumma
         ReadinessStatus::Ready => 3,
     };
     endpoints.sort_by_key(|e| rank(e.status));
+    let mut links: Vec<LinkReadiness> = match s.live.cascade(&c.id) {
+        Some(tree) => tree
+            .parent
+            .into_iter()
+            .map(|l| (LinkRole::Parent, l))
+            .chain(tree.children.into_iter().map(|l| (LinkRole::Child, l)))
+            .map(|(role, l)| LinkReadiness {
+                role,
+                ready: l.state == LinkStatus::Up,
+                link: l.into(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    links.sort_by_key(|l| l.ready);
     Ok(ReadinessSummary {
         conference: c.id.clone(),
         title: c.title.clone(),
@@ -257,7 +302,8 @@ async fn summarise(s: &ControlState, c: &Conference) -> ApiResult<ReadinessSumma
         not_ready,
         measuring,
         not_measured,
-        all_ready: ready == endpoints.len() && measuring == 0,
+        all_ready: ready == endpoints.len() && measuring == 0 && links.iter().all(|l| l.ready),
+        links,
         rules: (&s.policy.readiness).into(),
         endpoints,
         at: s.now_ms(),
@@ -500,8 +546,38 @@ pub(crate) fn render_html(c: &Conference, r: &ReadinessSummary) -> String {
     if r.endpoints.is_empty() {
         h.push_str("<tr><td colspan=\"11\">Hội nghị chưa có điểm cầu nào.</td></tr>\n");
     }
+    h.push_str("</tbody>\n</table>\n");
+    if !r.links.is_empty() {
+        h.push_str(concat!(
+            "<h2 style=\"font-size:1.1em\">Liên kết MCU (kết nối trước giờ họp ít nhất 2 giờ)</h2>\n",
+            "<table>\n<thead><tr><th>Liên kết</th><th>MCU</th><th>Trạng thái</th><th>Từ lúc</th>",
+            "<th>Nhận (kbit/s)</th><th>Mất gói (%)</th></tr></thead>\n<tbody>\n"
+        ));
+        for l in &r.links {
+            let role = match (l.role, l.link.standby) {
+                (LinkRole::Parent, false) => "MCU cấp trên",
+                (LinkRole::Parent, true) => "MCU dự phòng",
+                (LinkRole::Child, _) => "MCU cấp dưới",
+            };
+            let (state, class) = match l.link.state {
+                LinkStatus::Up => ("Đã kết nối", "ready"),
+                LinkStatus::Reconnecting => ("Đang kết nối lại", "not_ready"),
+                LinkStatus::Down => ("Chưa kết nối", "not_ready"),
+            };
+            let q = l.link.quality;
+            h.push_str(&format!(
+                "<tr><td>{role}</td><td>{}</td><td class=\"{class}\">{state}</td><td>{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+                esc(&l.link.mcu.name),
+                dash(l.link.since_ms.map(vn_time).unwrap_or_default()),
+                dash(num(q.map(|q| q.rx_kbps), 0)),
+                dash(num(q.map(|q| q.loss_percent), 2)),
+            ));
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
     h.push_str(concat!(
-        "</tbody>\n</table>\n<p><small>Số liệu do MCU đo trên luồng nhận từ từng điểm cầu ",
+        "<p><small>Số liệu do MCU đo trên luồng nhận từ từng điểm cầu ",
         "(không do điểm cầu tự khai), và số hình hội nghị điểm cầu báo đã giải mã.</small></p>\n",
         "<table style=\"border:none;margin-top:3em\"><tr>",
         "<td style=\"border:none;text-align:center\"><b>Cán bộ kỹ thuật</b><br><i>(ký, ghi rõ họ tên)</i></td>",

@@ -76,12 +76,16 @@ pub(crate) async fn compile_report(s: &ControlState, c: &Conference) -> ApiResul
     let now = s.now_ms();
     let mut report = compile(&participants, &samples, &entries, c.ended_at.unwrap_or(now));
     for e in report.endpoints.iter_mut().filter(|e| e.name.is_empty()) {
-        e.name = s
-            .store
-            .endpoint(&e.endpoint)
-            .await?
-            .map(|e| e.name)
-            .unwrap_or_default();
+        e.name = match e.endpoint.strip_prefix("cascade:") {
+            // A cascade link's trunk, sampled while the link was up.
+            Some(mcu) => format!("Liên kết MCU {mcu}"),
+            None => s
+                .store
+                .endpoint(&e.endpoint)
+                .await?
+                .map(|e| e.name)
+                .unwrap_or_default(),
+        };
     }
     Ok((report, now))
 }

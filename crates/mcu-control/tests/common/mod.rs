@@ -112,7 +112,9 @@ impl Live for FakeLive {
     }
     fn command(&self, c: &str, command: LiveCommand) -> Result<(), LiveError> {
         // Sent down the tree: the other MCU answers.
-        if let LiveCommand::CallToChair { endpoint } | LiveCommand::Mute { endpoint, .. } = &command
+        if let LiveCommand::CallToChair { endpoint }
+        | LiveCommand::Mute { endpoint, .. }
+        | LiveCommand::AnswerFloor { endpoint, .. } = &command
             && self.remote(c, endpoint)
         {
             if let Some(e) = self.remote_error.lock().unwrap().clone() {
