@@ -126,6 +126,9 @@ enum Event {
         command: Command,
         reply: std::sync::mpsc::Sender<Result<(), LiveError>>,
     },
+    /// A local room's state changed (a hand raised): publish it now rather
+    /// than at the next roster tick.
+    Refresh,
     /// What the tree looks like from here.
     Snapshot {
         reply: std::sync::mpsc::Sender<Snapshot>,
@@ -256,6 +259,14 @@ impl Hub {
     pub(crate) fn close(&self, conference: &ConferenceId) {
         if let Some(inbox) = lock(&self.conferences).remove(conference) {
             let _ = inbox.send(Event::Stop);
+        }
+    }
+
+    /// Publishes `conference`'s local rooms up at once (a hand was raised
+    /// or lowered); does not wait.
+    pub(crate) fn refresh(&self, conference: &ConferenceId) {
+        if let Some(inbox) = self.inbox(conference) {
+            let _ = inbox.send(Event::Refresh);
         }
     }
 
@@ -664,6 +675,7 @@ impl Conference {
                 }
             }
             Event::Command { command, reply } => self.operator_command(t, command, reply),
+            Event::Refresh => self.refresh_roster(),
             Event::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
             }

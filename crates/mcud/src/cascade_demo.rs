@@ -4,9 +4,9 @@
 //! sees a four-level cascade with one command. Paths in the example files are
 //! relative to the working directory (the repository root).
 //!
-//! It starts afresh every time: it deletes `data/cascade/` (the example
-//! MCUs' stores, certificates and link secrets), writes a random secret for
-//! every link, and creates on each MCU an administrator `quantri` and an
+//! It starts afresh every time: it deletes the example MCUs' data
+//! directories (`data/cascade/<id>`: stores, certificates), writes a new
+//! random secret for every link, and creates on each MCU an administrator `quantri` and an
 //! operator `dieuhanh` with one random password for this run. Then, from the master down (a child checks
 //! its parent's certificate, which the parent generates on its first start),
 //! it starts each MCU and sets the conference up through its control API as
@@ -137,8 +137,8 @@ pub async fn start(dir: &Path) -> Result<Demo, String> {
     Ok(demo)
 }
 
-/// Starts MCU `i`, sets its conference up, adds its synthetic rooms; returns
-/// the first room's dial-in token.
+/// Starts MCU `i` with its accounts, then [`set_up`]; returns the daemon
+/// and the first room's dial-in token.
 async fn start_one(config: &Config, i: usize, password: &str) -> Result<(Running, String), String> {
     // Least privilege holds in the demo too: the administrator keeps the
     // directory, the operator runs the conference.
@@ -155,7 +155,19 @@ async fn start_one(config: &Config, i: usize, password: &str) -> Result<(Running
         crate::admin::create_user(config, &account, password).await?;
     }
     let running = server::start(config).await.map_err(|e| e.to_string())?;
-    let api = Api::new(&running)?;
+    match set_up(&running, i, password).await {
+        Ok(chair_token) => Ok((running, chair_token)),
+        Err(e) => {
+            let _ = running.shutdown(std::time::Duration::from_secs(2)).await;
+            Err(e)
+        }
+    }
+}
+
+/// Sets MCU `i`'s conference up through its API and adds its synthetic
+/// rooms; returns the first room's dial-in token.
+async fn set_up(running: &Running, i: usize, password: &str) -> Result<String, String> {
+    let api = Api::new(running)?;
     let session = api.login(ADMIN, password).await?;
     let mut tokens = Vec::new();
     // Each level's first room chairs its own part of the conference.
@@ -186,7 +198,7 @@ async fn start_one(config: &Config, i: usize, password: &str) -> Result<(Running
             .add_synthetic(&conference, &endpoint, *rgb, *tone)
             .map_err(|e| format!("synthetic room {room}: {e}"))?;
     }
-    Ok((running, tokens.swap_remove(0)))
+    Ok(tokens.swap_remove(0))
 }
 
 impl Demo {

@@ -148,12 +148,18 @@ impl DaemonLive {
             .registry()
             .room_mut(id)
             .is_some_and(|r| r.cancel_floor(endpoint));
-        if pending && let Ok(p) = self.participant(id, endpoint.as_str()) {
+        if pending {
+            self.tell_floor_answer(id, endpoint, granted);
+        }
+        pending
+    }
+
+    fn tell_floor_answer(&self, id: &ConferenceId, endpoint: &EndpointId, granted: bool) {
+        if let Ok(p) = self.participant(id, endpoint.as_str()) {
             let answered = FloorRequestAnswered { granted };
             self.state
                 .send_to(id, p.0, &ServerMessage::FloorRequestAnswered(answered));
         }
-        pending
     }
 
     /// The cascade command for an endpoint below this MCU (`None`: it is
@@ -583,10 +589,18 @@ impl Live for DaemonLive {
                 if !queued {
                     return Err(LiveError::NotConnected(endpoint));
                 }
+                if let Some(hub) = self.state.cascade() {
+                    hub.refresh(&id);
+                }
             }
             LiveCommand::AnswerFloor { endpoint, grant } => {
                 let ep = Self::endpoint_id(&endpoint)?;
-                if !self.answer_floor_here(&id, &ep, grant) {
+                let here = self
+                    .state
+                    .registry()
+                    .room_mut(&id)
+                    .is_some_and(|r| r.cancel_floor(&ep));
+                if !here {
                     // A hand raised below this MCU: its own MCU answers it.
                     let raised_below = self.state.cascade().is_some_and(|hub| {
                         hub.floor(&id).iter().any(|(e, _)| e.as_str() == endpoint)
@@ -604,6 +618,10 @@ impl Live for DaemonLive {
                 }
                 if grant {
                     self.call_to_chair(&id, &endpoint)?;
+                }
+                // Told last: the call-up's unmute notices come before it.
+                if here {
+                    self.tell_floor_answer(&id, &ep, grant);
                 }
             }
         }

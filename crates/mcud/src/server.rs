@@ -714,6 +714,9 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
                 None => false,
             };
             drop(registry);
+            if let Some(hub) = state.cascade() {
+                hub.refresh(&m.conference);
+            }
             info!(endpoint = m.endpoint.as_str(), pending, "floor request");
             let ack = ServerMessage::FloorRequestAcknowledged(
                 mcu_signalling::protocol::FloorRequestAcknowledged { pending },
