@@ -355,8 +355,10 @@ fn a_scheduled_request_is_made_in_the_console_and_approved_there() {
         browser: console,
     };
     let title = "Hội nghị trực tuyến triển khai phòng chống lụt bão";
-    // Two days and three to four hours ahead, on a whole hour.
-    let start = (now_ms() + 2 * DAY + 3 * HOUR) / HOUR * HOUR + HOUR;
+    // 09:00 Vietnam time, three days ahead: never within a rehearsal's two
+    // hours of midnight, where the block's day would depend on the hour the
+    // test runs.
+    let start = (now_ms() + 3 * DAY + VN_OFFSET).div_euclid(DAY) * DAY - VN_OFFSET + 9 * HOUR;
     let end = start + 2 * HOUR;
 
     // The form names the earliest allowed start of the chosen kind.

@@ -778,7 +778,7 @@ fn tree_config(me: &str, nodes: &[Node], dials: &[(&str, ParentAt)]) -> CascadeC
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_province_links_to_its_standby_when_the_master_is_gone() {
+async fn a_province_links_to_its_standby_when_the_master_is_gone_and_back_when_it_returns() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     const TREE: [Node; 3] = [
@@ -838,6 +838,7 @@ async fn a_province_links_to_its_standby_when_the_master_is_gone() {
 
     // The master goes: within the failover time (1 s) and a dial, the
     // province is on its standby, and its room is reachable from there.
+    let central_addr = central.running.addr;
     let gone = Instant::now();
     central
         .running
@@ -882,6 +883,30 @@ async fn a_province_links_to_its_standby_when_the_master_is_gone() {
     )
     .await;
     drop(chair);
+
+    // The master comes back on its address: the province's probe finds it
+    // and the link moves back from the standby (R18).
+    let back = Instant::now();
+    let mut config = common::config(&central._dir.0);
+    config.cascade = Some(tree_config("central", &TREE, &[]));
+    config.server.listen = central_addr;
+    let central = mcud::server::start(&config).await.unwrap();
+    wait_tree(
+        &tq,
+        "the province back on its parent",
+        Duration::from_secs(20),
+        |t| {
+            t["parent"]["state"] == "up"
+                && t["parent"]["mcu"]["id"] == "central"
+                && t["parent"]["standby"] == false
+        },
+    )
+    .await;
+    println!(
+        "standby: the province was back on the master {:.0} ms after the master restarted (probe every 10 s)",
+        back.elapsed().as_secs_f64() * 1000.0
+    );
+    central.shutdown(Duration::from_secs(2)).await.unwrap();
     for level in [tq, ha_giang] {
         level
             .running
