@@ -381,28 +381,26 @@ async fn serve_child(
     });
 }
 
-/// A rustls client configuration trusting only the certificates of `ca_pem`.
+/// A rustls client configuration trusting the certificates of `ca_pem` (the
+/// parent's `ca_file`), or the system's roots without one.
 pub(crate) fn client_tls(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
+    // No ca_file: the system's roots, as the config documents.
+    let Some(pem) = ca_pem else {
+        return crate::notify::system_tls();
+    };
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.unwrap_or_default()) {
+    for cert in CertificateDer::pem_slice_iter(pem) {
         let cert = cert.map_err(|e| format!("CA file: {e}"))?;
         roots
             .add(cert)
             .map_err(|e| format!("CA certificate: {e}"))?;
     }
     if roots.is_empty() {
-        return Err("no CA certificate to check the parent against (set ca_file)".into());
+        return Err("the ca_file holds no certificate".into());
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
+    crate::notify::trusting(roots)
 }
 
 /// Opens the link to `parent` and pumps it until either side closes.

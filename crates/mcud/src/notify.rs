@@ -244,6 +244,11 @@ pub(crate) fn system_tls() -> Result<Arc<rustls::ClientConfig>, String> {
     if roots.is_empty() {
         return Err("no CA certificates found (install ca-certificates)".into());
     }
+    trusting(roots)
+}
+
+/// A client TLS configuration (ring, safe protocol versions) trusting `roots`.
+pub(crate) fn trusting(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
