@@ -89,6 +89,7 @@ impl Mcu {
                 layout: "2x2".into(),
                 chair: Some(EndpointId::new(ENDPOINTS[RED].0).expect("chair")),
                 endpoints,
+                links: Vec::new(),
             }],
             quality: Default::default(),
             media: Default::default(),
@@ -589,6 +590,7 @@ fn two_conferences_at_once_see_only_their_own_participants() {
             name: DisplayName::new(ep.1).expect("name"),
             token: JoinToken::new(ep.2).expect("token"),
         }],
+        links: Vec::new(),
     };
     let a = (
         "ubnd-ham-yen",

@@ -199,12 +199,13 @@ pub enum Command {
         /// `true` mutes.
         muted: bool,
     },
-    /// Recall a stored camera preset on the endpoint (R6).
+    /// Recall a camera preset (R6) that the owning MCU stores for the
+    /// endpoint, by name (the names travel in the roster, `presets`).
     RecallPreset {
         /// The endpoint.
         endpoint: EndpointId,
-        /// Preset number, as stored on the endpoint (0–255).
-        preset: u8,
+        /// The preset's name, e.g. "Ghế chủ tọa" (at most 64 characters).
+        preset: String,
     },
     /// The master's operator answered the endpoint's floor request: the
     /// owning MCU takes it out of its queue and tells the endpoint. (A
@@ -268,6 +269,8 @@ pub enum CommandErrorCode {
     Unsupported,
     /// The MCU that owns the endpoint tried and failed (its media stopped …).
     Failed,
+    /// The owning MCU stores no camera preset of that name for the endpoint.
+    UnknownPreset,
 }
 
 /// A subtree as a child publishes it.
@@ -330,6 +333,10 @@ pub struct EndpointState {
     pub floor_requested: bool,
     /// Last measured quality; `null` before the first report.
     pub quality: Option<Quality>,
+    /// Names of the camera presets its MCU stores for it (R6), which a
+    /// `recall_preset` may name; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presets: Vec<String>,
 }
 
 /// Connection quality of an endpoint, as its MCU measures it.

@@ -155,7 +155,7 @@ fn mutes_and_presets_are_routed_without_touching_the_uplink() {
     assert_eq!(commune.route(mute.clone()).unwrap(), Routed::Local(mute));
     let preset = Command::RecallPreset {
         endpoint: ep("huyen"),
-        preset: 3,
+        preset: "Ghế chủ tọa".into(),
     };
     assert_eq!(
         district.route(preset.clone()).unwrap(),

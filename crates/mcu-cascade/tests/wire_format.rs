@@ -197,7 +197,7 @@ fn commands_name_their_endpoint() {
     let x = EndpointId::new("ubnd-xa-hop-thanh").unwrap();
     let cmd = Command::RecallPreset {
         endpoint: x.clone(),
-        preset: 2,
+        preset: "Toàn cảnh".into(),
     };
     assert_eq!(cmd.endpoint(), &x);
     assert_eq!(wire::PROTOCOL_VERSION, 1);

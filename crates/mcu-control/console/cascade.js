@@ -2,7 +2,8 @@
 // its parent link and its child links with their state, the topology
 // warnings, and every endpoint of the tree below with its path by names,
 // its state, its quality figures and a mark on the one on screen. Operators
-// call a reachable endpoint of another MCU to the chair or mute it (the
+// call a reachable endpoint of another MCU to the chair, mute it or recall
+// one of its camera presets by name (the
 // daemon sends the command down the tree); a failure shows here, naming the
 // MCU where it happened. It reads `GET …/cascade` when drawn and every 2 s
 // while the conference's media runs; a conference without a cascade on this
@@ -72,6 +73,16 @@ export function cascadePanel({ base, runs, running }) {
     return h("span", { class: "badge " + (on ? "yes" : "no") }, on ? yes : no);
   }
 
+  /** One button per camera preset its own MCU stores (R6), recalled down the tree. */
+  function presetButtons(e) {
+    return (e.presets || []).map((name) => h("button", {
+      type: "button", class: "secondary cascade-preset", "data-preset": name,
+      onclick: () => command(
+        () => post(`${base}/participants/${seg(e.endpoint)}/presets/${seg(name)}/recall`),
+        t("cascade.preset_sent", { preset: name, name: e.name })),
+    }, "📷 " + name));
+  }
+
   function row(e) {
     const remote = e.mcu !== view.me.id;
     const path = `${base}/participants/${seg(e.endpoint)}/mute`;
@@ -89,6 +100,7 @@ export function cascadePanel({ base, runs, running }) {
             type: "button", class: "cascade-mute-video" + (e.video_muted ? " on" : ""),
             onclick: () => command(() => post(path, { video: !e.video_muted }), t("cascade.mute_sent", { name: e.name })),
           }, e.video_muted ? t("live.unmute_video") : t("live.mute_video")),
+          ...presetButtons(e),
         ]
       : null;
     return h("tr", { "data-endpoint": e.endpoint, class: e.selected ? "selected" : null },

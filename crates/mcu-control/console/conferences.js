@@ -1,7 +1,7 @@
 // The conference list: state, title, participants; operators create,
 // start and end conferences here.
 
-import { get, post, seg } from "./api.js";
+import { get, post, put, seg } from "./api.js";
 import { h, replace, when, attempt } from "./dom.js";
 import { t, locale } from "./i18n.js";
 import { LAYOUT_NAMES } from "./layouts.js";
@@ -22,7 +22,38 @@ function stateBadge(state) {
   return h("span", { class: "badge " + state }, t("state." + state));
 }
 
-function conferenceRow(ctx, c, reload) {
+/** Checkboxes for the cascade links a conference names (R7), prefilled. */
+function linkPicker(neighbours, links) {
+  const named = new Map((links || []).map((l) => [l.mcu, l]));
+  const rows = neighbours.map((n) => {
+    const box = h("input", { type: "checkbox", value: n.mcu.id, name: "link", checked: named.has(n.mcu.id) });
+    const remote = n.role === "parent"
+      ? h("input", { name: "remote-conference", size: 24, pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+          placeholder: t("conf.link_remote"), value: (named.get(n.mcu.id) || {}).conference || "" })
+      : null;
+    const label = t(n.role === "parent" ? "cascade.parent" : "cascade.child") + ": " + n.mcu.name
+      + (n.standby ? " (" + t("cascade.standby") + ": " + n.standby.name + ")" : "");
+    return { box, remote, el: h("label", { class: "inline", "data-mcu": n.mcu.id }, box, label, remote) };
+  });
+  return {
+    el: h("fieldset", { class: "conference-links" }, h("legend", {}, t("conf.links")),
+      h("p", { class: "muted" }, t("conf.links_hint")), rows.map((r) => r.el)),
+    value: () => rows.filter((r) => r.box.checked).map((r) => {
+      const conference = r.remote && r.remote.value.trim();
+      return conference ? { mcu: r.box.value, conference } : { mcu: r.box.value };
+    }),
+  };
+}
+
+function linksText(c, neighbours) {
+  if (!c.links || !c.links.length) return neighbours.length ? t("conf.links_none") : "";
+  return c.links.map((l) => {
+    const n = neighbours.find((x) => x.mcu.id === l.mcu);
+    return (n ? n.mcu.name : l.mcu) + (l.conference ? " › " + l.conference : "");
+  }).join(", ");
+}
+
+function conferenceRow(ctx, c, reload, neighbours) {
   const connected = c.participants.filter((p) => p.connected).length;
   const actions = [h("a", { class: "button", href: "#/conference/" + seg(c.id) }, t("conf.open"))];
   if (ctx.can("read_logbook")) {
@@ -55,11 +86,25 @@ function conferenceRow(ctx, c, reload) {
       }, t("conf.end")),
     );
   }
+  const linkCell = h("div", { class: "muted conference-links-text" }, linksText(c, neighbours));
+  if (ctx.can("run_conferences") && neighbours.length && c.state !== "ended" && c.state !== "reported") {
+    actions.push(h("button", {
+      type: "button", class: "secondary edit-links", "data-conference": c.id,
+      onclick: () => {
+        const picker = linkPicker(neighbours, c.links);
+        const save = h("button", { type: "button", class: "save-links",
+          onclick: async () => {
+            if (await attempt(() => put(`/conferences/${seg(c.id)}/links`, { links: picker.value() }), t("conf.links_saved"))) reload();
+          } }, t("conf.links_save"));
+        replace(linkCell, picker.el, save);
+      },
+    }, t("conf.links_edit")));
+  }
   return h(
     "tr",
     { "data-conference": c.id },
     h("td", {}, stateBadge(c.state)),
-    h("td", {}, h("strong", {}, c.title), h("div", { class: "muted" }, c.id)),
+    h("td", {}, h("strong", {}, c.title), h("div", { class: "muted" }, c.id), linkCell),
     h("td", {}, `${connected} / ${c.participants.length}`),
     h("td", {}, c.layout),
     h("td", {}, when(c.started_at || c.created_at, locale())),
@@ -67,7 +112,7 @@ function conferenceRow(ctx, c, reload) {
   );
 }
 
-function createForm(endpoints, reload) {
+function createForm(endpoints, neighbours, reload) {
   const id = h("input", { name: "id", required: true, pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,63}", placeholder: "giao-ban-thang-5" });
   const title = h("input", { name: "title", required: true, size: 40 });
   const layout = h("select", { name: "layout" }, LAYOUT_NAMES.map((n) => h("option", { value: n, selected: n === "2x2" }, n)));
@@ -92,6 +137,7 @@ function createForm(endpoints, reload) {
       }),
     );
   });
+  const links = neighbours.length ? linkPicker(neighbours, []) : null;
   const form = h(
     "form",
     { class: "card", id: "create-conference" },
@@ -103,6 +149,7 @@ function createForm(endpoints, reload) {
       h("label", {}, t("conf.layout"), layout)),
     h("p", { class: "muted" }, t("conf.participants_hint")),
     h("div", { class: "row" }, groups),
+    links ? links.el : null,
     h("button", { type: "submit" }, t("conf.create_submit")),
   );
   form.addEventListener("submit", async (ev) => {
@@ -115,6 +162,7 @@ function createForm(endpoints, reload) {
       chair: chair.value || null,
       layout: layout.value,
       participants,
+      links: links ? links.value() : [],
     };
     if (await attempt(() => post("/conferences", body), t("conf.created"))) reload();
   });
@@ -123,9 +171,10 @@ function createForm(endpoints, reload) {
 
 export async function render(ctx, root) {
   const list = h("tbody");
+  const neighbours = await get("/cascade/neighbours");
   const reload = async () => {
     const all = await get("/conferences");
-    replace(list, all.length ? all.map((c) => conferenceRow(ctx, c, reload)) : h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("conf.none"))));
+    replace(list, all.length ? all.map((c) => conferenceRow(ctx, c, reload, neighbours)) : h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("conf.none"))));
   };
   replace(
     root,
@@ -146,6 +195,6 @@ export async function render(ctx, root) {
   await reload();
   if (ctx.can("run_conferences")) {
     const endpoints = await get("/endpoints");
-    root.append(createForm(endpoints, () => reload().catch(() => {})));
+    root.append(createForm(endpoints, neighbours, () => reload().catch(() => {})));
   }
 }

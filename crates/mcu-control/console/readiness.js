@@ -82,7 +82,17 @@ export function readinessPanel({ base, runs, mine, running, act }) {
         t(l.role === "parent" ? (l.link.standby ? "cascade.standby" : "cascade.parent") : "cascade.child"),
         " ", h("strong", {}, l.link.mcu.name), " — ",
         h("span", { class: "badge " + (l.ready ? "ready-ready" : "ready-not_ready") }, t("cascade.link_" + l.link.state)),
-        l.link.since_ms ? h("span", { class: "muted" }, " " + t("cascade.since", { at: new Date(l.link.since_ms).toLocaleString("vi-VN") })) : null))));
+        l.link.since_ms ? h("span", { class: "muted" }, " " + t("cascade.since", { at: new Date(l.link.since_ms).toLocaleString("vi-VN") })) : null,
+        deadline(l)))));
+  }
+
+  /** Whether the link met its R7 deadline (booked conferences only). */
+  function deadline(l) {
+    if (!l.deadline_ms) return null;
+    const at = new Date(l.deadline_ms).toLocaleString("vi-VN");
+    const [key, cls] = l.on_time === true ? ["ready.on_time", "ready-ready"]
+      : l.on_time === false ? ["ready.late", "ready-not_ready"] : ["ready.due", "muted"];
+    return h("span", { class: "badge link-deadline " + cls, "data-on-time": String(l.on_time) }, " " + t(key, { at }));
   }
 
   function draw() {

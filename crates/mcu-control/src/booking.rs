@@ -41,6 +41,9 @@ pub struct BookingRules {
     pub rehearsal_before_ms: i64,
     /// The readiness check begins this long before the start (ms): 30 minutes.
     pub ready_check_before_ms: i64,
+    /// Cascade links are up at least this long before the start (ms): 2
+    /// hours (R7, 1594 step 5); the readiness summary flags a late link.
+    pub link_before_ms: i64,
     /// Longest official session (ms): 24 hours.
     pub max_duration_ms: i64,
     /// Most participants of one booking.
@@ -56,6 +59,7 @@ impl Default for BookingRules {
             emergency_notice_ms: 2 * HOUR_MS,
             rehearsal_before_ms: 2 * HOUR_MS,
             ready_check_before_ms: 30 * MINUTE_MS,
+            link_before_ms: 2 * HOUR_MS,
             max_duration_ms: 24 * HOUR_MS,
             max_participants: 500,
             max_agenda_items: 100,

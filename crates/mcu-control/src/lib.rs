@@ -46,10 +46,10 @@ use serde::de::DeserializeOwned;
 pub use auth::Caller;
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use live::{
-    AlarmKind, CascadeEndpoint, CascadeLink, CascadeMcu, EndpointQuality, FloorRequest,
-    LinkQuality, LinkStatus, Live, LiveAlarm, LiveCascade, LiveCommand, LiveConference,
-    LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality, ReceiverFigures,
-    StreamFigures, View, live_conference,
+    AlarmKind, CascadeEndpoint, CascadeLink, CascadeMcu, CascadeNeighbour, EndpointQuality,
+    FloorRequest, LinkQuality, LinkStatus, Live, LiveAlarm, LiveCascade, LiveCommand,
+    LiveConference, LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality,
+    NeighbourRole, ReceiverFigures, StreamFigures, View, live_conference,
 };
 
 /// Largest request body accepted.

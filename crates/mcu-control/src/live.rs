@@ -27,6 +27,29 @@ pub struct LiveConference {
     pub endpoints: Vec<LiveEndpoint>,
     /// Record it from the start (its booking asked for a recording).
     pub recording: bool,
+    /// The cascade links it names (none: local to this MCU).
+    pub links: Vec<mcu_store::ConferenceLink>,
+}
+
+/// A neighbour of this MCU in the cascade tree, as a conference may name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CascadeNeighbour {
+    /// The MCU.
+    pub mcu: CascadeMcu,
+    /// `parent` (the link up), or `child` (a link this MCU accepts).
+    pub role: NeighbourRole,
+    /// The parent's standby (R18), which the link up falls back to.
+    pub standby: Option<CascadeMcu>,
+}
+
+/// Which way a neighbour's link goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NeighbourRole {
+    /// This MCU dials it.
+    Parent,
+    /// It dials this MCU (a standby's children are these too).
+    Child,
 }
 
 /// The live state of one participant.
@@ -99,6 +122,15 @@ pub enum LiveCommand {
         endpoint: String,
         /// The position.
         preset: mcu_store::CameraPreset,
+    },
+    /// Recall, on an endpoint of another MCU below this one, a camera
+    /// preset stored at that MCU (by name): the command travels down the
+    /// cascade to the owning MCU, which looks the preset up.
+    RecallPresetBelow {
+        /// Endpoint id.
+        endpoint: String,
+        /// The preset's name as stored at the owning MCU.
+        name: String,
     },
     /// Queue a floor request on behalf of an endpoint.
     RequestFloor {
@@ -305,6 +337,8 @@ pub struct CascadeEndpoint {
     pub jitter_ms: Option<f64>,
     /// It is what this MCU's chair main tile / uplink carries now.
     pub selected: bool,
+    /// Names of the camera presets its MCU stores for it (R6).
+    pub presets: Vec<String>,
 }
 
 /// The cascade tree as one MCU sees it for one running conference.
@@ -429,6 +463,16 @@ pub trait Live: Send + Sync + 'static {
         let _ = conference;
         None
     }
+    /// The neighbours a conference may name as its cascade links (empty
+    /// when this MCU has no cascade configured).
+    fn cascade_neighbours(&self) -> Vec<CascadeNeighbour> {
+        Vec::new()
+    }
+    /// A running conference's links changed: its cascade links close and
+    /// open again as `links` names them.
+    fn relink(&self, conference: &str, links: &[mcu_store::ConferenceLink]) {
+        let _ = (conference, links);
+    }
 }
 
 /// What the media side needs to open a stored conference: its endpoints'
@@ -460,6 +504,7 @@ pub async fn live_conference(
         chair: c.chair.clone(),
         endpoints,
         recording,
+        links: c.links.clone(),
     })
 }
 

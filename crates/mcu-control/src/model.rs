@@ -242,6 +242,40 @@ pub struct NewConferenceRequest {
     pub layout: String,
     /// Participating endpoints.
     pub participants: Vec<String>,
+    /// Cascade links taking part (R7); none: the conference is local to
+    /// this MCU. See `GET /api/v1/cascade/neighbours`.
+    #[serde(default)]
+    pub links: Vec<ConferenceLinkBody>,
+}
+
+/// A cascade link a conference names.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConferenceLinkBody {
+    /// The neighbour MCU's id: this MCU's parent (the link up; its standby
+    /// comes with it) or one of its children (a link accepted here).
+    pub mcu: String,
+    /// Link up only: the id of the counterpart conference on the parent,
+    /// when it differs from this one's (e.g. both were booked separately).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conference: Option<String>,
+}
+
+impl From<mcu_store::ConferenceLink> for ConferenceLinkBody {
+    fn from(l: mcu_store::ConferenceLink) -> Self {
+        Self {
+            mcu: l.mcu,
+            conference: l.remote_conference,
+        }
+    }
+}
+
+/// The cascade links of a conference.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinksRequest {
+    /// Every link taking part (an empty list: none).
+    pub links: Vec<ConferenceLinkBody>,
 }
 
 /// A participant of a conference with its live state.
@@ -282,6 +316,8 @@ pub struct ConferenceView {
     pub ended_at: Option<i64>,
     /// Participants with live state.
     pub participants: Vec<ParticipantView>,
+    /// Cascade links taking part.
+    pub links: Vec<ConferenceLinkBody>,
 }
 
 /// One audit log entry.

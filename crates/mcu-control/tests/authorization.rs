@@ -134,6 +134,20 @@ fn cases() -> Vec<Case> {
             StatusCode::OK,
         ),
         c(
+            "GET",
+            "/api/v1/cascade/neighbours",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
+        c(
+            "PUT",
+            "/api/v1/conferences/hop-moi/links",
+            Some(json!({"links": []})),
+            &["operator"],
+            StatusCode::OK,
+        ),
+        c(
             "POST",
             "/api/v1/conferences/hop-moi/start",
             None,

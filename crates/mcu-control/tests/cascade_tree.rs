@@ -58,6 +58,7 @@ fn tree() -> LiveCascade {
         &["Chính phủ", "Tuyên Quang", "Sơn Dương", "Hợp Thành"],
     );
     hop_thanh.audio_muted = true;
+    hop_thanh.presets = vec!["Ghế chủ tọa".into(), "Toàn cảnh".into()];
     hop_thanh.floor_requested = true;
     hop_thanh.rtt_ms = Some(42.0);
     hop_thanh.jitter_ms = Some(6.0);
@@ -179,7 +180,7 @@ async fn the_tree_comes_with_its_links_and_its_endpoints_in_path_order() {
                "display_path": "Chính phủ › Tuyên Quang › Sơn Dương › Hợp Thành",
                "reachable": true, "connected": true, "audio_muted": true, "video_muted": false,
                "floor_requested": true, "rtt_ms": 42.0, "loss_percent": null, "jitter_ms": 6.0,
-               "selected": false})
+               "selected": false, "presets": ["Ghế chủ tọa", "Toàn cảnh"]})
     );
     assert_eq!(body["endpoints"][3]["reachable"], false);
     assert_eq!(body["endpoints"][1]["selected"], true);
@@ -394,6 +395,78 @@ async fn a_site_operator_commands_no_remote_endpoint() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
+
+#[tokio::test]
+async fn a_camera_preset_of_a_remote_endpoint_is_recalled_by_name_down_the_tree() {
+    let api = api_with_tree().await;
+    let recall = |name: &str| {
+        format!("/api/v1/conferences/giao-ban/participants/{REMOTE}/presets/{name}/recall")
+    };
+    let (status, body) = api
+        .call("operator", "POST", &recall("Toàn cảnh"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        commands(&api),
+        [(
+            "giao-ban".to_owned(),
+            LiveCommand::RecallPresetBelow {
+                endpoint: REMOTE.into(),
+                name: "Toàn cảnh".into()
+            }
+        )]
+    );
+    let audit = api.last_audit().await.entry;
+    assert_eq!(
+        (
+            audit.action.as_str(),
+            audit.target.as_str(),
+            audit.result.as_str()
+        ),
+        (
+            "preset.recall",
+            "conference/giao-ban/participant/ubnd-xa-hop-thanh",
+            "ok"
+        )
+    );
+
+    // The owning MCU has no preset of that name: a 404 naming it.
+    *api.live.remote_error.lock().unwrap() = Some(LiveError::Remote {
+        code: "unknown_preset".into(),
+        endpoint: REMOTE.into(),
+        at: "mcu-hop-thanh".into(),
+    });
+    let (status, body) = api.call("operator", "POST", &recall("Cửa sổ"), None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_FOUND, "unknown_preset")
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Hợp Thành (mcu-hop-thanh)"),
+        "{body}"
+    );
+    assert_eq!(api.last_audit().await.entry.result, "unknown_preset");
+
+    // A site operator steers no room of another MCU; an id outside the tree is nobody.
+    *api.live.remote_error.lock().unwrap() = None;
+    let (status, _) = api
+        .call("site_operator", "POST", &recall("Toàn cảnh"), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = api
+        .call(
+            "operator",
+            "POST",
+            "/api/v1/conferences/giao-ban/participants/ubnd-xa-khong-co/presets/Toàn cảnh/recall",
+            None,
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(commands(&api).len(), 1);
 }
 
 #[tokio::test]

@@ -515,3 +515,88 @@ async fn cascade_links_are_part_of_readiness() {
     api.live.set_cascade(CONF, tree(Up));
     assert_eq!(summary(&api).await["all_ready"], true);
 }
+
+#[tokio::test]
+async fn a_link_that_came_up_later_than_two_hours_before_the_start_is_flagged_late() {
+    use mcu_control::LinkStatus::{Reconnecting, Up};
+    let (api, _) = in_ready_check().await;
+    let deadline = BOOKED_START - 2 * HOUR;
+    let since = |state, at| mcu_control::CascadeLink {
+        since_ms: Some(at),
+        ..cascade_link("x", "x", state)
+    };
+    let named = |id: &str, name: &str, link: mcu_control::CascadeLink| mcu_control::CascadeLink {
+        mcu: mcu_control::CascadeMcu {
+            id: id.into(),
+            name: name.into(),
+            level: "district".into(),
+        },
+        ..link
+    };
+    api.live.set_cascade(
+        CONF,
+        mcu_control::LiveCascade {
+            // Up since three hours before the start: on time.
+            parent: Some(named("tw", "Chính phủ", since(Up, BOOKED_START - 3 * HOUR))),
+            children: vec![
+                // Up since one hour before: late.
+                named("mcu-son-duong", "Sơn Dương", since(Up, BOOKED_START - HOUR)),
+                // Still reconnecting past the deadline: late.
+                named(
+                    "mcu-ham-yen",
+                    "Hàm Yên",
+                    since(Reconnecting, deadline - 60_000),
+                ),
+            ],
+            ..Default::default()
+        },
+    );
+    let s = summary(&api).await;
+    let links = s["links"].as_array().unwrap();
+    let by = |id: &str| {
+        links
+            .iter()
+            .find(|l| l["link"]["mcu"]["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {s}"))
+            .clone()
+    };
+    assert_eq!(by("tw")["on_time"], true, "{s}");
+    assert_eq!(by("tw")["deadline_ms"], deadline);
+    assert_eq!(by("mcu-son-duong")["on_time"], false, "{s}");
+    assert_eq!(by("mcu-son-duong")["ready"], true, "late but up");
+    assert_eq!(by("mcu-ham-yen")["on_time"], false, "{s}");
+
+    let (status, page) = api
+        .call(
+            "auditor",
+            "GET",
+            &format!("/api/v1/conferences/{CONF}/readiness.html"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    // 06:00 Vietnam time on the booked day is the deadline of an 08:00 start.
+    assert!(page.contains("Đúng hạn (trước "), "{page}");
+    assert!(page.contains("<b>Muộn</b> (hạn "), "{page}");
+
+    // A conference without a booking has no deadline.
+    api.live.set_cascade(
+        "giao-ban",
+        mcu_control::LiveCascade {
+            parent: Some(since(Up, BOOKED_START - HOUR)),
+            ..Default::default()
+        },
+    );
+    let (status, body) = api
+        .call(
+            "auditor",
+            "GET",
+            "/api/v1/conferences/giao-ban/readiness",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["links"][0]["on_time"], serde_json::Value::Null);
+    assert_eq!(body["links"][0]["deadline_ms"], serde_json::Value::Null);
+}

@@ -50,6 +50,7 @@ fn conference(id: &str, title: &str, participants: &[&str]) -> Conference {
         started_at: None,
         ended_at: None,
         participants: participants.iter().map(|p| (*p).to_owned()).collect(),
+        links: Vec::new(),
     }
 }
 

@@ -159,6 +159,9 @@ pub struct LiveState {
     pub frames_received: u64,
     /// Tiles of the latest analysed composite.
     pub tiles: Vec<TileReport>,
+    /// Camera presets the MCU asked this room to recall (`camera_preset`),
+    /// by name, oldest first: a room system would move its camera.
+    pub camera_presets: Vec<String>,
     /// The loop ended with this error.
     pub error: Option<String>,
     /// The loop has ended.
@@ -535,6 +538,9 @@ impl Run {
                     }
                     Ok(Some(ServerMessage::Error(e))) if e.fatal => {
                         return Err(format!("server error {}: {}", e.code.as_str(), e.message));
+                    }
+                    Ok(Some(ServerMessage::CameraPreset(p))) => {
+                        self.shared.live().camera_presets.push(p.name);
                     }
                     Ok(Some(_)) => {}
                     Ok(None) => break,

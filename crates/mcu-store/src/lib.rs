@@ -177,6 +177,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "readiness results",
         include_str!("../migrations/0009_readiness.sql"),
     ),
+    (
+        10,
+        "conference cascade links",
+        include_str!("../migrations/0010_conference_links.sql"),
+    ),
 ];
 
 /// A handle on the database; cheap to clone.
@@ -862,6 +867,21 @@ impl Store {
         .bind(&id)
         .fetch_all(&self.pool)
         .await?;
+        let links = sqlx::query(
+            "SELECT mcu_id, remote_conference FROM conference_links WHERE conference_id = $1 \
+             ORDER BY mcu_id",
+        )
+        .bind(&id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ConferenceLink {
+                mcu: r.try_get("mcu_id")?,
+                remote_conference: r.try_get("remote_conference")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
         Ok(Conference {
             title: row.try_get("title")?,
             chair: row.try_get("chair_endpoint")?,
@@ -873,8 +893,33 @@ impl Store {
             started_at: row.try_get("started_at")?,
             ended_at: row.try_get("ended_at")?,
             participants,
+            links,
             id,
         })
+    }
+
+    /// Replaces the cascade links a conference names. False if there is no
+    /// such conference.
+    pub async fn set_conference_links(
+        &self,
+        id: &str,
+        links: &[ConferenceLink],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM conferences WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM conference_links WHERE conference_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        insert_conference_links(&mut tx, id, links).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Moves a conference forward to `to` if it is in `from`; stamps the
@@ -1374,7 +1419,34 @@ async fn insert_conference(
             e.into()
         }
     })?;
-    insert_conference_participants(tx, c).await
+    insert_conference_participants(tx, c).await?;
+    insert_conference_links(tx, &c.id, &c.links).await
+}
+
+async fn insert_conference_links(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    links: &[ConferenceLink],
+) -> Result<(), StoreError> {
+    for link in links {
+        sqlx::query(
+            "INSERT INTO conference_links (conference_id, mcu_id, remote_conference) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(&link.mcu)
+        .bind(link.remote_conference.as_deref())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Duplicate(format!("link {} of conference {id}", link.mcu))
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(())
 }
 
 async fn insert_conference_participants(

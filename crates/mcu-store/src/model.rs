@@ -245,6 +245,19 @@ pub struct Conference {
     pub ended_at: Option<i64>,
     /// Participating endpoints (the chair included).
     pub participants: Vec<String>,
+    /// Cascade links taking part, by neighbour MCU id (empty: local only).
+    pub links: Vec<ConferenceLink>,
+}
+
+/// A cascade link a conference names (R7): to its parent MCU (the link up,
+/// with the parent's standby as its fallback) or to a child MCU (accepted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConferenceLink {
+    /// The neighbour MCU's id, as in the cascade tree.
+    pub mcu: String,
+    /// For the link up: the counterpart conference's id on the parent
+    /// (`None`: the same id as here).
+    pub remote_conference: Option<String>,
 }
 
 /// An audit entry to append: who did what, when, from where, with what result.

@@ -300,6 +300,7 @@ async fn check_conferences(store: &Store) {
         started_at: None,
         ended_at: None,
         participants: vec!["son-duong".into(), "ubnd-tinh".into()],
+        links: Vec::new(),
     };
     store.create_conference(&conf).await.unwrap();
     assert_eq!(store.conference("giao-ban").await.unwrap().unwrap(), conf);
@@ -321,6 +322,48 @@ async fn check_conferences(store: &Store) {
 
     // An endpoint a conference lists cannot be deleted.
     assert!(store.delete_endpoint("son-duong").await.is_err());
+
+    // Cascade links: named, replaced, read back in MCU order.
+    let up = ConferenceLink {
+        mcu: "central".into(),
+        remote_conference: Some("booking-40".into()),
+    };
+    let down = ConferenceLink {
+        mcu: "son-duong-mcu".into(),
+        remote_conference: None,
+    };
+    assert!(
+        store
+            .set_conference_links("giao-ban", &[down.clone(), up.clone()])
+            .await
+            .unwrap()
+    );
+    let links = store.conference("giao-ban").await.unwrap().unwrap().links;
+    assert_eq!(links, vec![up.clone(), down.clone()]);
+    assert!(matches!(
+        store
+            .set_conference_links("giao-ban", &[up.clone(), up.clone()])
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        store.conference("giao-ban").await.unwrap().unwrap().links,
+        vec![up.clone(), down],
+        "a refused change changes nothing"
+    );
+    assert!(!store.set_conference_links("khong-co", &[]).await.unwrap());
+    store
+        .set_conference_links("giao-ban", std::slice::from_ref(&up))
+        .await
+        .unwrap();
+    let mut linked = conf.clone();
+    linked.id = "giao-ban-2".into();
+    linked.links = vec![up.clone()];
+    store.create_conference(&linked).await.unwrap();
+    assert_eq!(
+        store.conference("giao-ban-2").await.unwrap().unwrap(),
+        linked
+    );
 
     use ConferenceState::*;
     assert!(
@@ -355,7 +398,7 @@ async fn check_conferences(store: &Store) {
         ),
         (Ended, Some(T0 + 5), Some(T0 + 9), "1+7")
     );
-    assert_eq!(store.list_conferences().await.unwrap().len(), 1);
+    assert_eq!(store.list_conferences().await.unwrap().len(), 2);
 }
 
 async fn check_audit(store: &Store) {
@@ -535,6 +578,7 @@ async fn check_bookings(store: &Store) {
         started_at: None,
         ended_at: None,
         participants: changed.participants.clone(),
+        links: Vec::new(),
     };
     let yes = BookingDecision {
         by: "op".into(),
@@ -643,6 +687,7 @@ async fn logbook_of(store: &Store, id: &str, n: i64) {
         started_at: None,
         ended_at: None,
         participants: vec!["son-duong".into()],
+        links: Vec::new(),
     };
     store.create_conference(&conf).await.unwrap();
     for i in 1..=n {
@@ -986,6 +1031,7 @@ async fn check_outbox(store: &Store) {
         started_at: None,
         ended_at: None,
         participants: details.participants.clone(),
+        links: Vec::new(),
     };
     let decision = BookingDecision {
         by: "op".into(),
@@ -1238,6 +1284,7 @@ async fn check_recordings(store: &Store) {
             started_at: None,
             ended_at: None,
             participants: vec!["ubnd-tinh".into()],
+            links: Vec::new(),
         };
         store.create_conference(&conf).await.unwrap();
     }

@@ -37,6 +37,7 @@ fn conference(id: &str, participants: &[&str]) -> Conference {
         started_at: None,
         ended_at: None,
         participants: participants.iter().map(|p| (*p).to_owned()).collect(),
+        links: Vec::new(),
     }
 }
 

@@ -51,6 +51,8 @@ use crate::server::AppState;
 
 /// How often the local roster is read for changes to publish up.
 const ROSTER_PERIOD: Duration = Duration::from_millis(250);
+/// How often the local endpoints' camera preset names are read again.
+const PRESETS_PERIOD: Duration = Duration::from_secs(5);
 /// How long a media thread may take to answer an offer.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an operator's command may take through the tree (the parent
@@ -198,6 +200,10 @@ impl Hub {
         lock(&self.control).as_ref().map(|(l, _)| l.clone())
     }
 
+    fn store(&self) -> Option<mcu_store::Store> {
+        lock(&self.control).as_ref().map(|(_, c)| c.store.clone())
+    }
+
     /// Closes every conference's links (the daemon is stopping).
     pub(crate) fn shutdown(&self) {
         for (_, inbox) in std::mem::take(&mut *lock(&self.conferences)) {
@@ -245,14 +251,55 @@ impl Hub {
         lock(&self.conferences).get(conference).cloned()
     }
 
-    /// Starts the cascade task of a conference that just opened.
-    pub(crate) fn open(self: &Arc<Self>, state: &Arc<AppState>, conference: &ConferenceId) {
+    /// Starts the cascade task of a conference that just opened, with the
+    /// links it names: the link up if it names this MCU's parent, and the
+    /// children it names (any other child that dials in is refused).
+    pub(crate) fn open(
+        self: &Arc<Self>,
+        state: &Arc<AppState>,
+        conference: &ConferenceId,
+        links: &[mcu_store::ConferenceLink],
+    ) {
+        for l in links {
+            let known = [self.cascade.parent.as_ref().map(|p| &p.id)]
+                .into_iter()
+                .flatten()
+                .chain(self.cascade.children.keys())
+                .any(|id| id.as_str() == l.mcu);
+            if !known {
+                warn!(conference = %conference, mcu = l.mcu, "the conference names a link to an MCU that is not a neighbour: ignored");
+            }
+        }
         let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.conferences).insert(conference.clone(), tx.clone());
-        let task = Conference::new(self.clone(), state.clone(), conference.clone(), tx);
+        if let Some(old) = lock(&self.conferences).insert(conference.clone(), tx.clone()) {
+            let _ = old.send(Event::Stop);
+        }
+        let task = Conference::new(self.clone(), state.clone(), conference.clone(), links, tx);
         let span =
             tracing::info_span!("cascade", conference = %conference, mcu = %self.cascade.me.id);
         tokio::spawn(tracing::Instrument::instrument(task.run(rx), span));
+    }
+
+    /// The MCUs a conference here may name as its links: the parent (with
+    /// its standby) and every child accepted here.
+    pub(crate) fn neighbours(&self) -> Vec<mcu_control::CascadeNeighbour> {
+        let c = &self.cascade;
+        let mcu = |id: &McuId| Snapshot::mcu_of(&c.topology, id);
+        let mut out: Vec<_> = c
+            .parent
+            .iter()
+            .map(|p| mcu_control::CascadeNeighbour {
+                mcu: mcu(&p.id),
+                role: mcu_control::NeighbourRole::Parent,
+                standby: c.standby.as_ref().map(|s| mcu(&s.id)),
+            })
+            .collect();
+        out.extend(c.children.keys().map(|id| mcu_control::CascadeNeighbour {
+            mcu: mcu(id),
+            role: mcu_control::NeighbourRole::Child,
+            standby: None,
+        }));
+        out
     }
 
     /// Ends the cascade task of a conference that closed (its links close).
@@ -518,6 +565,9 @@ struct Conference {
     /// ms): the floor queue of the subtree, oldest first.
     floor: Vec<(CascadeEndpoint, i64)>,
     published: Option<Roster>,
+    /// The camera preset names of each local endpoint, read from the store
+    /// every [`PRESETS_PERIOD`], published with the roster.
+    presets: BTreeMap<String, Vec<String>>,
     next_up: Option<Instant>,
     next_down: Option<Instant>,
 }
@@ -540,13 +590,22 @@ impl Conference {
         hub: Arc<Hub>,
         state: Arc<AppState>,
         id: ConferenceId,
+        links: &[mcu_store::ConferenceLink],
         inbox: mpsc::UnboundedSender<Event>,
     ) -> Self {
         let c = &hub.cascade;
         let t = now();
-        let cascade_conference = mcu_cascade::ids::ConferenceId::new(id.as_str());
-        let up = match (&c.parent, cascade_conference) {
-            (Some(parent), Ok(conference)) => Some(ChildLink::new(
+        let named = |mcu: &McuId| links.iter().find(|l| l.mcu == mcu.as_str());
+        // The link up joins the counterpart conference on the parent: the
+        // one the link names, or the one with this conference's id.
+        let parent = c.parent.as_ref().and_then(|p| Some((p, named(&p.id)?)));
+        let cascade_conference = parent.map(|(_, l)| {
+            mcu_cascade::ids::ConferenceId::new(
+                l.remote_conference.as_deref().unwrap_or(id.as_str()),
+            )
+        });
+        let up = match (parent.map(|(p, _)| p), cascade_conference) {
+            (Some(parent), Some(Ok(conference))) => Some(ChildLink::new(
                 ChildLinkConfig {
                     link: c.me.id.clone(),
                     conference,
@@ -562,22 +621,27 @@ impl Conference {
                 },
                 t,
             )),
-            (Some(_), Err(e)) => {
+            (Some(_), Some(Err(e))) => {
                 warn!(error = %e, "conference id is not a cascade id: no link up");
                 None
             }
-            (None, _) => None,
+            _ => None,
         };
-        let down = ParentLinks::new(ParentLinksConfig {
-            me: c.me.id.clone(),
-            children: c.children.clone(),
-            timing: Default::default(),
-        });
-        let children = c
+        let accepted: BTreeMap<McuId, _> = c
             .children
+            .iter()
+            .filter(|(k, _)| named(k).is_some())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let children = accepted
             .keys()
             .map(|k| (k.clone(), (LinkState::Reconnecting, None)))
             .collect();
+        let down = ParentLinks::new(ParentLinksConfig {
+            me: c.me.id.clone(),
+            children: accepted,
+            timing: Default::default(),
+        });
         Self {
             tree: RosterTree::new(c.me.clone()).with_topology(c.topology.clone()),
             hub,
@@ -595,6 +659,7 @@ impl Conference {
             pending: BTreeMap::new(),
             floor: Vec::new(),
             published: None,
+            presets: BTreeMap::new(),
             next_up: Some(t),
             next_down: None,
         }
@@ -603,6 +668,8 @@ impl Conference {
     async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Event>) {
         let mut roster_tick = tokio::time::interval(ROSTER_PERIOD);
         roster_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut presets_tick = tokio::time::interval(PRESETS_PERIOD);
+        presets_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = [self.next_up, self.next_down]
                 .into_iter()
@@ -616,6 +683,7 @@ impl Conference {
                 },
                 _ = tokio::time::sleep_until(deadline.into()) => {}
                 _ = roster_tick.tick() => self.refresh_roster(),
+                _ = presets_tick.tick() => self.refresh_presets().await,
             }
             let t = now();
             if let Some(link) = &mut self.up
@@ -632,6 +700,10 @@ impl Conference {
             let _ = out.send(Out::Close);
         }
         if let Some(pid) = self.uplink.take() {
+            self.leave(pid);
+        }
+        // The conference may run on (its links were renamed): no stale trunk tiles.
+        for &pid in self.trunks.values() {
             self.leave(pid);
         }
         info!("cascade links of the conference closed");
@@ -672,7 +744,7 @@ impl Conference {
                     (Side::Down, _) => self.down.handle_closed(t, conn),
                 }
             }
-            Event::Command { command, reply } => self.operator_command(t, command, reply),
+            Event::Command { command, reply } => self.operator_command(t, command, reply).await,
             Event::Refresh => self.refresh_roster(),
             Event::Snapshot { reply } => {
                 let _ = reply.send(self.snapshot());
@@ -784,7 +856,7 @@ impl Conference {
             LinkOutput::Command {
                 request_id,
                 command,
-            } => self.parent_command(t, request_id, command),
+            } => self.parent_command(t, request_id, command).await,
             LinkOutput::Answer { answer } => {
                 let Some(pid) = self.uplink else { return };
                 let result = match answer {
@@ -1060,11 +1132,11 @@ impl Conference {
     }
 
     /// A command from the parent for this subtree.
-    fn parent_command(&mut self, t: Instant, request_id: RequestId, command: Command) {
+    async fn parent_command(&mut self, t: Instant, request_id: RequestId, command: Command) {
         let previous = self.tree.selection().cloned();
         let outcome = match self.tree.route(command.clone()) {
             Err(e) => Some(Err(e)),
-            Ok(Routed::Local(cmd)) => Some(self.apply_local(&cmd, false)),
+            Ok(Routed::Local(cmd)) => Some(self.apply_local(&cmd, false).await),
             Ok(Routed::Forward { child, command }) => {
                 match self.down.send_command(t, &child, command.clone()) {
                     Ok(rid) => {
@@ -1095,7 +1167,7 @@ impl Conference {
     }
 
     /// An operator's command here for an endpoint below.
-    fn operator_command(
+    async fn operator_command(
         &mut self,
         t: Instant,
         command: Command,
@@ -1107,7 +1179,8 @@ impl Conference {
                 let _ = reply.send(Err(remote_error(&e)));
             }
             Ok(Routed::Local(cmd)) => {
-                let _ = reply.send(self.apply_local(&cmd, true).map_err(|e| remote_error(&e)));
+                let result = self.apply_local(&cmd, true).await;
+                let _ = reply.send(result.map_err(|e| remote_error(&e)));
             }
             Ok(Routed::Forward { child, command }) => {
                 match self.down.send_command(t, &child, command.clone()) {
@@ -1199,7 +1272,7 @@ impl Conference {
     }
 
     /// Carries out a command on this MCU's own endpoint.
-    fn apply_local(&mut self, command: &Command, operator: bool) -> Result<(), CommandError> {
+    async fn apply_local(&mut self, command: &Command, operator: bool) -> Result<(), CommandError> {
         let endpoint = command.endpoint();
         let participant = EndpointId::new(endpoint.as_str())
             .ok()
@@ -1241,6 +1314,37 @@ impl Conference {
                     }
                 });
                 Ok(())
+            }
+            Command::RecallPreset { preset, .. } => {
+                let found = match self.hub.store() {
+                    Some(store) => store.preset(endpoint.as_str(), preset).await,
+                    None => return Err(self.error(CommandErrorCode::Failed, endpoint)),
+                };
+                let preset = match found {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return Err(self.error(CommandErrorCode::UnknownPreset, endpoint)),
+                    Err(e) => {
+                        warn!(error = %e, "camera preset not read");
+                        return Err(self.error(CommandErrorCode::Failed, endpoint));
+                    }
+                };
+                let Some(live) = self.hub.daemon_live() else {
+                    return Err(self.error(CommandErrorCode::Failed, endpoint));
+                };
+                info!(endpoint = %endpoint, preset = preset.name, "camera preset recalled from the cascade");
+                let command = LiveCommand::RecallPreset {
+                    endpoint: endpoint.as_str().to_owned(),
+                    preset,
+                };
+                // Sends one signalling message; it does not wait for media.
+                use mcu_control::Live;
+                live.command(self.id.as_str(), command)
+                    .map_err(|e| match e {
+                        LiveError::NotConnected(_) => {
+                            self.error(CommandErrorCode::EndpointNotConnected, endpoint)
+                        }
+                        _ => self.error(CommandErrorCode::Failed, endpoint),
+                    })
             }
             Command::AnswerFloor { granted, .. } => {
                 let answered = self.hub.daemon_live().is_some_and(|live| {
@@ -1295,6 +1399,38 @@ impl Conference {
         }
     }
 
+    /// Reads the camera preset names of the conference's local endpoints.
+    async fn refresh_presets(&mut self) {
+        let Some(store) = self.hub.store() else {
+            return;
+        };
+        let endpoints: Vec<String> = self
+            .state
+            .registry()
+            .room(&self.id)
+            .map(|r| {
+                r.cascade_roster()
+                    .into_iter()
+                    .map(|e| e.endpoint.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut presets = BTreeMap::new();
+        for e in endpoints {
+            match store.presets(&e).await {
+                Ok(list) if !list.is_empty() => {
+                    presets.insert(e, list.into_iter().map(|p| p.name).collect());
+                }
+                Ok(_) => {}
+                Err(err) => warn!(error = %err, "camera presets not read"),
+            }
+        }
+        if presets != self.presets {
+            self.presets = presets;
+            self.refresh_roster();
+        }
+    }
+
     /// Reads the local endpoints and publishes the subtree up if it changed.
     fn refresh_roster(&mut self) {
         let quality = self
@@ -1345,6 +1481,11 @@ impl Conference {
                     loss_percent: (q.video.loss.max(q.audio.loss) * 100.0) as f32,
                     jitter_ms: q.video.jitter_ms.max(q.audio.jitter_ms).round() as u32,
                 }),
+                presets: self
+                    .presets
+                    .get(l.endpoint.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
             };
             if raised_before.get(&id).copied().unwrap_or(false) != l.floor_requested {
                 floor_changes.push((id.clone(), l.floor_requested));
@@ -1412,6 +1553,8 @@ impl Conference {
         Snapshot {
             me: c.me.clone(),
             parent: self.parent_state.clone().or_else(|| {
+                // No parent link when the conference does not name it.
+                self.up.as_ref()?;
                 c.parent
                     .as_ref()
                     .map(|p| (p.id.clone(), false, LinkState::Reconnecting, None))
@@ -1435,6 +1578,14 @@ impl Conference {
     }
 }
 
+/// A level's name as the API writes it (`province`).
+fn level_name(l: mcu_cascade::topology::Level) -> String {
+    serde_json::to_value(l)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// A failed cascade command as the control API reports it.
 fn remote_error(e: &CommandError) -> LiveError {
     let code = serde_json::to_value(e.code)
@@ -1449,30 +1600,29 @@ fn remote_error(e: &CommandError) -> LiveError {
 }
 
 impl Snapshot {
+    /// An MCU of the tree as the control API names it.
+    fn mcu_of(topology: &mcu_cascade::topology::Topology, id: &McuId) -> mcu_control::CascadeMcu {
+        match topology.node(id) {
+            Some(n) => mcu_control::CascadeMcu {
+                id: id.to_string(),
+                name: n.name.clone(),
+                level: level_name(n.level),
+            },
+            None => mcu_control::CascadeMcu {
+                id: id.to_string(),
+                name: id.to_string(),
+                level: String::new(),
+            },
+        }
+    }
+
     /// The tree as the control API shows it.
     pub(crate) fn to_live(
         &self,
         topology: &mcu_cascade::topology::Topology,
     ) -> mcu_control::LiveCascade {
         use mcu_control::{CascadeLink, CascadeMcu, LinkStatus};
-        let level = |l: mcu_cascade::topology::Level| {
-            serde_json::to_value(l)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        };
-        let mcu = |id: &McuId| match topology.node(id) {
-            Some(n) => CascadeMcu {
-                id: id.to_string(),
-                name: n.name.clone(),
-                level: level(n.level),
-            },
-            None => CascadeMcu {
-                id: id.to_string(),
-                name: id.to_string(),
-                level: String::new(),
-            },
-        };
+        let mcu = |id: &McuId| Self::mcu_of(topology, id);
         let status = |s: LinkState, since: Option<i64>| match (s, since) {
             (LinkState::Up, _) => LinkStatus::Up,
             (_, Some(_)) => LinkStatus::Reconnecting,
@@ -1482,7 +1632,7 @@ impl Snapshot {
             me: CascadeMcu {
                 id: self.me.id.to_string(),
                 name: self.me.name.clone(),
-                level: level(self.me.level),
+                level: level_name(self.me.level),
             },
             parent: self
                 .parent
@@ -1525,6 +1675,7 @@ impl Snapshot {
                         loss_percent: q.map(|q| f64::from(q.loss_percent)),
                         jitter_ms: q.map(|q| f64::from(q.jitter_ms)),
                         selected: self.selected.as_ref() == Some(&p.entry.endpoint),
+                        presets: p.entry.state.presets.clone(),
                     }
                 })
                 .collect(),

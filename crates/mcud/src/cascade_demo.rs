@@ -182,8 +182,19 @@ async fn set_up(running: &Running, i: usize, password: &str) -> Result<String, S
     }
     let session = api.login(OPERATOR, password).await?;
     let rooms: Vec<&str> = ROOMS[i].iter().map(|r| r.0).collect();
+    // The conference takes part through every link of this MCU: the one up
+    // and the ones down, as the operator would tick them in the console.
+    let neighbours = api
+        .call("GET", "/api/v1/cascade/neighbours", Some(&session), None)
+        .await?;
+    let links: Vec<serde_json::Value> = neighbours
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| json!({"mcu": n["mcu"]["id"]}))
+        .collect();
     let body = json!({"id": CONFERENCE, "title": "Giao ban trực tuyến Chính phủ với các địa phương",
-        "chair": rooms[0], "layout": "1+7", "participants": rooms});
+        "chair": rooms[0], "layout": "1+7", "participants": rooms, "links": links});
     api.call("POST", "/api/v1/conferences", Some(&session), Some(body))
         .await?;
     let path = format!("/api/v1/conferences/{CONFERENCE}/start");

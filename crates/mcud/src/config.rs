@@ -180,6 +180,9 @@ pub struct BookingConfig {
     pub rehearsal_before_minutes: f64,
     /// The readiness check begins this long before the start, minutes (30).
     pub ready_check_before_minutes: f64,
+    /// Cascade links must be up this long before the start, minutes (120,
+    /// R7); the readiness summary flags a link that came up later.
+    pub link_before_minutes: f64,
     /// A live conference ends by itself after overrunning its booked end by
     /// this long, minutes (30): it is never cut at the booked end itself.
     pub overrun_minutes: f64,
@@ -195,6 +198,7 @@ impl Default for BookingConfig {
             emergency_notice_hours: 2.0,
             rehearsal_before_minutes: 120.0,
             ready_check_before_minutes: 30.0,
+            link_before_minutes: 120.0,
             overrun_minutes: 30.0,
             report_after_seconds: 60.0,
         }
@@ -245,6 +249,7 @@ impl BookingConfig {
                 self.ready_check_before_minutes,
                 60_000.0,
             )?,
+            link_before_ms: ms("link_before_minutes", self.link_before_minutes, 60_000.0)?,
             ..Default::default()
         };
         if booking.ready_check_before_ms > booking.rehearsal_before_ms {
@@ -380,6 +385,10 @@ pub struct ConferenceConfig {
     /// Endpoints allowed to join.
     #[serde(rename = "endpoint")]
     pub endpoints: Vec<EndpointConfig>,
+    /// Cascade links taking part, by neighbour MCU id (`[cascade]`): the
+    /// parent's conference of the same id, and the children accepted.
+    #[serde(default)]
+    pub links: Vec<String>,
 }
 
 fn default_layout() -> String {
@@ -471,6 +480,7 @@ impl Config {
                 layout: default_layout(),
                 chair: Some(EndpointId::new("ubnd-tinh")?),
                 endpoints,
+                links: Vec::new(),
             }],
             quality: Default::default(),
             media: Default::default(),

@@ -226,6 +226,29 @@ impl Live for DaemonLive {
         self.state.cascade()?.tree(&id)
     }
 
+    fn cascade_neighbours(&self) -> Vec<mcu_control::CascadeNeighbour> {
+        self.state
+            .cascade()
+            .map(|hub| hub.neighbours())
+            .unwrap_or_default()
+    }
+
+    fn relink(&self, conference: &str, links: &[mcu_store::ConferenceLink]) {
+        let Ok(id) = Self::conference_id(conference) else {
+            return;
+        };
+        if let Some(hub) = self.state.cascade()
+            && self.state.media(&id).is_some()
+        {
+            info!(
+                conference,
+                links = links.len(),
+                "cascade links renamed: relinking"
+            );
+            hub.open(&self.state, &id, links);
+        }
+    }
+
     fn layouts(&self) -> Vec<String> {
         self.layouts.clone()
     }
@@ -257,7 +280,7 @@ impl Live for DaemonLive {
         if !self.state.registry().add_room(id.clone(), room) {
             return Err(LiveError::AlreadyRunning(c.id.clone()));
         }
-        if let Err(e) = self.state.open_conference(&id, &c.layout) {
+        if let Err(e) = self.state.open_conference(&id, &c.layout, &c.links) {
             self.state.registry().remove_room(&id);
             return Err(LiveError::Media(format!("media thread: {e}")));
         }
@@ -578,6 +601,17 @@ impl Live for DaemonLive {
                 if !self.state.send_to(&id, participant.0, &msg) {
                     return Err(LiveError::NotConnected(endpoint));
                 }
+            }
+            LiveCommand::RecallPresetBelow { endpoint, name } => {
+                let command = self
+                    .remote(&id, &endpoint, |endpoint| {
+                        mcu_cascade::wire::Command::RecallPreset {
+                            endpoint,
+                            preset: name,
+                        }
+                    })
+                    .ok_or_else(|| LiveError::NotConnected(endpoint.clone()))?;
+                self.cascade_command(&id, command)?;
             }
             LiveCommand::RequestFloor { endpoint } => {
                 let ep = Self::endpoint_id(&endpoint)?;

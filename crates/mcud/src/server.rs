@@ -138,6 +138,7 @@ impl AppState {
         self: &Arc<Self>,
         id: &ConferenceId,
         layout: &str,
+        links: &[mcu_store::ConferenceLink],
     ) -> std::io::Result<()> {
         let media = ConferenceMedia::spawn(
             id.as_str(),
@@ -148,7 +149,7 @@ impl AppState {
         lock(&self.media).insert(id.clone(), Arc::new(media));
         lock(&self.feeds).insert(id.clone(), broadcast::channel(256).0);
         if let Some(hub) = &self.cascade {
-            hub.open(self, id);
+            hub.open(self, id, links);
         }
         Ok(())
     }
@@ -298,7 +299,15 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         },
     });
     for c in &config.conferences {
-        state.open_conference(&c.id, &c.layout)?;
+        let links: Vec<_> = c
+            .links
+            .iter()
+            .map(|mcu| mcu_store::ConferenceLink {
+                mcu: mcu.clone(),
+                remote_conference: None,
+            })
+            .collect();
+        state.open_conference(&c.id, &c.layout, &links)?;
     }
     let store = mcu_store::Store::open(&config.server.database_url()?).await?;
     let recordings = crate::recording::RecordingSetup {

@@ -430,6 +430,63 @@ async fn a_commune_endpoint_is_called_to_the_masters_chair_through_four_levels()
         "the granted room is on the chair's main tile"
     );
 
+    // A camera preset stored at the commune's MCU travels up with the
+    // roster; recalled by name from the master, it reaches the room.
+    let seat = "Gh%E1%BA%BF%20ch%E1%BB%A7%20t%E1%BB%8Da"; // "Ghế chủ tọa"
+    let r = https(
+        &commune.running,
+        "PUT",
+        &format!("/api/v1/endpoints/xa/presets/{seat}"),
+        Some(&commune.operator),
+        Some(json!({"pan": 300, "tilt": 550, "zoom": 180})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let tree = tree_of(&central).await;
+        let presets = tree["endpoints"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["endpoint"] == "xa"))
+            .map(|e| e["presets"].clone());
+        if presets == Some(json!(["Ghế chủ tọa"])) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the preset's name does not reach the master: {tree}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let recall =
+        |name: &str| format!("/api/v1/conferences/giao-ban/participants/xa/presets/{name}/recall");
+    let r = https(
+        &central.running,
+        "POST",
+        &recall(seat),
+        Some(&central.operator),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    wait_for(
+        "the preset at the commune room",
+        Duration::from_secs(5),
+        || xa.live().camera_presets == ["Ghế chủ tọa"],
+    )
+    .await;
+    let r = https(
+        &central.running,
+        "POST",
+        &recall("Toan-canh"),
+        Some(&central.operator),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "unknown_preset", "{}", r.body);
+    assert_eq!(r.body["error"]["details"]["at"], "hop-thanh", "{}", r.body);
+
     // Sound across four levels, measured afresh after the call-up.
     chair.reset_measurements();
     xa.reset_measurements();

@@ -81,6 +81,17 @@ struct Daemon {
 }
 
 async fn daemon(test: &str, cascade: CascadeConfig, rooms: &[(&str, &str, bool)]) -> Daemon {
+    daemon_linked(test, cascade, rooms, None).await
+}
+
+/// [`daemon`] whose conference names the links `links` (`None`: every
+/// neighbour of the MCU).
+async fn daemon_linked(
+    test: &str,
+    cascade: CascadeConfig,
+    rooms: &[(&str, &str, bool)],
+    links: Option<&[&str]>,
+) -> Daemon {
     let dir =
         std::env::temp_dir().join(format!("mcud-{test}-{}-{}", cascade.id, std::process::id()));
     let guard = TempDir(dir.clone());
@@ -88,7 +99,8 @@ async fn daemon(test: &str, cascade: CascadeConfig, rooms: &[(&str, &str, bool)]
     config.cascade = Some(cascade);
     common::create_admin_and_operator(&config).await;
     let running = mcud::server::start(&config).await.unwrap();
-    let (operator, _) = common::start_conference(&running, "giao-ban", "1+7", rooms).await;
+    let (operator, _) =
+        common::start_conference_linked(&running, "giao-ban", "1+7", rooms, links).await;
     Daemon {
         running,
         operator,
@@ -214,6 +226,150 @@ async fn a_province_with_a_wrong_secret_is_refused_and_the_attempt_is_audited() 
         .shutdown(Duration::from_secs(2))
         .await
         .unwrap();
+}
+
+/// A province configured as the master's child, dialling it.
+async fn province(test: &str, central: &Running, id: &str, secret: &str, room: &str) -> Daemon {
+    let cascade = CascadeConfig {
+        id: id.into(),
+        tree: None,
+        mcu: tree(Some(central)),
+        link: vec![link("central", secret)]
+            .into_iter()
+            .chain(
+                (id == "tuyen-quang").then(|| link("son-duong", "bi-mat-tq-son-duong-0123456789")),
+            )
+            .collect(),
+        failover_after_seconds: 30.0,
+    };
+    daemon(test, cascade, &[(room, room, true)]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_children_a_conference_names_link_in_and_renaming_its_links_relinks_it() {
+    let cascade = CascadeConfig {
+        id: "central".into(),
+        tree: None,
+        mcu: tree(None),
+        link: vec![link("tuyen-quang", TQ_SECRET), link("hai-phong", HP_SECRET)],
+        failover_after_seconds: 30.0,
+    };
+    // The master's conference names Tuyên Quang only.
+    let central = daemon_linked(
+        "named-links",
+        cascade,
+        &[("chu-toa", "Văn phòng Chính phủ", true)],
+        Some(&["tuyen-quang"]),
+    )
+    .await;
+    let tq = province(
+        "named-links",
+        &central.running,
+        "tuyen-quang",
+        TQ_SECRET,
+        "tinh-tq",
+    )
+    .await;
+    let hp = province(
+        "named-links",
+        &central.running,
+        "hai-phong",
+        HP_SECRET,
+        "tp-hp",
+    )
+    .await;
+
+    let refused = wait_for_audit(&central.running, "Hải Phòng refused", |e| {
+        e["action"] == "cascade.link_refused" && e["actor"] == "cascade:hai-phong"
+    })
+    .await;
+    assert_eq!(refused["target"], "conference/giao-ban", "{refused}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child_state(&cascade_view(&central).await, "tuyen-quang") != "up" {
+        assert!(Instant::now() < deadline, "Tuyên Quang's link is not up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let view = cascade_view(&central).await;
+    let children: Vec<&str> = view["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["mcu"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["tuyen-quang"], "only the named link: {view}");
+    assert_ne!(cascade_view(&hp).await["parent"]["state"], "up");
+
+    // A conference of the province that names no link stays local: no link up.
+    let r = https(
+        &tq.running,
+        "POST",
+        "/api/v1/conferences",
+        Some(&tq.operator),
+        Some(
+            json!({"id": "hop-rieng", "title": "Họp nội bộ tỉnh", "chair": "tinh-tq",
+                    "layout": "2x2", "participants": ["tinh-tq"]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = https(
+        &tq.running,
+        "POST",
+        "/api/v1/conferences/hop-rieng/start",
+        Some(&tq.operator),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let r = https(
+        &tq.running,
+        "GET",
+        "/api/v1/conferences/hop-rieng/cascade",
+        Some(&tq.operator),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["parent"], json!(null), "{}", r.body);
+    assert!(
+        audit(&central.running)
+            .await
+            .iter()
+            .all(|e| e["target"] != "conference/hop-rieng"),
+        "the local conference never dialled the master"
+    );
+
+    // The master's operator names Hải Phòng too: it links within seconds,
+    // and Tuyên Quang relinks.
+    let renamed = Instant::now();
+    let r = https(
+        &central.running,
+        "PUT",
+        "/api/v1/conferences/giao-ban/links",
+        Some(&central.operator),
+        Some(json!({"links": [{"mcu": "tuyen-quang"}, {"mcu": "hai-phong"}]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let view = cascade_view(&central).await;
+        if child_state(&view, "hai-phong") == "up" && child_state(&view, "tuyen-quang") == "up" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not both up: {view}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "cascade links renamed: both children up {:.0} ms after the PUT",
+        renamed.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(cascade_view(&hp).await["parent"]["state"], "up");
+
+    for d in [hp, tq, central] {
+        d.running.shutdown(Duration::from_secs(2)).await.unwrap();
+    }
 }
 
 type Ws =

@@ -382,6 +382,8 @@ pub(crate) async fn approve(
                 started_at: None,
                 ended_at: None,
                 participants: b.details.participants.clone(),
+                // Named by the operator once approved (`PUT …/links`).
+                links: Vec::new(),
             };
             let decision = BookingDecision {
                 by: caller.user.username.clone(),

@@ -75,6 +75,9 @@ pub struct CascadeEndpointView {
     pub jitter_ms: Option<f64>,
     /// What this MCU's chair main tile (the master) or uplink (a slave) carries now.
     pub selected: bool,
+    /// Camera presets its MCU stores for it, by name (recall one with
+    /// `POST …/participants/{endpoint}/presets/{name}/recall`).
+    pub presets: Vec<String>,
 }
 
 /// The cascade tree of a running conference.
@@ -131,6 +134,7 @@ impl From<CascadeEndpoint> for CascadeEndpointView {
             loss_percent: e.loss_percent,
             jitter_ms: e.jitter_ms,
             selected: e.selected,
+            presets: e.presets,
         }
     }
 }
@@ -218,6 +222,13 @@ pub(crate) fn remote_error(
             "link_down",
             format!(
                 "Liên kết tới điểm cầu {endpoint} đang kết nối lại tại MCU {mcu} — the link towards endpoint {endpoint} is reconnecting at MCU {at}"
+            ),
+        ),
+        "unknown_preset" => ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_preset",
+            format!(
+                "Điểm cầu {endpoint} không có vị trí camera nào với tên này tại MCU {mcu} — endpoint {endpoint} has no camera preset of that name at MCU {at}"
             ),
         ),
         "timeout" => ApiError::conflict(

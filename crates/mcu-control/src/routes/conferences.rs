@@ -5,14 +5,16 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use mcu_store::{Conference, ConferenceState, Role};
+use mcu_store::{Conference, ConferenceLink, ConferenceState, Role};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Permission};
-use crate::live::{LiveCommand, LiveError, View};
-use crate::model::{ConferenceView, NewConferenceRequest, ParticipantView};
+use crate::live::{LiveCommand, LiveError, NeighbourRole, View};
+use crate::model::{
+    ConferenceLinkBody, ConferenceView, LinksRequest, NewConferenceRequest, ParticipantView,
+};
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_id, check_text, phase};
 
 /// Most participants one conference lists.
@@ -104,7 +106,129 @@ pub(crate) async fn view(s: &ControlState, c: Conference) -> ApiResult<Conferenc
         started_at: c.started_at,
         ended_at: c.ended_at,
         participants,
+        links: c.links.into_iter().map(Into::into).collect(),
     })
+}
+
+/// Checks the cascade links a conference names against this MCU's place in
+/// the tree: each a neighbour, once; a counterpart id on the link up only.
+fn check_links(s: &ControlState, links: &[ConferenceLinkBody]) -> ApiResult<Vec<ConferenceLink>> {
+    let neighbours = s.live.cascade_neighbours();
+    let mut out: Vec<ConferenceLink> = Vec::with_capacity(links.len());
+    for l in links {
+        let Some(n) = neighbours.iter().find(|n| n.mcu.id == l.mcu) else {
+            let known: Vec<&str> = neighbours.iter().map(|n| n.mcu.id.as_str()).collect();
+            return Err(ApiError::invalid(
+                "links",
+                if known.is_empty() {
+                    format!("this MCU has no cascade: {} cannot take part", l.mcu)
+                } else {
+                    format!(
+                        "{} is not a neighbour of this MCU in the cascade (neighbours: {})",
+                        l.mcu,
+                        known.join(", ")
+                    )
+                },
+            ));
+        };
+        if out.iter().any(|o| o.mcu == l.mcu) {
+            return Err(ApiError::invalid(
+                "links",
+                format!("{} is named twice", l.mcu),
+            ));
+        }
+        if let Some(remote) = &l.conference {
+            if n.role != NeighbourRole::Parent {
+                return Err(ApiError::invalid(
+                    "links",
+                    format!(
+                        "a counterpart conference is named on the link up only, not on {}",
+                        l.mcu
+                    ),
+                ));
+            }
+            check_id("links", remote)?;
+        }
+        out.push(ConferenceLink {
+            mcu: l.mcu.clone(),
+            remote_conference: l.conference.clone(),
+        });
+    }
+    out.sort_by(|a, b| a.mcu.cmp(&b.mcu));
+    Ok(out)
+}
+
+/// Name the cascade links taking part in a conference (operators). A
+/// running conference's links close and open again as named.
+#[utoipa::path(put, path = "/api/v1/conferences/{id}/links", tag = "conferences", request_body = LinksRequest,
+    params(("id" = String, Path, description = "Conference id")),
+    responses((status = 200, body = ConferenceView), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, description = "`conference_state`: it has ended", body = ErrorBody)))]
+pub(crate) async fn set_links(
+    State(s): State<Arc<ControlState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(req): Body<LinksRequest>,
+) -> ApiResult<Json<ConferenceView>> {
+    s.audited(
+        &caller,
+        "conference.links",
+        &format!("conference/{id}"),
+        json!({ "links": req.links }),
+        async {
+            caller.require(Permission::RunConferences)?;
+            let c = load(&s, &id).await?;
+            if c.state.rank() >= ConferenceState::Ended.rank() {
+                return Err(ApiError::conflict(
+                    "conference_state",
+                    format!("conference is {}", c.state),
+                ));
+            }
+            let links = check_links(&s, &req.links)?;
+            if !s.store.set_conference_links(&id, &links).await? {
+                return Err(ApiError::not_found(format!("conference {id}")));
+            }
+            if c.state.media_running() {
+                s.live.relink(&id, &links);
+            }
+            Ok(Json(view(&s, load(&s, &id).await?).await?))
+        },
+    )
+    .await
+}
+
+/// The MCUs a conference here may name as its cascade links: this MCU's
+/// parent (with its standby) and its children; empty without a cascade.
+#[utoipa::path(get, path = "/api/v1/cascade/neighbours", tag = "conferences",
+    responses((status = 200, body = [NeighbourView]), (status = 401, body = ErrorBody)))]
+pub(crate) async fn neighbours(
+    State(s): State<Arc<ControlState>>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<NeighbourView>>> {
+    caller.require(Permission::ReadConferences)?;
+    Ok(Json(
+        s.live
+            .cascade_neighbours()
+            .into_iter()
+            .map(|n| NeighbourView {
+                mcu: n.mcu.into(),
+                role: n.role,
+                standby: n.standby.map(Into::into),
+            })
+            .collect(),
+    ))
+}
+
+/// A neighbour MCU in the cascade.
+#[derive(serde::Serialize, ToSchema)]
+pub struct NeighbourView {
+    /// The MCU.
+    pub mcu: crate::routes::cascade::CascadeMcuView,
+    /// `parent` (this MCU dials it) or `child` (it dials this MCU).
+    pub role: NeighbourRole,
+    /// The parent's standby, which the link up falls back to.
+    pub standby: Option<crate::routes::cascade::CascadeMcuView>,
 }
 
 /// Conferences, newest first (site operators: those their endpoints are in).
@@ -134,7 +258,7 @@ pub(crate) async fn create(
     caller: Caller,
     Body(req): Body<NewConferenceRequest>,
 ) -> ApiResult<(StatusCode, Json<ConferenceView>)> {
-    let details = json!({ "title": req.title, "layout": req.layout, "chair": req.chair, "participants": req.participants });
+    let details = json!({ "title": req.title, "layout": req.layout, "chair": req.chair, "participants": req.participants, "links": req.links });
     s.audited(
         &caller,
         "conference.create",
@@ -175,6 +299,7 @@ pub(crate) async fn create(
                     ));
                 }
             }
+            let links = check_links(&s, &req.links)?;
             let conference = Conference {
                 id: req.id.clone(),
                 title: req.title.clone(),
@@ -186,6 +311,7 @@ pub(crate) async fn create(
                 started_at: None,
                 ended_at: None,
                 participants,
+                links,
             };
             s.store.create_conference(&conference).await?;
             Ok((StatusCode::CREATED, Json(view(&s, conference).await?)))

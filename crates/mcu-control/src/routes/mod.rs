@@ -62,6 +62,11 @@ pub(crate) fn routes() -> Router<Arc<ControlState>> {
         )
         .route("/api/v1/conferences/{id}", get(conferences::get_one))
         .route("/api/v1/conferences/{id}/start", post(conferences::start))
+        .route(
+            "/api/v1/conferences/{id}/links",
+            put(conferences::set_links),
+        )
+        .route("/api/v1/cascade/neighbours", get(conferences::neighbours))
         .route("/api/v1/conferences/{id}/end", post(conferences::end))
         .route(
             "/api/v1/conferences/{id}/layout",

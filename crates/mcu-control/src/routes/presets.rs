@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Permission};
 use crate::live::LiveCommand;
-use crate::routes::conferences::run_live;
+use crate::routes::conferences::{run_live, run_live_in_tree};
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody, check_text};
 
 /// A camera position.
@@ -153,11 +153,15 @@ pub(crate) async fn delete(
 
 /// Recall a preset: the endpoint's camera moves (a browser endpoint applies
 /// it as a digital pan/zoom; a room system maps it to its camera control).
+/// For an endpoint of another MCU below this one (operators only), the
+/// command travels down the cascade and the owning MCU recalls the preset
+/// it stores under that name (the names are in the cascade tree's
+/// `presets`).
 #[utoipa::path(post, path = "/api/v1/conferences/{id}/participants/{endpoint}/presets/{name}/recall", tag = "conferences",
     params(("id" = String, Path, description = "Conference id"), ("endpoint" = String, Path, description = "Endpoint id"),
            ("name" = String, Path, description = "Preset name")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, description = "`endpoint_not_connected`", body = ErrorBody)))]
+              (status = 409, description = "`endpoint_not_connected`; for an endpoint below this MCU also `link_down`, `timeout` (and 404 `unknown_preset`: no preset of that name at the owning MCU)", body = ErrorBody)))]
 pub(crate) async fn recall(
     State(s): State<Arc<ControlState>>,
     caller: Caller,
@@ -170,6 +174,16 @@ pub(crate) async fn recall(
         &target,
         json!({ "preset": name }),
         async {
+            let c = crate::routes::conferences::load(&s, &id).await?;
+            if !c.participants.contains(&endpoint) {
+                // Not one of this MCU's rooms: one of the tree below, or a 404.
+                let command = LiveCommand::RecallPresetBelow {
+                    endpoint: endpoint.clone(),
+                    name: name.clone(),
+                };
+                run_live_in_tree(&s, &caller, &id, &endpoint, command).await?;
+                return Ok(StatusCode::NO_CONTENT);
+            }
             caller.require_for(Permission::ControlOwnRoom, &endpoint)?;
             let preset = s.store.preset(&endpoint, &name).await?.ok_or_else(|| {
                 ApiError::not_found(format!("preset {name} of endpoint {endpoint}"))

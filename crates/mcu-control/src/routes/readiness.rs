@@ -166,6 +166,23 @@ pub struct LinkReadiness {
     pub link: CascadeLinkView,
     /// Up now.
     pub ready: bool,
+    /// Up by the deadline (`deadline_ms`) and since then: `true`; came up
+    /// after it, or still down past it: `false`; `null` while it still has
+    /// time, or when the conference has no booked start.
+    pub on_time: Option<bool>,
+    /// When the link must be up: the booked start less `link_before_minutes`
+    /// (R7: 2 hours by default); `null` without a booking.
+    pub deadline_ms: Option<i64>,
+}
+
+/// Whether a link met its deadline: up since before it, late, or (`None`)
+/// not yet due.
+fn on_time(state: LinkStatus, since: Option<i64>, deadline: i64, now: i64) -> Option<bool> {
+    match (state, since) {
+        (LinkStatus::Up, Some(since)) => Some(since <= deadline),
+        _ if now > deadline => Some(false),
+        _ => None,
+    }
 }
 
 /// A conference's readiness summary.
@@ -278,6 +295,12 @@ async fn summarise(s: &ControlState, c: &Conference) -> ApiResult<ReadinessSumma
         ReadinessStatus::Ready => 3,
     };
     endpoints.sort_by_key(|e| rank(e.status));
+    let deadline = s
+        .store
+        .booking_of_conference(&c.id)
+        .await?
+        .map(|b| b.details.start_at - s.policy.booking.link_before_ms);
+    let now = s.now_ms();
     let mut links: Vec<LinkReadiness> = match s.live.cascade(&c.id) {
         Some(tree) => tree
             .parent
@@ -287,6 +310,8 @@ async fn summarise(s: &ControlState, c: &Conference) -> ApiResult<ReadinessSumma
             .map(|(role, l)| LinkReadiness {
                 role,
                 ready: l.state == LinkStatus::Up,
+                on_time: deadline.and_then(|d| on_time(l.state, l.since_ms, d, now)),
+                deadline_ms: deadline,
                 link: l.into(),
             })
             .collect(),
@@ -551,7 +576,7 @@ pub(crate) fn render_html(c: &Conference, r: &ReadinessSummary) -> String {
         h.push_str(concat!(
             "<h2 style=\"font-size:1.1em\">Liên kết MCU (kết nối trước giờ họp ít nhất 2 giờ)</h2>\n",
             "<table>\n<thead><tr><th>Liên kết</th><th>MCU</th><th>Trạng thái</th><th>Từ lúc</th>",
-            "<th>Nhận (kbit/s)</th><th>Mất gói (%)</th></tr></thead>\n<tbody>\n"
+            "<th>Đúng hạn</th><th>Nhận (kbit/s)</th><th>Mất gói (%)</th></tr></thead>\n<tbody>\n"
         ));
         for l in &r.links {
             let role = match (l.role, l.link.standby) {
@@ -565,11 +590,19 @@ pub(crate) fn render_html(c: &Conference, r: &ReadinessSummary) -> String {
                 LinkStatus::Down => ("Chưa kết nối", "not_ready"),
             };
             let q = l.link.quality;
+            let due = l.deadline_ms.map(vn_time).unwrap_or_default();
+            let on_time = match l.on_time {
+                Some(true) => format!("Đúng hạn (trước {due})"),
+                Some(false) => format!("<b>Muộn</b> (hạn {due})"),
+                None if l.deadline_ms.is_some() => format!("Hạn {due}"),
+                None => String::new(),
+            };
             h.push_str(&format!(
                 "<tr><td>{role}</td><td>{}</td><td class=\"{class}\">{state}</td><td>{}</td>\
-                 <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+                 <td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
                 esc(&l.link.mcu.name),
                 dash(l.link.since_ms.map(vn_time).unwrap_or_default()),
+                dash(on_time),
                 dash(num(q.map(|q| q.rx_kbps), 0)),
                 dash(num(q.map(|q| q.loss_percent), 2)),
             ));
@@ -603,4 +636,20 @@ pub(crate) async fn html(
         &file_name("tong-hop-san-sang", &id, "html"),
         render_html(&c, &r),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_is_on_time_when_up_since_before_its_deadline() {
+        let d = 1_000_000;
+        assert_eq!(on_time(LinkStatus::Up, Some(d), d, d + 5), Some(true));
+        assert_eq!(on_time(LinkStatus::Up, Some(d + 1), d, d + 5), Some(false));
+        // Down: still time before the deadline, late after it.
+        assert_eq!(on_time(LinkStatus::Down, None, d, d - 1), None);
+        assert_eq!(on_time(LinkStatus::Reconnecting, Some(d - 9), d, d), None);
+        assert_eq!(on_time(LinkStatus::Down, None, d, d + 1), Some(false));
+    }
 }

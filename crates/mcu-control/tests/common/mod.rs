@@ -33,6 +33,10 @@ pub struct FakeLive {
     /// What a command for an endpoint of another MCU of the tree answers
     /// (`None`: done; it is recorded like a local one).
     pub remote_error: Mutex<Option<LiveError>>,
+    /// This MCU's neighbours in the cascade (`cascade_neighbours` answers them).
+    pub neighbours: Mutex<Vec<CascadeNeighbour>>,
+    /// Running conferences told their links changed, with the links.
+    pub relinked: Mutex<Vec<(String, Vec<ConferenceLink>)>>,
 }
 
 impl FakeLive {
@@ -103,6 +107,15 @@ impl Live for FakeLive {
     fn floor_queue(&self, _: &str) -> Vec<FloorRequest> {
         self.floor.lock().unwrap().clone()
     }
+    fn cascade_neighbours(&self) -> Vec<CascadeNeighbour> {
+        self.neighbours.lock().unwrap().clone()
+    }
+    fn relink(&self, c: &str, links: &[ConferenceLink]) {
+        self.relinked
+            .lock()
+            .unwrap()
+            .push((c.to_owned(), links.to_vec()));
+    }
     fn cascade(&self, c: &str) -> Option<LiveCascade> {
         let cascades = self.cascades.lock().unwrap();
         cascades
@@ -114,7 +127,8 @@ impl Live for FakeLive {
         // Sent down the tree: the other MCU answers.
         if let LiveCommand::CallToChair { endpoint }
         | LiveCommand::Mute { endpoint, .. }
-        | LiveCommand::AnswerFloor { endpoint, .. } = &command
+        | LiveCommand::AnswerFloor { endpoint, .. }
+        | LiveCommand::RecallPresetBelow { endpoint, .. } = &command
             && self.remote(c, endpoint)
         {
             if let Some(e) = self.remote_error.lock().unwrap().clone() {
@@ -283,6 +297,7 @@ impl Api {
                     started_at: None,
                     ended_at: None,
                     participants: members.into_iter().map(String::from).collect(),
+                    links: Vec::new(),
                 })
                 .await
                 .unwrap();

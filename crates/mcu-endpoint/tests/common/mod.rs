@@ -127,6 +127,7 @@ impl Mcu {
                 layout: layout.into(),
                 chair: None,
                 endpoints,
+                links: Vec::new(),
             }],
             quality: Default::default(),
             media: Default::default(),

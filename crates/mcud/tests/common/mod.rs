@@ -169,18 +169,51 @@ pub async fn create_admin_and_operator(config: &Config) {
 
 /// A conference set up and started through the API: the admin enters each
 /// room `(id, name, chair-capable)` in the directory and issues its dial-in
-/// token, the operator creates the conference (the first room chairs) and
-/// starts it. Returns the operator's session and the rooms' tokens.
+/// token, the operator creates the conference (the first room chairs), with
+/// every cascade link of this MCU taking part, and starts it. Returns the
+/// operator's session and the rooms' tokens.
 pub async fn start_conference(
     running: &Running,
     conference: &str,
     layout: &str,
     rooms: &[(&str, &str, bool)],
 ) -> (String, Vec<String>) {
+    start_conference_linked(running, conference, layout, rooms, None).await
+}
+
+/// [`start_conference`] naming the cascade links `links` (`None`: all of
+/// this MCU's neighbours).
+pub async fn start_conference_linked(
+    running: &Running,
+    conference: &str,
+    layout: &str,
+    rooms: &[(&str, &str, bool)],
+    links: Option<&[&str]>,
+) -> (String, Vec<String>) {
     let (op, tokens) = create_rooms(running, rooms).await;
     let participants: Vec<&str> = rooms.iter().map(|r| r.0).collect();
+    let links: Vec<Value> = match links {
+        Some(l) => l.iter().map(|m| json!({"mcu": m})).collect(),
+        None => {
+            let r = https(
+                running,
+                "GET",
+                "/api/v1/cascade/neighbours",
+                Some(&op),
+                None,
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| json!({"mcu": n["mcu"]["id"]}))
+                .collect()
+        }
+    };
     let body = json!({"id": conference, "title": "Giao ban trực tuyến", "chair": rooms[0].0,
-        "layout": layout, "participants": participants});
+        "layout": layout, "participants": participants, "links": links});
     let r = https(
         running,
         "POST",
