@@ -951,13 +951,13 @@ impl ConferenceMixer {
 
     fn audio_tick_untimed(&mut self, now: Instant) {
         self.stats.audio_ticks += 1;
-        for (&id, p) in &mut self.participants {
-            if let Some(frame) = p.audio_queue.pop() {
-                // Queue slots are exactly one frame long and `id` is known.
-                let _ = self.audio.push(id, frame);
-            }
-        }
-        self.audio.mix();
+        // The mixer reads each popped frame in its queue slot (no copy).
+        // Queue slots are exactly one frame long and every `id` is known.
+        let _ = self.audio.mix_frames(
+            self.participants
+                .iter_mut()
+                .filter_map(|(&id, p)| p.audio_queue.pop().map(|frame| (id, frame))),
+        );
         if let Some(change) = self.speaker.on_tick(now, self.audio.levels()) {
             self.outputs.push_back(MixerOutput::ActiveSpeaker {
                 participant: Some(change),

@@ -5,15 +5,18 @@
 //! (see [`Kernels::detect`]); the unit tests at the bottom call every path on
 //! the same data and compare them exactly.
 //!
-//! Per tick the mixer (1) copies each pushed frame with its gain applied,
-//! measuring its energy and peak on the way ([`Kernels::gain_energy`]),
-//! (2) sums the mixed frames into an i32 accumulator ([`Kernels::sum`]),
-//! (3) derives from that sum, once, a few i16 views and a per-chunk plan
-//! ([`Kernels::finish`], see [`Total`]) and (4) computes each mixed
-//! participant's `soft_clip(total − own)` ([`Kernels::minus_one`]). Step 4 is
-//! the hot one: with the plan, a chunk whose total stays far enough below the
-//! knee costs one i16 subtraction, any other chunk eleven i16 operations
-//! instead of a round trip through i32 lanes.
+//! Per tick the mixer (1) sums the pushed frames into an i32 accumulator,
+//! measuring each frame's energy and peak in the same read
+//! ([`Kernels::sum_stats`]; with `max_mixed` it measures first
+//! ([`Kernels::stats`]) and sums only the loudest ([`Kernels::sum`])),
+//! (2) derives from that sum, once, a few i16 views and a per-chunk plan
+//! ([`Kernels::finish`], see [`Total`]) and (3) computes each mixed
+//! participant's `soft_clip(total − own)` into its own output buffer
+//! ([`Kernels::minus_one`]). The frames are read where the caller keeps them
+//! (borrowed, not copied) unless a gain other than unity must be applied
+//! ([`Kernels::copy_gain`]). Step 3 is the hot one: with the plan, a chunk
+//! whose total stays far enough below the knee costs one i16 subtraction, any
+//! other chunk nine i16 operations instead of a round trip through i32 lanes.
 
 use super::FRAME_SAMPLES;
 
@@ -32,8 +35,6 @@ pub(crate) const GAIN_UNITY: i32 = 1 << GAIN_SHIFT;
 const CHUNK: usize = 16;
 /// Number of chunks in a frame; fits in the `u64` chunk mask and in a `u8`.
 const CHUNKS: usize = FRAME_SAMPLES / CHUNK;
-/// Samples per block of the SIMD sum: 8 i32 accumulators of 8 lanes.
-const BLOCK: usize = 64;
 const _: () = assert!(FRAME_SAMPLES.is_multiple_of(64) && CHUNKS <= 64);
 /// Largest own-frame peak `|own|` the planned N-1 path is exact for (see
 /// [`Total`]); louder frames take the generic i32 path.
@@ -77,12 +78,12 @@ fn sat16(v: i32) -> i16 {
     v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
 }
 
-/// What [`Kernels::gain_energy`] measured on the frame it wrote.
+/// What [`Kernels::stats`] and [`Kernels::sum_stats`] measured on a frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct FrameStats {
-    /// `Σ dst²`.
+    /// `Σ v²`.
     pub(crate) energy: u64,
-    /// `max |dst|` (32768 for a frame holding `i16::MIN`).
+    /// `max |v|` (32768 for a frame holding `i16::MIN`).
     pub(crate) peak: u16,
 }
 
@@ -167,6 +168,9 @@ impl Total {
     }
 }
 
+/// One 20 ms frame of samples.
+pub(crate) type Frame = [i16; FRAME_SAMPLES];
+
 /// Which implementation the mixer runs. All give identical results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kernels {
@@ -187,24 +191,60 @@ impl Kernels {
         Kernels::Portable
     }
 
-    /// `dst = gain(src)`; returns the energy and peak of what was written.
-    pub(crate) fn gain_energy(self, src: &[i16], gain_q12: i32, dst: &mut [i16]) -> FrameStats {
-        debug_assert_eq!(src.len(), dst.len());
+    /// `dst = gain(src)` (pushes that copy: [`AudioMixer::push`](super::AudioMixer::push),
+    /// and borrowed frames of a participant whose gain is not unity).
+    pub(crate) fn copy_gain(self, src: &Frame, gain_q12: i32, dst: &mut Frame) {
+        if gain_q12 == GAIN_UNITY {
+            dst.copy_from_slice(src);
+            return;
+        }
         match self {
-            Kernels::Portable => portable::gain_energy(src, gain_q12, dst),
+            Kernels::Portable => portable::copy_gain(src, gain_q12, dst),
             // SAFETY: `Avx2` is only constructed when the CPU supports AVX2.
             #[cfg(target_arch = "x86_64")]
-            Kernels::Avx2 => unsafe { avx2::gain_energy(src, gain_q12, dst) },
+            Kernels::Avx2 => unsafe { avx2::copy_gain(src, gain_q12, dst) },
         }
     }
 
-    /// `acc[i] = Σ_k frames[idx_k * FRAME_SAMPLES + i]` for the listed frames.
-    pub(crate) fn sum(self, frames: &[i16], idx: &[u32], acc: &mut [i32; FRAME_SAMPLES]) {
+    /// Energy and peak of each frame (`stats[k]` of `frames[k]`), read only.
+    pub(crate) fn stats(self, frames: &[&Frame], stats: &mut [FrameStats]) {
+        assert_eq!(frames.len(), stats.len());
         match self {
-            Kernels::Portable => portable::sum(frames, idx, acc),
+            Kernels::Portable => {
+                for (f, s) in frames.iter().zip(stats) {
+                    *s = portable::stats(f);
+                }
+            }
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Kernels::Avx2 => unsafe { avx2::sum(frames, idx, acc) },
+            Kernels::Avx2 => unsafe { avx2::stats(frames, stats) },
+        }
+    }
+
+    /// `acc = Σ frames` and `stats[k]` of `frames[k]`, in one read of the
+    /// frames (what a tick that mixes everyone runs).
+    pub(crate) fn sum_stats(
+        self,
+        frames: &[&Frame],
+        acc: &mut [i32; FRAME_SAMPLES],
+        stats: &mut [FrameStats],
+    ) {
+        assert_eq!(frames.len(), stats.len());
+        match self {
+            Kernels::Portable => portable::sum_stats(frames, acc, stats),
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx2 => unsafe { avx2::sum_stats(frames, acc, stats) },
+        }
+    }
+
+    /// `acc = Σ frames`.
+    pub(crate) fn sum(self, frames: &[&Frame], acc: &mut [i32; FRAME_SAMPLES]) {
+        match self {
+            Kernels::Portable => portable::sum(frames, acc),
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx2 => unsafe { avx2::sum(frames, acc) },
         }
     }
 
@@ -221,43 +261,16 @@ impl Kernels {
         }
     }
 
-    /// The whole mix of one tick: [`sum`](Self::sum) of the frames listed in
-    /// `idx`, [`finish`](Self::finish) into `total` and `out`, then
-    /// [`minus_one`](Self::minus_one) in place on each listed frame, whose
-    /// peak is `peaks[k]`.
-    ///
-    /// Fusing the three per block of 64 samples (so a block of every frame
-    /// is still in L1 for the N-1 pass) was tried and measured: no faster at
-    /// N = 100 all talking and 15 % slower at room-noise level (per-block
-    /// dispatch costs more than the second read of the frames from L2).
-    pub(crate) fn mix(
-        self,
-        frames: &mut [i16],
-        idx: &[u32],
-        peaks: &[u16],
-        total: &mut Total,
-        plan_peak: u16,
-        out: &mut [i16],
-    ) {
-        self.sum(frames, idx, &mut total.acc);
-        self.finish(total, plan_peak, out);
-        for (&k, &peak) in idx.iter().zip(peaks) {
-            let start = k as usize * FRAME_SAMPLES;
-            self.minus_one(total, &mut frames[start..start + FRAME_SAMPLES], peak);
-        }
-    }
-
-    /// N-1 output in place: `frame` holds a participant's own contribution
-    /// on entry and `soft_clip(total.acc - own)` on return (writing where it
-    /// just read keeps the output's cache lines out of the store path).
-    /// `own_peak` must be `max |own|` (as returned by
-    /// [`gain_energy`](Self::gain_energy)).
-    pub(crate) fn minus_one(self, total: &Total, frame: &mut [i16], own_peak: u16) {
+    /// N-1 output: `out = soft_clip(total.acc - own)`. `own_peak` must be at
+    /// least `max |own|` (as measured by [`stats`](Self::stats) or
+    /// [`sum_stats`](Self::sum_stats)); `total` filled by
+    /// [`finish`](Self::finish).
+    pub(crate) fn minus_one(self, total: &Total, own: &Frame, out: &mut Frame, own_peak: u16) {
         match self {
-            Kernels::Portable => portable::minus_one(&total.acc, frame),
+            Kernels::Portable => portable::minus_one(&total.acc, own, out),
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Kernels::Avx2 => unsafe { avx2::minus_one(total, frame, own_peak) },
+            Kernels::Avx2 => unsafe { avx2::minus_one(total, own, out, own_peak) },
         }
     }
 }
@@ -266,28 +279,37 @@ impl Kernels {
 pub(crate) mod portable {
     use super::*;
 
-    pub(crate) fn gain_energy(src: &[i16], gain_q12: i32, dst: &mut [i16]) -> FrameStats {
+    pub(crate) fn copy_gain(src: &Frame, gain_q12: i32, dst: &mut Frame) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = apply_gain(s, gain_q12);
+        }
+    }
+
+    pub(crate) fn stats(frame: &Frame) -> FrameStats {
         let mut energy = 0u64;
         let mut peak = 0u16;
-        for (d, &s) in dst.iter_mut().zip(src) {
-            let v = if gain_q12 == GAIN_UNITY {
-                s
-            } else {
-                apply_gain(s, gain_q12)
-            };
-            *d = v;
+        for &v in frame {
             energy += u64::from((i32::from(v) * i32::from(v)) as u32);
             peak = peak.max(v.unsigned_abs());
         }
         FrameStats { energy, peak }
     }
 
-    pub(crate) fn sum(frames: &[i16], idx: &[u32], acc: &mut [i32; FRAME_SAMPLES]) {
+    pub(crate) fn sum_stats(
+        frames: &[&Frame],
+        acc: &mut [i32; FRAME_SAMPLES],
+        stats: &mut [FrameStats],
+    ) {
+        sum(frames, acc);
+        for (f, s) in frames.iter().zip(stats) {
+            *s = self::stats(f);
+        }
+    }
+
+    pub(crate) fn sum(frames: &[&Frame], acc: &mut [i32; FRAME_SAMPLES]) {
         acc.fill(0);
-        for &k in idx {
-            let start = k as usize * FRAME_SAMPLES;
-            let frame = &frames[start..start + FRAME_SAMPLES];
-            for (a, &s) in acc.iter_mut().zip(frame) {
+        for frame in frames {
+            for (a, &s) in acc.iter_mut().zip(frame.iter()) {
                 *a += i32::from(s);
             }
         }
@@ -315,9 +337,9 @@ pub(crate) mod portable {
         total.set_plan(plan_peak, linear);
     }
 
-    pub(crate) fn minus_one(acc: &[i32; FRAME_SAMPLES], frame: &mut [i16]) {
-        for (s, &a) in frame.iter_mut().zip(acc) {
-            *s = soft_clip(a - i32::from(*s));
+    pub(crate) fn minus_one(acc: &[i32; FRAME_SAMPLES], own: &Frame, out: &mut Frame) {
+        for ((d, &s), &a) in out.iter_mut().zip(own).zip(acc) {
+            *d = soft_clip(a - i32::from(s));
         }
     }
 }
@@ -387,20 +409,6 @@ pub(crate) mod avx2 {
         unsafe { _mm256_storeu_si256(d.as_mut_ptr().add(i).cast(), v) }
     }
 
-    /// Hides `v` from the optimiser (no instruction is emitted), so a loop
-    /// that stores what it loaded is not split into a `memcpy` plus a second
-    /// pass over the data.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    pub(super) fn opaque(mut v: __m256i) -> __m256i {
-        // SAFETY: an empty asm block that only claims to modify the register
-        // holding `v`; it touches no memory, stack or flags.
-        unsafe {
-            std::arch::asm!("/* {0} */", inout(ymm_reg) v, options(pure, nomem, nostack, preserves_flags));
-        }
-        v
-    }
-
     /// Packs two vectors of 8 i32 (samples 0..8 and 8..16) into 16 i16 with
     /// signed saturation, in sample order.
     #[inline]
@@ -433,22 +441,6 @@ pub(crate) mod avx2 {
         _mm256_permute4x64_epi64::<0b11_01_10_00>(y)
     }
 
-    /// Largest `|v|` over the i16 lanes of running `max` and `min` vectors.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    pub(super) fn peak_of(vmax: __m256i, vmin: __m256i) -> u16 {
-        let mut hi = [0i16; 16];
-        let mut lo = [0i16; 16];
-        // SAFETY: both arrays are 32 bytes.
-        unsafe {
-            _mm256_storeu_si256(hi.as_mut_ptr().cast(), vmax);
-            _mm256_storeu_si256(lo.as_mut_ptr().cast(), vmin);
-        }
-        let top = hi.iter().copied().max().unwrap_or(0);
-        let bottom = lo.iter().copied().min().unwrap_or(0);
-        top.unsigned_abs().max(bottom.unsigned_abs())
-    }
-
     /// Applies the Q12 gain to 16 samples at `src[i..]`.
     ///
     /// # Safety
@@ -470,171 +462,223 @@ pub(crate) mod avx2 {
         pack_ordered(a, b)
     }
 
-    /// Copies (with gain) and measures in one pass. The energy goes into 32
-    /// i32 lanes, four accumulators of `madd(v, v)` (two squares per lane and
-    /// step), which wrap as u32 only if a lane's squares can reach 2³²: when
-    /// the frame's peak says they could, the energy is recounted exactly from
-    /// what was written (frames louder than about -8 dBov peak at 960
-    /// samples).
+    /// `dst = gain(src)` for a gain other than unity.
     ///
     /// # Safety
-    /// AVX2 available; `src.len() == dst.len()`.
+    /// AVX2 available.
     #[target_feature(enable = "avx2")]
-    pub(crate) unsafe fn gain_energy(src: &[i16], gain_q12: i32, dst: &mut [i16]) -> FrameStats {
-        let n = src.len().min(dst.len());
-        let vec_end = n - n % 16;
-        let mut e = [_mm256_setzero_si256(); 4];
-        let mut vmax = _mm256_setzero_si256();
-        let mut vmin = _mm256_setzero_si256();
+    pub(crate) unsafe fn copy_gain(src: &Frame, gain_q12: i32, dst: &mut Frame) {
         let gain = _mm256_set1_epi32(gain_q12);
-        let unity = gain_q12 == GAIN_UNITY;
-        // One step: 16 samples copied (with gain) into `dst[i..]`, measured
-        // into `acc`, `vmax` and `vmin`.
-        let mut step16 = |i: usize, acc: &mut __m256i, vmax: &mut __m256i, vmin: &mut __m256i| {
-            // SAFETY: callers pass i + 16 <= vec_end <= len of both slices;
-            // AVX2 is enabled on this function.
-            let v = opaque(unsafe {
-                if unity {
-                    load16(src, i)
-                } else {
-                    gain16(src, i, gain)
-                }
-            });
-            // SAFETY: as above.
-            unsafe { store16(dst, i, v) };
-            *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(v, v));
-            *vmax = _mm256_max_epi16(*vmax, v);
-            *vmin = _mm256_min_epi16(*vmin, v);
-        };
-        // Step `s` adds into accumulator `s % 4`. Unrolled by four so the
-        // accumulators stay in registers (indexing them with `s & 3` put them
-        // on the stack: a store-to-load chain through memory every step).
-        let mut i = 0;
-        let mut step = 0usize;
-        let [e0, e1, e2, e3] = &mut e;
-        while i + 64 <= vec_end {
-            step16(i, e0, &mut vmax, &mut vmin);
-            step16(i + 16, e1, &mut vmax, &mut vmin);
-            step16(i + 32, e2, &mut vmax, &mut vmin);
-            step16(i + 48, e3, &mut vmax, &mut vmin);
-            i += 64;
-            step += 4;
+        for c in 0..CHUNKS {
+            // SAFETY: 16c + 16 <= FRAME_SAMPLES, the length of both.
+            unsafe { store16(dst, c * CHUNK, gain16(src, c * CHUNK, gain)) };
         }
-        for acc in [e0, e1, e2] {
-            if i < vec_end {
-                step16(i, acc, &mut vmax, &mut vmin);
-                i += 16;
-                step += 1;
-            }
-        }
-        let peak = peak_of(vmax, vmin);
-        // Squares per lane: 2 per step of its accumulator.
-        let per_lane = 2 * step.div_ceil(4) as u64;
-        let energy = if per_lane * u64::from(peak) * u64::from(peak) < 1 << 32 {
-            let lo32 = _mm256_set1_epi64x(0xFFFF_FFFF);
-            let mut sum = _mm256_setzero_si256();
-            for ej in e {
-                sum = _mm256_add_epi64(sum, _mm256_and_si256(ej, lo32));
-                sum = _mm256_add_epi64(sum, _mm256_srli_epi64::<32>(ej));
-            }
-            let mut lanes = [0u64; 4];
-            // SAFETY: `lanes` is 32 bytes.
-            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sum) };
-            lanes.iter().sum::<u64>()
+    }
+
+    /// Largest u16 lane of `v`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn hmax_u16(v: __m256i) -> u16 {
+        let m = _mm_max_epu16(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        // max over 8 u16 = 0xFFFF - min over their complements (phminposuw).
+        let inv = _mm_xor_si128(m, _mm_set1_epi16(-1));
+        0xFFFF - (_mm_cvtsi128_si32(_mm_minpos_epu16(inv)) as u16)
+    }
+
+    /// Sum of the eight u32 lanes of `v`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn hsum_u32(v: __m256i) -> u64 {
+        let lo32 = _mm256_set1_epi64x(0xFFFF_FFFF);
+        let s = _mm256_add_epi64(_mm256_and_si256(v, lo32), _mm256_srli_epi64::<32>(v));
+        let s = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+        (_mm_cvtsi128_si64(s) as u64).wrapping_add(_mm_extract_epi64::<1>(s) as u64)
+    }
+
+    /// Squares per i32 lane of a frame's energy accumulator: one
+    /// `madd(v, v)` (two squares) per chunk.
+    const SQUARES_PER_LANE: u64 = 2 * CHUNKS as u64;
+
+    /// Stats from one frame's accumulators: `e` (u32 lanes of `madd(v, v)`,
+    /// exact unless the peak says a lane could have reached 2³², then the
+    /// energy is recounted from the frame) and `p` (u16 lanes of `|v|`).
+    ///
+    /// # Safety
+    /// AVX2 available.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn frame_stats(frame: &Frame, e: __m256i, p: __m256i) -> FrameStats {
+        let peak = hmax_u16(p);
+        let energy = if SQUARES_PER_LANE * u64::from(peak) * u64::from(peak) < 1 << 32 {
+            hsum_u32(e)
         } else {
-            dst[..vec_end]
-                .iter()
-                .map(|&v| u64::from((i32::from(v) * i32::from(v)) as u32))
-                .sum()
+            // SAFETY: AVX2 per the contract.
+            unsafe { energy_exact(frame) }
         };
-        let tail = portable::gain_energy(&src[vec_end..n], gain_q12, &mut dst[vec_end..n]);
-        FrameStats {
-            energy: energy + tail.energy,
-            peak: peak.max(tail.peak),
-        }
+        FrameStats { energy, peak }
     }
 
-    /// # Safety
-    /// AVX2 available; every `idx` addresses a whole frame inside `frames`
-    /// (checked: out-of-range indices panic before any load).
-    #[target_feature(enable = "avx2")]
-    pub(crate) unsafe fn sum(frames: &[i16], idx: &[u32], acc: &mut [i32; FRAME_SAMPLES]) {
-        for block in (0..FRAME_SAMPLES).step_by(BLOCK) {
-            // SAFETY: block + BLOCK <= FRAME_SAMPLES; AVX2 per the contract.
-            unsafe { sum_block(frames, idx, acc, block) };
-        }
-    }
-
-    /// `acc[block..block + 64]`: the sum of those samples of the listed frames.
+    /// Exact energy of a loud frame: each `madd(v, v)` (at most 2³¹, exact
+    /// as u32) widened into u64 lanes.
     ///
     /// # Safety
-    /// AVX2 available; `block + BLOCK <= FRAME_SAMPLES` (every `idx` is
-    /// checked: out-of-range indices panic before any load).
-    #[inline]
+    /// AVX2 available.
+    #[cold]
     #[target_feature(enable = "avx2")]
-    unsafe fn sum_block(frames: &[i16], idx: &[u32], acc: &mut [i32; FRAME_SAMPLES], block: usize) {
-        debug_assert!(block + BLOCK <= FRAME_SAMPLES);
-        let ones = _mm256_set1_epi16(1);
-        // 8 accumulators stay in registers while every contributor is added,
-        // so `acc` is written once. Frames go in pairs: interleaving two
-        // frames' i16 samples and multiply-adding by 1 sums sample i of both
-        // into one i32 lane (the lane order is undone below).
-        let mut r = [_mm256_setzero_si256(); 8];
-        let mut pairs = idx.chunks_exact(2);
-        for pair in &mut pairs {
-            let (s0, s1) = (
-                pair[0] as usize * FRAME_SAMPLES,
-                pair[1] as usize * FRAME_SAMPLES,
-            );
-            let f0 = &frames[s0..s0 + FRAME_SAMPLES];
-            let f1 = &frames[s1..s1 + FRAME_SAMPLES];
-            for j in 0..4 {
-                // SAFETY: block + 16j + 16 <= FRAME_SAMPLES == frame lengths.
-                let (a, b) = unsafe { (load16(f0, block + 16 * j), load16(f1, block + 16 * j)) };
-                let lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), ones);
-                let hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), ones);
-                r[2 * j] = _mm256_add_epi32(r[2 * j], lo);
-                r[2 * j + 1] = _mm256_add_epi32(r[2 * j + 1], hi);
-            }
+    unsafe fn energy_exact(frame: &Frame) -> u64 {
+        let lo32 = _mm256_set1_epi64x(0xFFFF_FFFF);
+        let mut s = _mm256_setzero_si256();
+        for c in 0..CHUNKS {
+            // SAFETY: 16c + 16 <= FRAME_SAMPLES.
+            let v = unsafe { load16(frame, c * CHUNK) };
+            let m = _mm256_madd_epi16(v, v);
+            s = _mm256_add_epi64(s, _mm256_and_si256(m, lo32));
+            s = _mm256_add_epi64(s, _mm256_srli_epi64::<32>(m));
         }
-        if let [k] = pairs.remainder() {
-            let s0 = *k as usize * FRAME_SAMPLES;
-            let f0 = &frames[s0..s0 + FRAME_SAMPLES];
-            let zero = _mm256_setzero_si256();
-            for j in 0..4 {
-                // SAFETY: as above.
-                let a = unsafe { load16(f0, block + 16 * j) };
-                let lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, zero), ones);
-                let hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, zero), ones);
-                r[2 * j] = _mm256_add_epi32(r[2 * j], lo);
-                r[2 * j + 1] = _mm256_add_epi32(r[2 * j + 1], hi);
-            }
-        }
-        // SAFETY: block + 64 <= FRAME_SAMPLES per the contract.
-        unsafe { store_unpacked(acc, block, &r) };
+        let mut lanes = [0u64; 4];
+        // SAFETY: `lanes` is 32 bytes.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s) };
+        lanes.iter().sum()
     }
 
-    /// Stores accumulators laid out by `unpacklo/hi` pairs (`r[2j]` holds
-    /// samples 0-3 and 8-11 of chunk j, `r[2j + 1]` samples 4-7 and 12-15) in
-    /// sample order at `acc[block..block + 64]`.
-    ///
     /// # Safety
-    /// AVX2 available; `block + 64 <= FRAME_SAMPLES`.
-    #[inline]
+    /// AVX2 available; `frames.len() == stats.len()`.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn store_unpacked(
+    pub(crate) unsafe fn stats(frames: &[&Frame], stats: &mut [FrameStats]) {
+        for (f, s) in frames.iter().zip(stats) {
+            let (mut e, mut p) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            for c in 0..CHUNKS {
+                // SAFETY: 16c + 16 <= FRAME_SAMPLES.
+                let v = unsafe { load16(*f, c * CHUNK) };
+                e = _mm256_add_epi32(e, _mm256_madd_epi16(v, v));
+                p = _mm256_max_epu16(p, _mm256_abs_epi16(v));
+            }
+            // SAFETY: AVX2 per the contract.
+            *s = unsafe { frame_stats(f, e, p) };
+        }
+    }
+
+    /// Silence, to pad the last pair of [`sum_stats`] and [`sum`].
+    static SILENCE: Frame = [0; FRAME_SAMPLES];
+
+    /// The frames in pairs (the last padded with [`SILENCE`]):
+    /// `(pair, first, last)`.
+    fn pairs<'a>(frames: &'a [&'a Frame]) -> impl Iterator<Item = ([&'a Frame; 2], bool, bool)> {
+        let n = frames.len().div_ceil(2);
+        (0..n).map(move |g| {
+            let f = |j: usize| frames.get(2 * g + j).copied().unwrap_or(&SILENCE);
+            ([f(0), f(1)], g == 0, g + 1 == n)
+        })
+    }
+
+    /// # Safety
+    /// AVX2 available; `frames.len() == stats.len()`.
+    #[target_feature(enable = "avx2")]
+    pub(crate) unsafe fn sum_stats(
+        frames: &[&Frame],
         acc: &mut [i32; FRAME_SAMPLES],
-        block: usize,
-        r: &[__m256i; 8],
+        stats: &mut [FrameStats],
     ) {
-        for j in 0..4 {
-            let first = _mm256_permute2x128_si256::<0x20>(r[2 * j], r[2 * j + 1]);
-            let second = _mm256_permute2x128_si256::<0x31>(r[2 * j], r[2 * j + 1]);
-            // SAFETY: block + 16j + 16 <= FRAME_SAMPLES per the contract.
-            unsafe {
-                store8x32(acc, block + 16 * j, first);
-                store8x32(acc, block + 16 * j + 8, second);
+        if frames.is_empty() {
+            acc.fill(0);
+            return;
+        }
+        for (g, (pair, first, last)) in pairs(frames).enumerate() {
+            // SAFETY: AVX2 per the contract.
+            let st = unsafe {
+                match (first, last) {
+                    (true, true) => sum2::<true, true, true>(pair, acc),
+                    (true, false) => sum2::<true, false, true>(pair, acc),
+                    (false, true) => sum2::<false, true, true>(pair, acc),
+                    (false, false) => sum2::<false, false, true>(pair, acc),
+                }
+            };
+            for (s, st) in stats[2 * g..].iter_mut().zip(st) {
+                *s = st;
             }
+        }
+    }
+
+    /// # Safety
+    /// AVX2 available.
+    #[target_feature(enable = "avx2")]
+    pub(crate) unsafe fn sum(frames: &[&Frame], acc: &mut [i32; FRAME_SAMPLES]) {
+        if frames.is_empty() {
+            acc.fill(0);
+            return;
+        }
+        for (pair, first, last) in pairs(frames) {
+            // SAFETY: AVX2 per the contract.
+            unsafe {
+                match (first, last) {
+                    (true, true) => sum2::<true, true, false>(pair, acc),
+                    (true, false) => sum2::<true, false, false>(pair, acc),
+                    (false, true) => sum2::<false, true, false>(pair, acc),
+                    (false, false) => sum2::<false, false, false>(pair, acc),
+                };
+            }
+        }
+    }
+
+    /// Adds two frames into `acc` (`FIRST`: `acc` is overwritten) and, with
+    /// `STATS`, measures both on the way.
+    ///
+    /// The two frames' samples are interleaved and multiply-added by 1, so
+    /// sample `i` of both lands in one i32 lane: lane order within a chunk
+    /// is then `0-3 8-11` (first vector) and `4-7 12-15` (second). `acc`
+    /// stays in that order between pairs and the `LAST` pair stores it in
+    /// sample order. (Pairs, not fours: the stats of four frames plus the
+    /// loaded vectors do not fit the 16 ymm registers, and the spilled
+    /// accumulator's store-to-load round trip every chunk doubled the time.)
+    ///
+    /// # Safety
+    /// AVX2 available.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sum2<const FIRST: bool, const LAST: bool, const STATS: bool>(
+        f: [&Frame; 2],
+        acc: &mut [i32; FRAME_SAMPLES],
+    ) -> [FrameStats; 2] {
+        let ones = _mm256_set1_epi16(1);
+        let (mut e0, mut e1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let (mut p0, mut p1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        for c in 0..CHUNKS {
+            let i = c * CHUNK;
+            // SAFETY: i + 16 <= FRAME_SAMPLES.
+            let (a, b) = unsafe { (load16(f[0], i), load16(f[1], i)) };
+            if STATS {
+                e0 = _mm256_add_epi32(e0, _mm256_madd_epi16(a, a));
+                e1 = _mm256_add_epi32(e1, _mm256_madd_epi16(b, b));
+                p0 = _mm256_max_epu16(p0, _mm256_abs_epi16(a));
+                p1 = _mm256_max_epu16(p1, _mm256_abs_epi16(b));
+            }
+            let mut lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), ones);
+            let mut hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), ones);
+            if !FIRST {
+                // SAFETY: i + 16 <= FRAME_SAMPLES.
+                unsafe {
+                    lo = _mm256_add_epi32(lo, load8x32(acc, i));
+                    hi = _mm256_add_epi32(hi, load8x32(acc, i + 8));
+                }
+            }
+            if LAST {
+                let (x, y) = (
+                    _mm256_permute2x128_si256::<0x20>(lo, hi),
+                    _mm256_permute2x128_si256::<0x31>(lo, hi),
+                );
+                (lo, hi) = (x, y);
+            }
+            // SAFETY: i + 16 <= FRAME_SAMPLES.
+            unsafe {
+                store8x32(acc, i, lo);
+                store8x32(acc, i + 8, hi);
+            }
+        }
+        if STATS {
+            // SAFETY: AVX2 per the contract.
+            unsafe { [frame_stats(f[0], e0, p0), frame_stats(f[1], e1, p1)] }
+        } else {
+            [FrameStats::default(); 2]
         }
     }
 
@@ -705,59 +749,56 @@ pub(crate) mod avx2 {
     }
 
     /// # Safety
-    /// AVX2 available; `total` filled by [`finish`]; `own_peak >= max |own|`
-    /// where `own` is `frame` on entry.
+    /// AVX2 available; `total` filled by [`finish`]; `own_peak >= max |own|`.
     #[target_feature(enable = "avx2")]
-    pub(crate) unsafe fn minus_one(total: &Total, frame: &mut [i16], own_peak: u16) {
-        assert_eq!(frame.len(), FRAME_SAMPLES, "the N-1 buffer is one frame");
+    pub(crate) unsafe fn minus_one(total: &Total, own: &Frame, out: &mut Frame, own_peak: u16) {
         if total.planned_for(own_peak) {
-            // SAFETY: length checked above; `total` and the peak per the contract.
-            unsafe { minus_one_planned(total, frame) };
+            // SAFETY: `total` and the peak per the contract.
+            unsafe { minus_one_planned(total, own, out) };
             return;
         }
         for c in 0..CHUNKS {
-            // SAFETY: c < CHUNKS, frame length checked above.
-            unsafe { n1_generic(total, frame, c) };
+            // SAFETY: c < CHUNKS.
+            unsafe { n1_generic(total, own, out, c) };
         }
     }
 
     /// The planned N-1 path (see [`Total`] for why it is exact).
     ///
     /// # Safety
-    /// AVX2 available; `frame.len() == FRAME_SAMPLES`;
-    /// `max |frame| <= total.plan_peak <= PLAN_PEAK_MAX`.
+    /// AVX2 available; `max |own| <= total.plan_peak <= PLAN_PEAK_MAX`.
     #[target_feature(enable = "avx2")]
-    unsafe fn minus_one_planned(total: &Total, frame: &mut [i16]) {
+    unsafe fn minus_one_planned(total: &Total, own: &Frame, out: &mut Frame) {
         let (linear, knee_chunks) = total.order.split_at(total.n_linear);
         for &c in linear {
             let c = usize::from(c);
             assert!(c < CHUNKS);
-            // SAFETY: c < CHUNKS (asserted), length and peak per the contract.
-            unsafe { n1_linear(total, frame, c) };
+            // SAFETY: c < CHUNKS (asserted), peak per the contract.
+            unsafe { n1_linear(total, own, out, c) };
         }
         for &c in knee_chunks {
             let c = usize::from(c);
             assert!(c < CHUNKS);
             // SAFETY: as above.
-            unsafe { n1_knee(total, frame, c) };
+            unsafe { n1_knee(total, own, out, c) };
         }
     }
 
     /// N-1 of chunk `c` where the plan says every `|t| <= KNEE - M`.
     ///
     /// # Safety
-    /// AVX2 available; `c < CHUNKS`; `frame.len() == FRAME_SAMPLES`;
-    /// chunk `c` is linear in `total`'s plan and `max |frame| <= plan_peak`.
+    /// AVX2 available; `c < CHUNKS`; chunk `c` is linear in `total`'s plan
+    /// and `max |own| <= plan_peak`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn n1_linear(total: &Total, frame: &mut [i16], c: usize) {
+    unsafe fn n1_linear(total: &Total, own: &Frame, out: &mut Frame, c: usize) {
         let i = c * CHUNK;
-        debug_assert!(i + CHUNK <= frame.len());
+        debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // |t| <= KNEE - M and |o| <= M: t - o is exact and below the knee.
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
         unsafe {
-            let d = _mm256_sub_epi16(load16(&total.t16, i), load16(frame, i));
-            store16(frame, i, d);
+            let d = _mm256_sub_epi16(load16(&total.t16, i), load16(own, i));
+            store16(out, i, d);
         }
     }
 
@@ -765,20 +806,19 @@ pub(crate) mod avx2 {
     /// operations (the derivation is at [`Total`]).
     ///
     /// # Safety
-    /// AVX2 available; `c < CHUNKS`; `frame.len() == FRAME_SAMPLES`;
-    /// `max |frame| <= total.plan_peak <= PLAN_PEAK_MAX`.
+    /// AVX2 available; `c < CHUNKS`; `max |own| <= total.plan_peak <= PLAN_PEAK_MAX`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn n1_knee(total: &Total, frame: &mut [i16], c: usize) {
+    unsafe fn n1_knee(total: &Total, own: &Frame, out: &mut Frame, c: usize) {
         let top = _mm256_set1_epi16((KNEE + E_MAX + OFS) as u16 as i16);
         let knee_ofs = _mm256_set1_epi16((KNEE + OFS) as i16);
         let ofs = _mm256_set1_epi16(OFS as i16);
         let i = c * CHUNK;
-        debug_assert!(i + CHUNK <= frame.len());
+        debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
         let (o, mag, sign) = unsafe {
             (
-                load16(frame, i),
+                load16(own, i),
                 load16(&total.mag, i),
                 load16(&total.sign, i),
             )
@@ -790,22 +830,21 @@ pub(crate) mod avx2 {
         let sq = _mm256_mulhi_epu16(e, _mm256_add_epi16(e, e));
         let y = _mm256_sub_epi16(_mm256_sub_epi16(b, sq), ofs);
         // SAFETY: as above.
-        unsafe { store16(frame, i, _mm256_sign_epi16(y, sign)) };
+        unsafe { store16(out, i, _mm256_sign_epi16(y, sign)) };
     }
 
     /// N-1 of chunk `c` for any own frame (the unplanned path).
     ///
     /// # Safety
-    /// AVX2 available; `c < CHUNKS`; `frame.len() == FRAME_SAMPLES`; chunk
-    /// `c` of `total` filled by [`finish`].
+    /// AVX2 available; `c < CHUNKS`; chunk `c` of `total` filled by [`finish`].
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn n1_generic(total: &Total, frame: &mut [i16], c: usize) {
+    unsafe fn n1_generic(total: &Total, own: &Frame, out: &mut Frame, c: usize) {
         let knee = _mm256_set1_epi16(KNEE as i16);
         let i = c * CHUNK;
-        debug_assert!(i + CHUNK <= frame.len());
+        debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract.
-        let own16 = unsafe { load16(frame, i) };
+        let own16 = unsafe { load16(own, i) };
         if total.fits & (1 << c) != 0 {
             // Fast path: total fits in i16 here, so a saturating i16
             // subtract is exact unless it saturates, and saturation
@@ -817,19 +856,19 @@ pub(crate) mod avx2 {
             let over = _mm256_subs_epu16(_mm256_abs_epi16(d), knee);
             if _mm256_testz_si256(over, over) == 1 {
                 // SAFETY: as above.
-                unsafe { store16(frame, i, d) };
+                unsafe { store16(out, i, d) };
                 return;
             }
         }
         // SAFETY: as above.
         let (lo, hi) = unsafe {
             (
-                _mm256_sub_epi32(load8x32(&total.acc, i), load8_widen(frame, i)),
-                _mm256_sub_epi32(load8x32(&total.acc, i + 8), load8_widen(frame, i + 8)),
+                _mm256_sub_epi32(load8x32(&total.acc, i), load8_widen(own, i)),
+                _mm256_sub_epi32(load8x32(&total.acc, i + 8), load8_widen(own, i + 8)),
             )
         };
         // SAFETY: as above.
-        unsafe { store16(frame, i, soft_clip16(lo, hi)) };
+        unsafe { store16(out, i, soft_clip16(lo, hi)) };
     }
 }
 
@@ -884,150 +923,167 @@ mod tests {
         v
     }
 
+    /// `noise` as a frame.
+    fn frame(seed: u64, amplitude: i32) -> Box<Frame> {
+        noise(seed, amplitude, FRAME_SAMPLES)
+            .try_into()
+            .expect("one frame")
+    }
+
     #[test]
-    fn simd_gain_energy_matches_portable() {
+    fn simd_copy_gain_and_stats_match_portable() {
         for simd in simd() {
             for (seed, amp) in [(1, 32768), (2, 1000), (3, 20000), (4, 0), (5, 8191)] {
-                // Odd length exercises the scalar tail too.
-                for len in [FRAME_SAMPLES, FRAME_SAMPLES + 7, 40] {
-                    let src = noise(seed, amp, len);
-                    for gain in [GAIN_UNITY, 0, 2048, 5000, 8 * GAIN_UNITY] {
-                        let mut a = vec![0; src.len()];
-                        let mut b = vec![1; src.len()];
-                        let ea = Kernels::Portable.gain_energy(&src, gain, &mut a);
-                        let eb = simd.gain_energy(&src, gain, &mut b);
-                        assert_eq!(a, b, "{simd:?} gain {gain}");
-                        assert_eq!(ea, eb, "{simd:?} stats, gain {gain} amp {amp} len {len}");
-                    }
+                let src = frame(seed, amp);
+                for gain in [GAIN_UNITY, 0, 2048, 5000, 8 * GAIN_UNITY] {
+                    let mut a = Box::new([0; FRAME_SAMPLES]);
+                    let mut b = Box::new([1; FRAME_SAMPLES]);
+                    Kernels::Portable.copy_gain(&src, gain, &mut a);
+                    simd.copy_gain(&src, gain, &mut b);
+                    assert_eq!(a, b, "{simd:?} gain {gain}");
+                    let mut sa = [FrameStats::default()];
+                    let mut sb = [FrameStats::default()];
+                    Kernels::Portable.stats(&[&*a], &mut sa);
+                    simd.stats(&[&*b], &mut sb);
+                    assert_eq!(sa, sb, "{simd:?} stats, gain {gain} amp {amp}");
                 }
             }
             // Loud: the i32 energy lanes could wrap, recounted exactly.
-            for v in [i16::MIN, i16::MAX, -20000, 11965, -11966, 3000] {
-                let full = vec![v; FRAME_SAMPLES];
-                let mut d = vec![0; FRAME_SAMPLES];
-                let want = 960 * u64::from(v.unsigned_abs()).pow(2);
-                assert_eq!(
-                    simd.gain_energy(&full, GAIN_UNITY, &mut d),
-                    FrameStats {
-                        energy: want,
-                        peak: v.unsigned_abs()
-                    },
-                    "{simd:?} constant {v}"
-                );
+            for v in [
+                i16::MIN,
+                i16::MAX,
+                -20000,
+                5982,
+                5983,
+                -5983,
+                11965,
+                -11966,
+                3000,
+            ] {
+                let full: Box<Frame> = Box::new([v; FRAME_SAMPLES]);
+                let want = FrameStats {
+                    energy: 960 * u64::from(v.unsigned_abs()).pow(2),
+                    peak: v.unsigned_abs(),
+                };
+                let mut s = [FrameStats::default(); 2];
+                simd.stats(&[&*full, &*full], &mut s);
+                assert_eq!(s, [want; 2], "{simd:?} constant {v}");
+                let mut acc = [0; FRAME_SAMPLES];
+                simd.sum_stats(&[&*full, &*full], &mut acc, &mut s);
+                assert_eq!(s, [want; 2], "{simd:?} sum_stats, constant {v}");
+                assert!(acc.iter().all(|&a| a == 2 * i32::from(v)));
             }
         }
     }
 
-    /// The unrolled SIMD loop against the reference for every count of
-    /// 16-sample steps from 0 to 9 (all four remainders of the unroll), with
-    /// and without a scalar tail, at gains that saturate, and loud enough
-    /// that the energy must be recounted exactly.
+    /// The grouped SIMD sums against the reference for every frame count
+    /// from 0 to 13 (odd and even, so padded and full last pairs), loud frames
+    /// among quiet ones, one frame listed twice.
     #[test]
-    fn simd_gain_energy_matches_portable_for_every_unroll_remainder() {
+    fn simd_sum_and_sum_stats_match_portable_for_every_group_remainder() {
+        let frames: Vec<Box<Frame>> = (0..13)
+            .map(|k| {
+                frame(
+                    k + 40,
+                    if k % 5 == 2 {
+                        32768
+                    } else {
+                        700 + 300 * k as i32
+                    },
+                )
+            })
+            .collect();
         for simd in simd() {
-            for steps in 0..10 {
-                for tail in [0, 5] {
-                    let len = 16 * steps + tail;
-                    for (seed, amp) in [(9, 32768), (10, 700)] {
-                        let src = noise(seed + len as u64, amp, len);
-                        for gain in [GAIN_UNITY, 3000, 8 * GAIN_UNITY] {
-                            let mut a = vec![0; len];
-                            let mut b = vec![-1; len];
-                            let ea = Kernels::Portable.gain_energy(&src, gain, &mut a);
-                            let eb = simd.gain_energy(&src, gain, &mut b);
-                            assert_eq!(a, b, "{simd:?} len {len} gain {gain}");
-                            assert_eq!(ea, eb, "{simd:?} stats, len {len} gain {gain}");
-                        }
-                    }
+            for n in 0..=13usize {
+                let mut list: Vec<&Frame> = frames[..n].iter().map(|f| &**f).collect();
+                if n == 7 {
+                    list[3] = list[5];
                 }
+                let mut want = [7; FRAME_SAMPLES];
+                let mut want_stats = vec![FrameStats::default(); n];
+                Kernels::Portable.sum_stats(&list, &mut want, &mut want_stats);
+                let mut acc = [-3; FRAME_SAMPLES];
+                let mut stats = vec![FrameStats { energy: 9, peak: 9 }; n];
+                simd.sum_stats(&list, &mut acc, &mut stats);
+                assert!(acc == want, "{simd:?} sum_stats, n={n}");
+                assert_eq!(stats, want_stats, "{simd:?} stats, n={n}");
+                let mut acc = [5; FRAME_SAMPLES];
+                simd.sum(&list, &mut acc);
+                assert!(acc == want, "{simd:?} sum, n={n}");
+                simd.stats(&list, &mut stats);
+                assert_eq!(stats, want_stats, "{simd:?} stats only, n={n}");
             }
         }
     }
 
-    /// `Kernels::mix` (what the mixer calls) against the scalar reference
-    /// (`sum`, `soft_clip(total - own)` per sample): loud and quiet frames,
-    /// own peaks inside and outside the plan, clipping totals.
+    /// What the mixer runs (`sum_stats`, `finish`, `minus_one` of each frame
+    /// with its measured peak) against the scalar reference (`sum`,
+    /// `soft_clip(total - own)` per sample): loud and quiet frames, own peaks
+    /// inside and outside the plan, clipping totals.
     #[test]
     fn mix_matches_the_scalar_reference() {
         let mut kernels = simd();
         kernels.push(Kernels::Portable);
         for kern in kernels {
             for (n, amp, loud) in [(100, 3000, 0), (100, 150, 0), (40, 3000, 3), (9, 32767, 9)] {
-                let mut frames = Vec::new();
-                for k in 0..n {
-                    let a = if k < loud { 20000 } else { amp };
-                    frames.extend(noise(k as u64 * 13 + 5, a, FRAME_SAMPLES));
-                }
-                let idx: Vec<u32> = (0..n as u32).rev().filter(|k| k % 7 != 3).collect();
-                let frame = |k: u32| {
-                    let s = k as usize * FRAME_SAMPLES;
-                    frames[s..s + FRAME_SAMPLES].to_vec()
-                };
-                let peaks: Vec<u16> = idx
+                let frames: Vec<Box<Frame>> = (0..n)
+                    .map(|k| frame(k as u64 * 13 + 5, if k < loud { 20000 } else { amp }))
+                    .collect();
+                let list: Vec<&Frame> = frames
                     .iter()
-                    .map(|&k| frame(k).iter().map(|v| v.unsigned_abs()).max().unwrap())
+                    .enumerate()
+                    .rev()
+                    .filter(|(k, _)| k % 7 != 3)
+                    .map(|(_, f)| &**f)
                     .collect();
                 let mut want_acc = [0i32; FRAME_SAMPLES];
-                for &k in &idx {
-                    for (a, &v) in want_acc.iter_mut().zip(&frame(k)) {
+                for f in &list {
+                    for (a, &v) in want_acc.iter_mut().zip(f.iter()) {
                         *a += i32::from(v);
                     }
                 }
-                let plan_peak = peaks.iter().copied().filter(|&p| p <= PLAN_PEAK_MAX).max();
+                let mut stats = vec![FrameStats::default(); list.len()];
                 let mut total = Box::<Total>::default();
+                kern.sum_stats(&list, &mut total.acc, &mut stats);
+                let plan_peak = stats
+                    .iter()
+                    .map(|s| s.peak)
+                    .filter(|&p| p <= PLAN_PEAK_MAX)
+                    .max()
+                    .unwrap_or(0);
                 let mut full = vec![0; FRAME_SAMPLES];
-                let mut out = frames.clone();
-                kern.mix(
-                    &mut out,
-                    &idx,
-                    &peaks,
-                    &mut total,
-                    plan_peak.unwrap_or(0),
-                    &mut full,
-                );
+                kern.finish(&mut total, plan_peak, &mut full);
                 let what = format!("{kern:?} n={n} amp={amp} loud={loud}");
                 assert!(total.acc == want_acc, "sum {what}");
                 let want_full: Vec<i16> = want_acc.iter().map(|&a| soft_clip(a)).collect();
                 assert_eq!(full, want_full, "full mix {what}");
-                for &k in &idx {
-                    let s = k as usize * FRAME_SAMPLES;
+                for (k, (own, st)) in list.iter().zip(&stats).enumerate() {
+                    let mut out = Box::new([1; FRAME_SAMPLES]);
+                    kern.minus_one(&total, own, &mut out, st.peak);
                     let want: Vec<i16> = want_acc
                         .iter()
-                        .zip(&frame(k))
+                        .zip(own.iter())
                         .map(|(&a, &o)| soft_clip(a - i32::from(o)))
                         .collect();
-                    assert_eq!(&out[s..s + FRAME_SAMPLES], &want[..], "frame {k} {what}");
-                }
-                // Frames not listed are left alone.
-                for k in (0..n as u32).filter(|k| k % 7 == 3) {
-                    let s = k as usize * FRAME_SAMPLES;
-                    assert_eq!(&out[s..s + FRAME_SAMPLES], &frame(k)[..], "{what}");
+                    assert_eq!(&out[..], &want[..], "frame {k} {what}");
                 }
             }
         }
     }
 
     /// Runs sum, finish and minus_one for every listed frame with `kern`.
-    fn run(
-        kern: Kernels,
-        frames: &[i16],
-        idx: &[u32],
-        plan_peak: u16,
-    ) -> (Box<Total>, Vec<i16>, Vec<i16>) {
+    fn run(kern: Kernels, frames: &[&Frame], plan_peak: u16) -> (Box<Total>, Vec<i16>, Vec<i16>) {
         let mut total = Box::<Total>::default();
         total.acc = [7; FRAME_SAMPLES];
         let mut full = vec![0; FRAME_SAMPLES];
-        kern.sum(frames, idx, &mut total.acc);
+        kern.sum(frames, &mut total.acc);
         kern.finish(&mut total, plan_peak, &mut full);
-        let mut n1 = frames.to_vec();
-        for &k in idx {
-            let r = k as usize * FRAME_SAMPLES..(k as usize + 1) * FRAME_SAMPLES;
-            let peak = frames[r.clone()]
-                .iter()
-                .map(|v| v.unsigned_abs())
-                .max()
-                .unwrap_or(0);
-            kern.minus_one(&total, &mut n1[r], peak);
+        let mut n1 = Vec::new();
+        for own in frames {
+            let peak = own.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+            let mut out = Box::new([3; FRAME_SAMPLES]);
+            kern.minus_one(&total, own, &mut out, peak);
+            n1.extend_from_slice(&out[..]);
         }
         (total, full, n1)
     }
@@ -1047,16 +1103,18 @@ mod tests {
                 (7, 9000),
                 (2, 0),
             ] {
-                let mut frames = Vec::new();
-                for k in 0..n {
-                    frames.extend(noise(k as u64 * 7 + amp as u64, amp, FRAME_SAMPLES));
-                }
-                // Skip one frame to check the index list is honoured.
-                let idx: Vec<u32> = (0..n as u32).filter(|&k| n == 1 || k != 1).collect();
+                let frames: Vec<Box<Frame>> = (0..n)
+                    .map(|k| frame(k as u64 * 7 + amp as u64, amp))
+                    .collect();
+                // Skip one frame to check the list is honoured.
+                let list: Vec<&Frame> = (0..n)
+                    .filter(|&k| n == 1 || k != 1)
+                    .map(|k| &*frames[k])
+                    .collect();
                 let peak = u16::try_from(amp.min(32767)).unwrap();
                 for plan_peak in [peak, peak.saturating_add(100), 0, PLAN_PEAK_MAX] {
-                    let want = run(Kernels::Portable, &frames, &idx, plan_peak);
-                    let got = run(simd, &frames, &idx, plan_peak);
+                    let want = run(Kernels::Portable, &list, plan_peak);
+                    let got = run(simd, &list, plan_peak);
                     let what = format!("{simd:?} n={n} amp={amp} plan={plan_peak}");
                     assert!(want.0.acc == got.0.acc, "sum {what}");
                     assert_eq!(want.0.fits, got.0.fits, "fits mask {what}");
@@ -1083,8 +1141,8 @@ mod tests {
                 for plan_peak in [0, 40_000] {
                     simd.finish(&mut total, plan_peak, &mut full);
                     for own_peak in [0, 1, 9000] {
-                        let mut out = vec![0; FRAME_SAMPLES];
-                        simd.minus_one(&total, &mut out, own_peak);
+                        let mut out = Box::new([5; FRAME_SAMPLES]);
+                        simd.minus_one(&total, &[0; FRAME_SAMPLES], &mut out, own_peak);
                         for i in 0..FRAME_SAMPLES {
                             assert_eq!(
                                 full[i],
@@ -1131,8 +1189,9 @@ mod tests {
                     simd.finish(&mut total, m, &mut full);
                     assert!(total.planned_for(m));
                     for own in &owns {
-                        let mut out = own.clone();
-                        simd.minus_one(&total, &mut out, m);
+                        let own: &Frame = own[..].try_into().expect("one frame");
+                        let mut out = Box::new([0; FRAME_SAMPLES]);
+                        simd.minus_one(&total, own, &mut out, m);
                         for i in 0..FRAME_SAMPLES {
                             let x = total.acc[i] - i32::from(own[i]);
                             assert_eq!(

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::kernels::{GAIN_SHIFT, GAIN_UNITY, Kernels, PLAN_PEAK_MAX, Total};
+use super::kernels::{Frame, FrameStats, GAIN_SHIFT, GAIN_UNITY, Kernels, PLAN_PEAK_MAX, Total};
 use super::{AudioError, FRAME_SAMPLES, MAX_PARTICIPANTS, SILENCE_DBOV, dbov_from_energy};
 use crate::ParticipantId;
 
@@ -46,73 +46,138 @@ pub enum MixOutput<'a> {
     Own(&'a [i16]),
 }
 
-/// Per-participant state; its two sample buffers live in the mixer's flat
-/// `frames` vector at frames `2 * slot` and `2 * slot + 1`: one holds the
-/// output of the last mix (`out_buf`), the other receives pushes, and
-/// [`AudioMixer::mix`] turns the pushed frame into the new output in place.
+/// What a participant handed in since the last mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pushed {
+    /// Nothing: it contributes silence.
+    No,
+    /// A copy, gain applied, in its slot of [`AudioMixer::inputs`].
+    Copied,
+    /// A frame borrowed by the running [`AudioMixer::mix_frames`] call, at
+    /// its slot of [`AudioMixer::borrowed`].
+    Borrowed,
+}
+
+/// Per-participant state; its input and output frames are at the same index
+/// in [`AudioMixer::inputs`] and [`AudioMixer::outputs`].
 #[derive(Clone, Debug)]
 struct Slot {
     id: ParticipantId,
     gain_q12: i32,
     muted: bool,
-    /// A frame was pushed since the last `mix()`.
-    pushed: bool,
-    /// Energy of the pushed (gain-applied) frame.
-    energy: u64,
-    /// Peak `|sample|` of the pushed (gain-applied) frame.
-    peak: u16,
+    pushed: Pushed,
     /// Peak-hold loudness used to rank talkers for `max_mixed`.
     rank: f64,
     /// Results of the last `mix()`.
     level_dbov: f32,
     mixed: bool,
-    /// Which of the slot's two buffers holds the last output (0 or 1).
-    out_buf: u8,
 }
 
-impl Slot {
-    /// Index in `AudioMixer::frames` of the buffer pushes go to.
-    fn push_frame(&self, slot: usize) -> usize {
-        2 * slot + usize::from(self.out_buf ^ 1)
+/// A frame borrowed for one [`AudioMixer::mix_frames`] call, or one of the
+/// mixer's own input frames while it mixes.
+#[derive(Clone, Copy, Debug)]
+#[repr(transparent)]
+struct FramePtr(*const Frame);
+
+// SAFETY: a `FramePtr` is only dereferenced inside the mixer call that stored
+// it, while the frame it points to is borrowed by that call; between calls it
+// is inert data.
+unsafe impl Send for FramePtr {}
+// SAFETY: as above; nothing is ever written through it.
+unsafe impl Sync for FramePtr {}
+
+impl FramePtr {
+    const NULL: Self = Self(std::ptr::null());
+}
+
+/// One frame per slot in one allocation, each frame starting on a 64-byte
+/// cache line (the 32-byte SIMD accesses never straddle two lines).
+#[derive(Debug, Default)]
+struct FrameBuf {
+    samples: Vec<i16>,
+    /// Offset of frame 0 in `samples`.
+    base: usize,
+}
+
+impl FrameBuf {
+    /// Slack for the alignment shift: 64 bytes of i16.
+    const SLACK: usize = 32;
+
+    fn range(&self, f: usize) -> std::ops::Range<usize> {
+        let start = self.base + f * FRAME_SAMPLES;
+        start..start + FRAME_SAMPLES
     }
 
-    /// Index in `AudioMixer::frames` of the last output.
-    fn out_frame(&self, slot: usize) -> usize {
-        2 * slot + usize::from(self.out_buf)
+    fn frame(&self, f: usize) -> &Frame {
+        let r = self.range(f);
+        (&self.samples[r]).try_into().expect("a range of one frame")
+    }
+
+    fn frame_mut(&mut self, f: usize) -> &mut Frame {
+        let r = self.range(f);
+        (&mut self.samples[r])
+            .try_into()
+            .expect("a range of one frame")
+    }
+
+    /// Holds `frames` frames; keeps the contents of those that were there
+    /// (re-aligned if the allocation moved).
+    fn resize(&mut self, frames: usize) {
+        let len = frames * FRAME_SAMPLES;
+        let old = self.base..self.base + len.min(self.samples.len().saturating_sub(self.base));
+        self.samples.resize(len + Self::SLACK, 0);
+        let base = self.samples.as_ptr().align_offset(64).min(Self::SLACK);
+        if base != self.base {
+            self.samples.copy_within(old, base);
+            self.base = base;
+        }
+    }
+
+    /// Copies frame `from` over frame `to`.
+    fn copy_frame(&mut self, from: usize, to: usize) {
+        let (from, to) = (self.range(from), self.range(to).start);
+        self.samples.copy_within(from, to);
     }
 }
 
 /// The N-1 audio mixer of one conference (sans-IO; see the [module docs](super)).
 ///
-/// Each tick: [`push`](Self::push) the frames that arrived (a participant that
-/// pushed nothing contributes silence), [`mix`](Self::mix) once, then read
-/// [`output`](Self::output), [`full_mix`](Self::full_mix) and
-/// [`level`](Self::level) until the next `mix`. The work per tick is O(N): every
-/// contribution is summed once into an i32 accumulator and each mixed
+/// Each tick: hand in the frames that arrived, either borrowed through
+/// [`mix_frames`](Self::mix_frames), which also mixes, or copied with
+/// [`push`](Self::push) before [`mix`](Self::mix) (a participant that handed
+/// in nothing contributes silence); then read [`output`](Self::output),
+/// [`full_mix`](Self::full_mix) and [`level`](Self::level) until the next
+/// mix. The work per tick is O(N): every contribution is summed once into an
+/// i32 accumulator (measuring its level in the same read) and each mixed
 /// participant gets the accumulator minus its own contribution, through the
-/// [`soft_clip`](super::soft_clip) curve. Steady state allocates nothing.
+/// [`soft_clip`](super::soft_clip) curve, in a buffer of its own. Steady state
+/// allocates nothing.
 #[derive(Debug)]
 pub struct AudioMixer {
     config: MixerConfig,
     kernels: Kernels,
     slots: Vec<Slot>,
     index: HashMap<ParticipantId, usize, BuildHasherDefault<IdHasher>>,
-    /// Two frames per slot (see [`Slot`]): the gain-applied pushed frame and
-    /// the N-1 output of the last mix (valid where `Slot::mixed`). Frame `f`
-    /// is `frames[base + f * FRAME_SAMPLES..][..FRAME_SAMPLES]`; `base` makes
-    /// frames start on 64-byte cache lines, so the 32-byte SIMD accesses never
-    /// straddle two lines.
-    frames: Vec<i16>,
-    base: usize,
+    /// Per slot: the frame of [`push`](Self::push) (or a borrowed frame with
+    /// its gain applied), valid where [`Pushed::Copied`].
+    inputs: FrameBuf,
+    /// Per slot: the N-1 output of the last mix, valid where `Slot::mixed`.
+    outputs: FrameBuf,
+    /// Per slot: the frame borrowed by the running `mix_frames` call, valid
+    /// where [`Pushed::Borrowed`] (only during that call).
+    borrowed: Vec<FramePtr>,
     /// This tick's sum and what the N-1 outputs derive from it.
     total: Box<Total>,
     full: Vec<i16>,
-    /// Slots mixed this tick (scratch, reused).
-    mixed_idx: Vec<u32>,
-    /// Their pushed frames' indices in `frames` (scratch, reused).
-    mixed_frames: Vec<u32>,
-    /// And those frames' peaks (scratch, reused).
-    mixed_peaks: Vec<u16>,
+    /// Scratch of one mix, reused: the contributing frames, their slots and
+    /// what was measured on them.
+    srcs: Vec<FramePtr>,
+    src_slots: Vec<u32>,
+    stats: Vec<FrameStats>,
+    /// Scratch: indices in `srcs` of the mixed frames (with `max_mixed`,
+    /// their frames are in `mixed_srcs`).
+    mixed: Vec<u32>,
+    mixed_srcs: Vec<FramePtr>,
 }
 
 impl Default for AudioMixer {
@@ -163,6 +228,20 @@ impl Hasher for IdHasher {
 /// Peak-hold decay per frame for the loudness ranking: 0.905^7 ≈ 0.5 (~140 ms).
 const RANK_DECAY: f64 = 0.905;
 
+/// Forgets the frames a `mix_frames` call borrowed, even if the caller's
+/// iterator panicked half-way: no pointer outlives the call.
+struct ForgetBorrowed<'a>(&'a mut AudioMixer);
+
+impl Drop for ForgetBorrowed<'_> {
+    fn drop(&mut self) {
+        for s in &mut self.0.slots {
+            if s.pushed == Pushed::Borrowed {
+                s.pushed = Pushed::No;
+            }
+        }
+    }
+}
+
 impl AudioMixer {
     /// An empty mixer with the default [`MixerConfig`].
     pub fn new() -> Self {
@@ -176,13 +255,16 @@ impl AudioMixer {
             kernels: Kernels::detect(),
             slots: Vec::new(),
             index: HashMap::default(),
-            frames: Vec::new(),
-            base: 0,
+            inputs: FrameBuf::default(),
+            outputs: FrameBuf::default(),
+            borrowed: Vec::new(),
             total: Box::default(),
             full: vec![0; FRAME_SAMPLES],
-            mixed_idx: Vec::new(),
-            mixed_frames: Vec::new(),
-            mixed_peaks: Vec::new(),
+            srcs: Vec::new(),
+            src_slots: Vec::new(),
+            stats: Vec::new(),
+            mixed: Vec::new(),
+            mixed_srcs: Vec::new(),
         }
     }
 
@@ -221,15 +303,14 @@ impl AudioMixer {
             id,
             gain_q12: GAIN_UNITY,
             muted: false,
-            pushed: false,
-            energy: 0,
-            peak: 0,
+            pushed: Pushed::No,
             rank: 0.0,
             level_dbov: SILENCE_DBOV,
             mixed: false,
-            out_buf: 0,
         });
-        self.resize_frames();
+        self.borrowed.push(FramePtr::NULL);
+        self.inputs.resize(self.slots.len());
+        self.outputs.resize(self.slots.len());
         Ok(())
     }
 
@@ -241,38 +322,16 @@ impl AudioMixer {
             .ok_or(AudioError::UnknownParticipant(id))?;
         let last = self.slots.len() - 1;
         self.slots.swap_remove(slot);
+        self.borrowed.swap_remove(slot);
         if slot != last {
             let moved = self.slots[slot].id;
             self.index.insert(moved, slot);
-            let from = self.frame_range(2 * last).start..self.frame_range(2 * last + 1).end;
-            let to = self.frame_range(2 * slot).start;
-            self.frames.copy_within(from, to);
+            self.inputs.copy_frame(last, slot);
+            self.outputs.copy_frame(last, slot);
         }
-        self.resize_frames();
-        // The last mix's slot indices are stale now.
-        self.mixed_idx.clear();
+        self.inputs.resize(self.slots.len());
+        self.outputs.resize(self.slots.len());
         Ok(())
-    }
-
-    /// Samples of frame `f` in `frames`.
-    fn frame_range(&self, f: usize) -> std::ops::Range<usize> {
-        let start = self.base + f * FRAME_SAMPLES;
-        start..start + FRAME_SAMPLES
-    }
-
-    /// Sizes `frames` for two frames per slot plus alignment slack, and
-    /// re-aligns the contents if the allocation moved.
-    fn resize_frames(&mut self) {
-        /// Slack for the alignment shift: 64 bytes of i16.
-        const SLACK: usize = 32;
-        let len = self.slots.len() * 2 * FRAME_SAMPLES;
-        self.frames.resize(len + SLACK, 0);
-        let base = self.frames.as_ptr().align_offset(64).min(SLACK);
-        if base != self.base {
-            let old = self.base..self.base + len;
-            self.frames.copy_within(old, base);
-            self.base = base;
-        }
     }
 
     fn slot(&self, id: ParticipantId) -> Result<usize, AudioError> {
@@ -306,26 +365,69 @@ impl AudioMixer {
         Ok(self.slots[self.slot(id)?].muted)
     }
 
-    /// Hands in a participant's decoded frame for this tick (a second push
-    /// before [`mix`](Self::mix) replaces the first). Never blocks.
+    /// Hands in a copy of a participant's decoded frame for the next
+    /// [`mix`](Self::mix) (a second push before it replaces the first).
+    /// Never blocks. [`mix_frames`](Self::mix_frames) reads the frames where
+    /// they are instead.
     pub fn push(&mut self, id: ParticipantId, frame: &[i16]) -> Result<(), AudioError> {
-        if frame.len() != FRAME_SAMPLES {
-            return Err(AudioError::WrongFrameLength { got: frame.len() });
-        }
+        let frame: &Frame = frame
+            .try_into()
+            .map_err(|_| AudioError::WrongFrameLength { got: frame.len() })?;
         let slot = self.slot(id)?;
         let s = &mut self.slots[slot];
-        s.pushed = true;
         if s.muted {
-            s.energy = 0;
-            s.peak = 0;
+            s.pushed = Pushed::No;
             return Ok(());
         }
-        let f = s.push_frame(slot);
-        let start = self.base + f * FRAME_SAMPLES;
-        let dst = &mut self.frames[start..start + FRAME_SAMPLES];
-        let stats = self.kernels.gain_energy(frame, s.gain_q12, dst);
-        s.energy = stats.energy;
-        s.peak = stats.peak;
+        s.pushed = Pushed::Copied;
+        self.kernels
+            .copy_gain(frame, s.gain_q12, self.inputs.frame_mut(slot));
+        Ok(())
+    }
+
+    /// Mixes this tick with the frames `frames` yields (a participant's
+    /// decoded frame each, read in place: nothing is copied unless the
+    /// participant's gain is not unity) and whatever was [`push`](Self::push)ed
+    /// since the last mix; a later frame of the same participant replaces an
+    /// earlier one. Same result as pushing each frame, then [`mix`](Self::mix).
+    ///
+    /// A frame of the wrong length or of an unknown participant is skipped;
+    /// the tick is mixed without it and the first such error returned.
+    pub fn mix_frames<'f, I>(&mut self, frames: I) -> Result<(), AudioError>
+    where
+        I: IntoIterator<Item = (ParticipantId, &'f [i16])>,
+    {
+        let mut first_err = None;
+        let guard = ForgetBorrowed(self);
+        for (id, frame) in frames {
+            if let Err(e) = guard.0.borrow_frame(id, frame) {
+                first_err.get_or_insert(e);
+            }
+        }
+        // Every borrowed frame lives at least as long as this call ('f).
+        guard.0.mix();
+        drop(guard);
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Records `frame` as `id`'s contribution to the mix `mix_frames` runs
+    /// before returning.
+    fn borrow_frame(&mut self, id: ParticipantId, frame: &[i16]) -> Result<(), AudioError> {
+        let frame: &Frame = frame
+            .try_into()
+            .map_err(|_| AudioError::WrongFrameLength { got: frame.len() })?;
+        let slot = self.slot(id)?;
+        let s = &mut self.slots[slot];
+        if s.muted {
+            s.pushed = Pushed::No;
+        } else if s.gain_q12 == GAIN_UNITY {
+            s.pushed = Pushed::Borrowed;
+            self.borrowed[slot] = FramePtr(frame);
+        } else {
+            s.pushed = Pushed::Copied;
+            self.kernels
+                .copy_gain(frame, s.gain_q12, self.inputs.frame_mut(slot));
+        }
         Ok(())
     }
 
@@ -333,66 +435,99 @@ impl AudioMixer {
     /// computes each contributor's N-1 output and the full mix. Participants
     /// that pushed nothing since the last `mix` contribute silence.
     pub fn mix(&mut self) {
-        self.mixed_idx.clear();
+        self.srcs.clear();
+        self.src_slots.clear();
         for (i, s) in self.slots.iter_mut().enumerate() {
-            let energy = if s.pushed && !s.muted { s.energy } else { 0 };
-            s.pushed = false;
-            s.level_dbov = dbov_from_energy(energy);
-            s.rank = (energy as f64).max(s.rank * RANK_DECAY);
-            s.mixed = energy > 0;
-            if s.mixed {
+            let src = match s.pushed {
+                _ if s.muted => None,
+                Pushed::No => None,
+                Pushed::Copied => Some(FramePtr(self.inputs.frame(i))),
+                Pushed::Borrowed => Some(self.borrowed[i]),
+            };
+            s.pushed = Pushed::No;
+            if let Some(src) = src {
+                self.srcs.push(src);
                 // i < MAX_PARTICIPANTS, fits u32.
-                self.mixed_idx.push(i as u32);
+                self.src_slots.push(i as u32);
+            } else {
+                s.level_dbov = SILENCE_DBOV;
+                s.rank *= RANK_DECAY;
+                s.mixed = false;
             }
         }
-        if let Some(k) = self.config.max_mixed
-            && self.mixed_idx.len() > k
-        {
-            let slots = &self.slots;
-            if k > 0 {
-                self.mixed_idx.select_nth_unstable_by(k - 1, |&a, &b| {
-                    slots[b as usize].rank.total_cmp(&slots[a as usize].rank)
-                });
-            }
-            for &i in &self.mixed_idx[k..] {
-                self.slots[i as usize].mixed = false;
-            }
-            self.mixed_idx.truncate(k);
+        // SAFETY: every pointer in `srcs` is to a whole frame that stays alive
+        // and unwritten until this function returns: one of `inputs` (not
+        // written below) or a frame borrowed by the running `mix_frames` call
+        // (the only way a slot is `Pushed::Borrowed`; the flag is cleared
+        // above and by `ForgetBorrowed`). `FramePtr` is a transparent
+        // `*const Frame`, laid out like `&Frame`, and never null here.
+        let frames: &[&Frame] =
+            unsafe { std::slice::from_raw_parts(self.srcs.as_ptr().cast(), self.srcs.len()) };
+        let n = frames.len();
+        self.stats.resize(n, FrameStats::default());
+        let stats = &mut self.stats[..n];
+        if self.config.max_mixed.is_none() {
+            // Everyone is mixed: measure while summing (silent frames add 0).
+            self.kernels.sum_stats(frames, &mut self.total.acc, stats);
+        } else {
+            self.kernels.stats(frames, stats);
         }
-        self.mixed_frames.clear();
-        self.mixed_peaks.clear();
-        for &i in &self.mixed_idx {
+        self.mixed.clear();
+        for (k, (&i, st)) in self.src_slots.iter().zip(stats.iter()).enumerate() {
             let s = &mut self.slots[i as usize];
-            // < 2 * MAX_PARTICIPANTS, fits u32.
-            self.mixed_frames.push(s.push_frame(i as usize) as u32);
-            self.mixed_peaks.push(s.peak);
-            // The pushed buffer holds the output after the mix below; pushes
-            // go to the other.
-            s.out_buf ^= 1;
+            s.level_dbov = dbov_from_energy(st.energy);
+            s.rank = (st.energy as f64).max(s.rank * RANK_DECAY);
+            s.mixed = st.energy > 0;
+            if s.mixed {
+                // k < MAX_PARTICIPANTS, fits u32.
+                self.mixed.push(k as u32);
+            }
+        }
+        if let Some(k) = self.config.max_mixed {
+            if self.mixed.len() > k {
+                let (slots, src_slots) = (&self.slots, &self.src_slots);
+                let rank = |m: u32| slots[src_slots[m as usize] as usize].rank;
+                if k > 0 {
+                    self.mixed
+                        .select_nth_unstable_by(k - 1, |&a, &b| rank(b).total_cmp(&rank(a)));
+                }
+                for &m in &self.mixed[k..] {
+                    self.slots[self.src_slots[m as usize] as usize].mixed = false;
+                }
+                self.mixed.truncate(k);
+            }
+            self.mixed_srcs.clear();
+            self.mixed_srcs
+                .extend(self.mixed.iter().map(|&m| self.srcs[m as usize]));
+            // SAFETY: as for `frames` (a selection of the same pointers).
+            let selected: &[&Frame] = unsafe {
+                std::slice::from_raw_parts(self.mixed_srcs.as_ptr().cast(), self.mixed_srcs.len())
+            };
+            self.kernels.sum(selected, &mut self.total.acc);
         }
         // The N-1 chunk plan covers every mixed frame quiet enough for it.
         let plan_peak = self
-            .mixed_peaks
+            .mixed
             .iter()
-            .copied()
+            .map(|&m| stats[m as usize].peak)
             .filter(|&p| p <= PLAN_PEAK_MAX)
             .max()
             .unwrap_or(0);
-        self.kernels.mix(
-            &mut self.frames[self.base..],
-            &self.mixed_frames,
-            &self.mixed_peaks,
-            &mut self.total,
-            plan_peak,
-            &mut self.full,
-        );
+        self.kernels
+            .finish(&mut self.total, plan_peak, &mut self.full);
+        for &m in &self.mixed {
+            let m = m as usize;
+            let out = self.outputs.frame_mut(self.src_slots[m] as usize);
+            self.kernels
+                .minus_one(&self.total, frames[m], out, stats[m].peak);
+        }
     }
 
     /// What `id` hears after the last [`mix`](Self::mix).
     pub fn output(&self, id: ParticipantId) -> Result<MixOutput<'_>, AudioError> {
         let slot = self.slot(id)?;
         Ok(if self.slots[slot].mixed {
-            MixOutput::Own(&self.frames[self.frame_range(self.slots[slot].out_frame(slot))])
+            MixOutput::Own(self.outputs.frame(slot))
         } else {
             MixOutput::Shared
         })
@@ -605,6 +740,71 @@ mod tests {
                 assert_eq!(simd.level(id).unwrap(), portable.level(id).unwrap());
             }
         }
+    }
+
+    /// `mix_frames` (frames read in place) against `push` + `mix` (copies):
+    /// same outputs, levels and full mix, with a gain, a mute, a frame given
+    /// twice, a participant without a frame, bad frames, and `max_mixed`.
+    #[test]
+    fn mix_frames_matches_push_then_mix() {
+        for config in [MixerConfig { max_mixed: None }, MixerConfig::default()] {
+            let mut borrowed = AudioMixer::with_config(config);
+            let mut copied = AudioMixer::with_config(config);
+            for m in [&mut borrowed, &mut copied] {
+                for p in 0..9 {
+                    m.add(ParticipantId(p)).unwrap();
+                }
+                m.set_gain(ParticipantId(2), 1.7).unwrap();
+                m.set_muted(ParticipantId(4), true).unwrap();
+            }
+            for tick in 0..4 {
+                let frames: Vec<Vec<i16>> = (0..9)
+                    .map(|p| tone(170.0 + 90.0 * p as f64, 1500.0 + 1100.0 * p as f64, tick))
+                    .collect();
+                let silent = vec![0; FRAME_SAMPLES];
+                let given = |p: usize| if p == 7 { &silent[..] } else { &frames[p][..] };
+                // 5 sends nothing; 3 twice (the second counts).
+                let ids = [0usize, 1, 2, 3, 4, 6, 7, 8, 3];
+                for &p in &ids[..8] {
+                    copied.push(ParticipantId(p as u64), given(p)).unwrap();
+                }
+                copied.push(ParticipantId(3), &frames[1]).unwrap();
+                copied.mix();
+                let list = ids.iter().enumerate().map(|(k, &p)| {
+                    let f = if k == 8 { &frames[1][..] } else { given(p) };
+                    (ParticipantId(p as u64), f)
+                });
+                borrowed.mix_frames(list).unwrap();
+                assert_eq!(borrowed.full_mix(), copied.full_mix(), "tick {tick}");
+                for p in 0..9 {
+                    let id = ParticipantId(p);
+                    assert_eq!(borrowed.output(id).unwrap(), copied.output(id).unwrap());
+                    assert_eq!(borrowed.level(id).unwrap(), copied.level(id).unwrap());
+                    assert_eq!(borrowed.is_mixed(id).unwrap(), copied.is_mixed(id).unwrap());
+                }
+            }
+        }
+        // Bad frames are skipped, the rest mixed, the first error returned.
+        let mut m = AudioMixer::with_config(MixerConfig { max_mixed: None });
+        for p in 0..2 {
+            m.add(ParticipantId(p)).unwrap();
+        }
+        let (a, short) = ([300; FRAME_SAMPLES], [1; 10]);
+        let got = m.mix_frames([
+            (ParticipantId(9), &a[..]),
+            (ParticipantId(1), &short[..]),
+            (ParticipantId(0), &a[..]),
+        ]);
+        assert_eq!(got, Err(AudioError::UnknownParticipant(ParticipantId(9))));
+        assert_eq!(m.full_mix(), &a[..]);
+        assert_eq!(
+            m.output_samples(ParticipantId(1)).unwrap(),
+            &a[..],
+            "1 hears 0"
+        );
+        // Nothing is kept of the borrowed frames: the next mix is silent.
+        m.mix();
+        assert_eq!(m.full_mix(), &[0; FRAME_SAMPLES][..]);
     }
 
     #[test]

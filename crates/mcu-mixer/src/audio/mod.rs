@@ -2,9 +2,11 @@
 //! the active-speaker selector.
 //!
 //! Everything here is sans-IO. Audio is 48 kHz mono i16 PCM in 20 ms frames
-//! ([`FRAME_SAMPLES`] samples). Once per tick the caller pushes each
-//! participant's decoded frame into the [`AudioMixer`], calls
-//! [`AudioMixer::mix`], then reads [`AudioMixer::output`] for each participant
+//! ([`FRAME_SAMPLES`] samples). Once per tick the caller hands each
+//! participant's decoded frame to the [`AudioMixer`] and mixes, either in one
+//! call that reads the frames where they are ([`AudioMixer::mix_frames`], what
+//! the conference mixer does) or by pushing copies ([`AudioMixer::push`]) and
+//! calling [`AudioMixer::mix`]; then it reads [`AudioMixer::output`] for each participant
 //! (participants whose output is [`MixOutput::Shared`] can share one encode of
 //! [`AudioMixer::full_mix`]). The levels it measured feed the
 //! [`ActiveSpeakerSelector`], which is driven by a caller-supplied `now`.
