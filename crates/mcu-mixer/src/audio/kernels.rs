@@ -83,8 +83,25 @@ fn sat16(v: i32) -> i16 {
 pub(crate) struct FrameStats {
     /// `Σ v²`.
     pub(crate) energy: u64,
-    /// `max |v|` (32768 for a frame holding `i16::MIN`).
+    /// A bound of `max |v|`: `⌊√max(v[2j]² + v[2j+1]²)⌋`, at least the
+    /// peak and below `√2` times it (the SIMD sum gets it from the products
+    /// it computes for the energy anyway). It only chooses between exact
+    /// N-1 paths, so a loose bound costs time, never accuracy.
     pub(crate) peak: u16,
+}
+
+impl FrameStats {
+    /// The stats of a frame from its energy and `max(v[2j]² + v[2j+1]²)`.
+    #[inline]
+    fn from_pairs(energy: u64, max_pair: u32) -> Self {
+        // ⌊√max_pair⌋ (at most 46341, fits u16). The f64 root is correctly
+        // rounded and cannot reach n for n² - 1 below 2⁵², so truncating it
+        // is exact; `u32::isqrt` (bit by bit) cost more than the mix's
+        // bookkeeping.
+        let root = f64::from(max_pair).sqrt() as u16;
+        debug_assert_eq!(u32::from(root), max_pair.isqrt());
+        Self { energy, peak: root }
+    }
 }
 
 /// The sum of one tick and what [`Kernels::finish`] derives from it for the
@@ -118,7 +135,9 @@ pub(crate) struct Total {
     /// The `M` the chunk lists were built for (`<= PLAN_PEAK_MAX`).
     plan_peak: u16,
     /// Chunks where every `|acc| <= KNEE - plan_peak`, then the others; the
-    /// first `n_linear` entries are the linear ones. Every entry `< CHUNKS`.
+    /// first `n_linear` entries are the linear ones. Every entry `< CHUNKS`
+    /// (the SIMD N-1 path indexes with them unchecked: only `set_plan` and
+    /// `Default` write this).
     order: [u8; CHUNKS],
     n_linear: usize,
 }
@@ -287,12 +306,14 @@ pub(crate) mod portable {
 
     pub(crate) fn stats(frame: &Frame) -> FrameStats {
         let mut energy = 0u64;
-        let mut peak = 0u16;
-        for &v in frame {
-            energy += u64::from((i32::from(v) * i32::from(v)) as u32);
-            peak = peak.max(v.unsigned_abs());
+        let mut max_pair = 0u32;
+        for pair in frame.chunks_exact(2) {
+            let sq = |v: i16| (i32::from(v) * i32::from(v)) as u32;
+            let p = sq(pair[0]) + sq(pair[1]);
+            energy += u64::from(p);
+            max_pair = max_pair.max(p);
         }
-        FrameStats { energy, peak }
+        FrameStats::from_pairs(energy, max_pair)
     }
 
     pub(crate) fn sum_stats(
@@ -475,14 +496,14 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// Largest u16 lane of `v`.
+    /// Largest u32 lane of `v`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn hmax_u16(v: __m256i) -> u16 {
-        let m = _mm_max_epu16(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
-        // max over 8 u16 = 0xFFFF - min over their complements (phminposuw).
-        let inv = _mm_xor_si128(m, _mm_set1_epi16(-1));
-        0xFFFF - (_mm_cvtsi128_si32(_mm_minpos_epu16(inv)) as u16)
+    fn hmax_u32(v: __m256i) -> u32 {
+        let m = _mm_max_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b01_00_11_10>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b10_11_00_01>(m));
+        _mm_cvtsi128_si32(m) as u32
     }
 
     /// Sum of the eight u32 lanes of `v`.
@@ -495,27 +516,25 @@ pub(crate) mod avx2 {
         (_mm_cvtsi128_si64(s) as u64).wrapping_add(_mm_extract_epi64::<1>(s) as u64)
     }
 
-    /// Squares per i32 lane of a frame's energy accumulator: one
-    /// `madd(v, v)` (two squares) per chunk.
-    const SQUARES_PER_LANE: u64 = 2 * CHUNKS as u64;
-
-    /// Stats from one frame's accumulators: `e` (u32 lanes of `madd(v, v)`,
-    /// exact unless the peak says a lane could have reached 2³², then the
-    /// energy is recounted from the frame) and `p` (u16 lanes of `|v|`).
+    /// Stats from one frame's accumulators: `e` (u32 lanes summing
+    /// `madd(v, v)`, exact unless a lane could have reached 2³², then the
+    /// energy is recounted from the frame) and `m` (u32 lanes, the largest
+    /// `madd(v, v)`, see [`FrameStats::peak`]).
     ///
     /// # Safety
     /// AVX2 available.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn frame_stats(frame: &Frame, e: __m256i, p: __m256i) -> FrameStats {
-        let peak = hmax_u16(p);
-        let energy = if SQUARES_PER_LANE * u64::from(peak) * u64::from(peak) < 1 << 32 {
+    unsafe fn frame_stats(frame: &Frame, e: __m256i, m: __m256i) -> FrameStats {
+        let max_pair = hmax_u32(m);
+        // Each lane summed CHUNKS products of at most `max_pair`.
+        let energy = if CHUNKS as u64 * u64::from(max_pair) < 1 << 32 {
             hsum_u32(e)
         } else {
             // SAFETY: AVX2 per the contract.
             unsafe { energy_exact(frame) }
         };
-        FrameStats { energy, peak }
+        FrameStats::from_pairs(energy, max_pair)
     }
 
     /// Exact energy of a loud frame: each `madd(v, v)` (at most 2³¹, exact
@@ -550,8 +569,9 @@ pub(crate) mod avx2 {
             for c in 0..CHUNKS {
                 // SAFETY: 16c + 16 <= FRAME_SAMPLES.
                 let v = unsafe { load16(*f, c * CHUNK) };
-                e = _mm256_add_epi32(e, _mm256_madd_epi16(v, v));
-                p = _mm256_max_epu16(p, _mm256_abs_epi16(v));
+                let sq = _mm256_madd_epi16(v, v);
+                e = _mm256_add_epi32(e, sq);
+                p = _mm256_max_epu32(p, sq);
             }
             // SAFETY: AVX2 per the contract.
             *s = unsafe { frame_stats(f, e, p) };
@@ -647,10 +667,11 @@ pub(crate) mod avx2 {
             // SAFETY: i + 16 <= FRAME_SAMPLES.
             let (a, b) = unsafe { (load16(f[0], i), load16(f[1], i)) };
             if STATS {
-                e0 = _mm256_add_epi32(e0, _mm256_madd_epi16(a, a));
-                e1 = _mm256_add_epi32(e1, _mm256_madd_epi16(b, b));
-                p0 = _mm256_max_epu16(p0, _mm256_abs_epi16(a));
-                p1 = _mm256_max_epu16(p1, _mm256_abs_epi16(b));
+                let (sa, sb) = (_mm256_madd_epi16(a, a), _mm256_madd_epi16(b, b));
+                e0 = _mm256_add_epi32(e0, sa);
+                e1 = _mm256_add_epi32(e1, sb);
+                p0 = _mm256_max_epu32(p0, sa);
+                p1 = _mm256_max_epu32(p1, sb);
             }
             let mut lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), ones);
             let mut hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), ones);
@@ -769,16 +790,33 @@ pub(crate) mod avx2 {
     /// AVX2 available; `max |own| <= total.plan_peak <= PLAN_PEAK_MAX`.
     #[target_feature(enable = "avx2")]
     unsafe fn minus_one_planned(total: &Total, own: &Frame, out: &mut Frame) {
+        // Straight loops when every chunk takes the same path (a loud tick:
+        // all through the knee; a quiet one: all linear).
+        if total.n_linear == 0 {
+            for c in 0..CHUNKS {
+                // SAFETY: c < CHUNKS, peak per the contract.
+                unsafe { n1_knee(total, own, out, c) };
+            }
+            return;
+        }
+        if total.n_linear == CHUNKS {
+            for c in 0..CHUNKS {
+                // SAFETY: c < CHUNKS; every chunk is linear; peak per the contract.
+                unsafe { n1_linear(total, own, out, c) };
+            }
+            return;
+        }
         let (linear, knee_chunks) = total.order.split_at(total.n_linear);
         for &c in linear {
             let c = usize::from(c);
-            assert!(c < CHUNKS);
-            // SAFETY: c < CHUNKS (asserted), peak per the contract.
+            debug_assert!(c < CHUNKS);
+            // SAFETY: entries of `order` are < CHUNKS (`Total::set_plan` and
+            // `Default` are the only writers); peak per the contract.
             unsafe { n1_linear(total, own, out, c) };
         }
         for &c in knee_chunks {
             let c = usize::from(c);
-            assert!(c < CHUNKS);
+            debug_assert!(c < CHUNKS);
             // SAFETY: as above.
             unsafe { n1_knee(total, own, out, c) };
         }
@@ -963,7 +1001,8 @@ mod tests {
                 let full: Box<Frame> = Box::new([v; FRAME_SAMPLES]);
                 let want = FrameStats {
                     energy: 960 * u64::from(v.unsigned_abs()).pow(2),
-                    peak: v.unsigned_abs(),
+                    // ⌊√(2v²)⌋
+                    peak: (2 * u32::from(v.unsigned_abs()).pow(2)).isqrt() as u16,
                 };
                 let mut s = [FrameStats::default(); 2];
                 simd.stats(&[&*full, &*full], &mut s);
@@ -972,6 +1011,43 @@ mod tests {
                 simd.sum_stats(&[&*full, &*full], &mut acc, &mut s);
                 assert_eq!(s, [want; 2], "{simd:?} sum_stats, constant {v}");
                 assert!(acc.iter().all(|&a| a == 2 * i32::from(v)));
+            }
+        }
+    }
+
+    /// The f64 root of [`FrameStats::from_pairs`] is `isqrt` for every
+    /// possible `max_pair` near a square (and at the ends).
+    #[test]
+    fn peak_root_is_exact() {
+        for n in (0u32..=46341).chain([65535]) {
+            for x in [n * n, (n * n).saturating_sub(1), n * n + 1] {
+                let x = x.min(1 << 31);
+                assert_eq!(
+                    u32::from(FrameStats::from_pairs(0, x).peak),
+                    x.isqrt(),
+                    "{x}"
+                );
+            }
+        }
+    }
+
+    /// The peak bound is at least the peak and below √2 times it.
+    #[test]
+    fn peak_bound_is_between_the_peak_and_sqrt2_times_it() {
+        let mut kernels = simd();
+        kernels.push(Kernels::Portable);
+        for kern in kernels {
+            for (seed, amp) in [(1, 32768), (2, 1000), (3, 8191), (4, 0), (5, 5982), (6, 3)] {
+                let f = frame(seed, amp);
+                let peak = f.iter().map(|v| v.unsigned_abs()).max().unwrap();
+                let mut s = [FrameStats::default()];
+                kern.stats(&[&*f], &mut s);
+                let bound = f64::from(s[0].peak);
+                assert!(s[0].peak >= peak, "{kern:?} amp {amp}");
+                assert!(
+                    bound <= f64::from(peak) * std::f64::consts::SQRT_2,
+                    "{kern:?}"
+                );
             }
         }
     }
