@@ -85,8 +85,9 @@ pub(crate) struct FrameStats {
     pub(crate) energy: u64,
     /// A bound of `max |v|`: `⌊√max(v[2j]² + v[2j+1]²)⌋`, at least the
     /// peak and below `√2` times it (the SIMD sum gets it from the products
-    /// it computes for the energy anyway). It only chooses between exact
-    /// N-1 paths, so a loose bound costs time, never accuracy.
+    /// it computes for the energy anyway, and shares it between the two
+    /// frames it sums together: there it bounds both). It only chooses
+    /// between exact N-1 paths, so a loose bound costs time, never accuracy.
     pub(crate) peak: u16,
 }
 
@@ -578,16 +579,16 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// Silence, to pad the last pair of [`sum_stats`] and [`sum`].
+    /// Silence, to pad the last group of [`sum_stats`] and [`sum`].
     static SILENCE: Frame = [0; FRAME_SAMPLES];
 
-    /// The frames in pairs (the last padded with [`SILENCE`]):
-    /// `(pair, first, last)`.
-    fn pairs<'a>(frames: &'a [&'a Frame]) -> impl Iterator<Item = ([&'a Frame; 2], bool, bool)> {
-        let n = frames.len().div_ceil(2);
+    /// The frames in groups of four (the last padded with [`SILENCE`]):
+    /// `(group, first, last)`.
+    fn groups<'a>(frames: &'a [&'a Frame]) -> impl Iterator<Item = ([&'a Frame; 4], bool, bool)> {
+        let n = frames.len().div_ceil(4);
         (0..n).map(move |g| {
-            let f = |j: usize| frames.get(2 * g + j).copied().unwrap_or(&SILENCE);
-            ([f(0), f(1)], g == 0, g + 1 == n)
+            let f = |j: usize| frames.get(4 * g + j).copied().unwrap_or(&SILENCE);
+            ([f(0), f(1), f(2), f(3)], g == 0, g + 1 == n)
         })
     }
 
@@ -603,17 +604,17 @@ pub(crate) mod avx2 {
             acc.fill(0);
             return;
         }
-        for (g, (pair, first, last)) in pairs(frames).enumerate() {
+        for (g, (group, first, last)) in groups(frames).enumerate() {
             // SAFETY: AVX2 per the contract.
             let st = unsafe {
                 match (first, last) {
-                    (true, true) => sum2::<true, true, true>(pair, acc),
-                    (true, false) => sum2::<true, false, true>(pair, acc),
-                    (false, true) => sum2::<false, true, true>(pair, acc),
-                    (false, false) => sum2::<false, false, true>(pair, acc),
+                    (true, true) => sum4::<true, true, true>(group, acc),
+                    (true, false) => sum4::<true, false, true>(group, acc),
+                    (false, true) => sum4::<false, true, true>(group, acc),
+                    (false, false) => sum4::<false, false, true>(group, acc),
                 }
             };
-            for (s, st) in stats[2 * g..].iter_mut().zip(st) {
+            for (s, st) in stats[4 * g..].iter_mut().zip(st) {
                 *s = st;
             }
         }
@@ -627,54 +628,72 @@ pub(crate) mod avx2 {
             acc.fill(0);
             return;
         }
-        for (pair, first, last) in pairs(frames) {
+        for (group, first, last) in groups(frames) {
             // SAFETY: AVX2 per the contract.
             unsafe {
                 match (first, last) {
-                    (true, true) => sum2::<true, true, false>(pair, acc),
-                    (true, false) => sum2::<true, false, false>(pair, acc),
-                    (false, true) => sum2::<false, true, false>(pair, acc),
-                    (false, false) => sum2::<false, false, false>(pair, acc),
+                    (true, true) => sum4::<true, true, false>(group, acc),
+                    (true, false) => sum4::<true, false, false>(group, acc),
+                    (false, true) => sum4::<false, true, false>(group, acc),
+                    (false, false) => sum4::<false, false, false>(group, acc),
                 };
             }
         }
     }
 
-    /// Adds two frames into `acc` (`FIRST`: `acc` is overwritten) and, with
-    /// `STATS`, measures both on the way.
+    /// Adds four frames into `acc` (`FIRST`: `acc` is overwritten) and, with
+    /// `STATS`, measures each of them on the way.
     ///
-    /// The two frames' samples are interleaved and multiply-added by 1, so
-    /// sample `i` of both lands in one i32 lane: lane order within a chunk
-    /// is then `0-3 8-11` (first vector) and `4-7 12-15` (second). `acc`
-    /// stays in that order between pairs and the `LAST` pair stores it in
-    /// sample order. (Pairs, not fours: the stats of four frames plus the
-    /// loaded vectors do not fit the 16 ymm registers, and the spilled
-    /// accumulator's store-to-load round trip every chunk doubled the time.)
+    /// Two frames' samples are interleaved and multiply-added by 1, so sample
+    /// `i` of both lands in one i32 lane: lane order within a chunk is then
+    /// `0-3 8-11` (first vector) and `4-7 12-15` (second). `acc` stays in
+    /// that order between groups and the `LAST` group stores it in sample
+    /// order. The stats take six registers: each frame's energy, and the
+    /// largest `madd(v, v)` of each pair of frames (a peak bound for both,
+    /// see [`FrameStats::peak`]), so they fit the 16 ymm registers with the
+    /// four loaded vectors (with eight, LLVM spilled an accumulator: a
+    /// store-to-load round trip every chunk).
     ///
     /// # Safety
     /// AVX2 available.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn sum2<const FIRST: bool, const LAST: bool, const STATS: bool>(
-        f: [&Frame; 2],
+    unsafe fn sum4<const FIRST: bool, const LAST: bool, const STATS: bool>(
+        f: [&Frame; 4],
         acc: &mut [i32; FRAME_SAMPLES],
-    ) -> [FrameStats; 2] {
+    ) -> [FrameStats; 4] {
         let ones = _mm256_set1_epi16(1);
-        let (mut e0, mut e1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-        let (mut p0, mut p1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let mut e = [_mm256_setzero_si256(); 4];
+        // Largest madd(v, v) of frames 0 and 1, and of 2 and 3.
+        let mut m = [_mm256_setzero_si256(); 2];
         for c in 0..CHUNKS {
             let i = c * CHUNK;
             // SAFETY: i + 16 <= FRAME_SAMPLES.
-            let (a, b) = unsafe { (load16(f[0], i), load16(f[1], i)) };
+            let v = unsafe {
+                [
+                    load16(f[0], i),
+                    load16(f[1], i),
+                    load16(f[2], i),
+                    load16(f[3], i),
+                ]
+            };
             if STATS {
-                let (sa, sb) = (_mm256_madd_epi16(a, a), _mm256_madd_epi16(b, b));
-                e0 = _mm256_add_epi32(e0, sa);
-                e1 = _mm256_add_epi32(e1, sb);
-                p0 = _mm256_max_epu32(p0, sa);
-                p1 = _mm256_max_epu32(p1, sb);
+                for j in 0..2 {
+                    let sq0 = _mm256_madd_epi16(v[2 * j], v[2 * j]);
+                    let sq1 = _mm256_madd_epi16(v[2 * j + 1], v[2 * j + 1]);
+                    e[2 * j] = _mm256_add_epi32(e[2 * j], sq0);
+                    e[2 * j + 1] = _mm256_add_epi32(e[2 * j + 1], sq1);
+                    m[j] = _mm256_max_epu32(m[j], _mm256_max_epu32(sq0, sq1));
+                }
             }
-            let mut lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), ones);
-            let mut hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), ones);
+            let mut lo = _mm256_add_epi32(
+                _mm256_madd_epi16(_mm256_unpacklo_epi16(v[0], v[1]), ones),
+                _mm256_madd_epi16(_mm256_unpacklo_epi16(v[2], v[3]), ones),
+            );
+            let mut hi = _mm256_add_epi32(
+                _mm256_madd_epi16(_mm256_unpackhi_epi16(v[0], v[1]), ones),
+                _mm256_madd_epi16(_mm256_unpackhi_epi16(v[2], v[3]), ones),
+            );
             if !FIRST {
                 // SAFETY: i + 16 <= FRAME_SAMPLES.
                 unsafe {
@@ -695,12 +714,14 @@ pub(crate) mod avx2 {
                 store8x32(acc, i + 8, hi);
             }
         }
+        let mut out = [FrameStats::default(); 4];
         if STATS {
-            // SAFETY: AVX2 per the contract.
-            unsafe { [frame_stats(f[0], e0, p0), frame_stats(f[1], e1, p1)] }
-        } else {
-            [FrameStats::default(); 2]
+            for j in 0..4 {
+                // SAFETY: AVX2 per the contract.
+                out[j] = unsafe { frame_stats(f[j], e[j], m[j / 2]) };
+            }
         }
+        out
     }
 
     /// # Safety
@@ -1053,7 +1074,7 @@ mod tests {
     }
 
     /// The grouped SIMD sums against the reference for every frame count
-    /// from 0 to 13 (odd and even, so padded and full last pairs), loud frames
+    /// from 0 to 13 (all four remainders of the groups of four), loud frames
     /// among quiet ones, one frame listed twice.
     #[test]
     fn simd_sum_and_sum_stats_match_portable_for_every_group_remainder() {
@@ -1082,7 +1103,13 @@ mod tests {
                 let mut stats = vec![FrameStats { energy: 9, peak: 9 }; n];
                 simd.sum_stats(&list, &mut acc, &mut stats);
                 assert!(acc == want, "{simd:?} sum_stats, n={n}");
-                assert_eq!(stats, want_stats, "{simd:?} stats, n={n}");
+                // Exact energies; peak bounds shared by the two frames
+                // summed together (k and k ^ 1).
+                for (k, (s, w)) in stats.iter().zip(&want_stats).enumerate() {
+                    assert_eq!(s.energy, w.energy, "{simd:?} energy {k}, n={n}");
+                    let partner = want_stats.get(k ^ 1).map_or(0, |p| p.peak);
+                    assert_eq!(s.peak, w.peak.max(partner), "{simd:?} peak {k}, n={n}");
+                }
                 let mut acc = [5; FRAME_SAMPLES];
                 simd.sum(&list, &mut acc);
                 assert!(acc == want, "{simd:?} sum, n={n}");
