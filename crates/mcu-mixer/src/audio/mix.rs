@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::kernels::{Frame, FrameStats, GAIN_SHIFT, GAIN_UNITY, Kernels, PLAN_PEAK_MAX, Total};
-use super::{AudioError, FRAME_SAMPLES, MAX_PARTICIPANTS, SILENCE_DBOV, dbov_from_energy};
+use super::level::dbov_from_energies;
+use super::{AudioError, FRAME_SAMPLES, MAX_PARTICIPANTS, SILENCE_DBOV};
 use crate::ParticipantId;
 
 /// Settings of an [`AudioMixer`].
@@ -174,6 +175,8 @@ pub struct AudioMixer {
     srcs: Vec<FramePtr>,
     src_slots: Vec<u32>,
     stats: Vec<FrameStats>,
+    energies: Vec<u64>,
+    levels: Vec<f32>,
     /// Scratch: indices in `srcs` of the mixed frames (with `max_mixed`,
     /// their frames are in `mixed_srcs`).
     mixed: Vec<u32>,
@@ -263,6 +266,8 @@ impl AudioMixer {
             srcs: Vec::new(),
             src_slots: Vec::new(),
             stats: Vec::new(),
+            energies: Vec::new(),
+            levels: Vec::new(),
             mixed: Vec::new(),
             mixed_srcs: Vec::new(),
         }
@@ -472,10 +477,14 @@ impl AudioMixer {
         } else {
             self.kernels.stats(frames, stats);
         }
+        self.energies.clear();
+        self.energies.extend(stats.iter().map(|s| s.energy));
+        self.levels.resize(n, SILENCE_DBOV);
+        dbov_from_energies(&self.energies, &mut self.levels);
         self.mixed.clear();
         for (k, (&i, st)) in self.src_slots.iter().zip(stats.iter()).enumerate() {
             let s = &mut self.slots[i as usize];
-            s.level_dbov = dbov_from_energy(st.energy);
+            s.level_dbov = self.levels[k];
             s.rank = (st.energy as f64).max(s.rank * RANK_DECAY);
             s.mixed = st.energy > 0;
             if s.mixed {
