@@ -131,6 +131,9 @@ pub(crate) struct Total {
     mag: [i16; FRAME_SAMPLES],
     /// `sat16(acc) | 1`: the sign of `acc`, never zero.
     sign: [i16; FRAME_SAMPLES],
+    /// `-sign`, so the N-1 path computes `mag + (-s)·o` with both loads
+    /// folded into the operations (`mag - s·o` cannot fold `mag`).
+    nsign: [i16; FRAME_SAMPLES],
     /// Bit `c` set when chunk `c` of `acc` fits in i16 (`t16` exact there).
     fits: u64,
     /// The `M` the chunk lists were built for (`<= PLAN_PEAK_MAX`).
@@ -155,6 +158,7 @@ impl Default for Total {
             t16: [0; FRAME_SAMPLES],
             mag: [0; FRAME_SAMPLES],
             sign: [0; FRAME_SAMPLES],
+            nsign: [0; FRAME_SAMPLES],
             fits: 0,
             plan_peak: 0,
             order,
@@ -353,6 +357,8 @@ pub(crate) mod portable {
             // <= MAG_CLAMP + OFS <= u16::MAX (asserted with the constants).
             total.mag[i] = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 + OFS) as u16 as i16;
             total.sign[i] = sat16(a) | 1;
+            // Odd, so never i16::MIN: the negation is exact.
+            total.nsign[i] = -(sat16(a) | 1);
             *o = soft_clip(a);
         }
         total.fits = fits;
@@ -780,11 +786,13 @@ pub(crate) mod avx2 {
             _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(hi), mag_clamp), ofs32),
         ));
         let sign = _mm256_or_si256(packed, _mm256_set1_epi16(1));
+        let nsign = _mm256_sub_epi16(_mm256_setzero_si256(), sign);
         // SAFETY: i + 16 <= FRAME_SAMPLES == every buffer's length.
         unsafe {
             store16(&mut total.t16, i, packed);
             store16(&mut total.mag, i, mag);
             store16(&mut total.sign, i, sign);
+            store16(&mut total.nsign, i, nsign);
             store16(out, i, soft_clip16(lo, hi));
         }
         (fits, linear)
@@ -875,15 +883,16 @@ pub(crate) mod avx2 {
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
-        let (o, mag, sign) = unsafe {
+        let (o, mag, sign, nsign) = unsafe {
             (
                 load16(own, i),
                 load16(&total.mag, i),
                 load16(&total.sign, i),
+                load16(&total.nsign, i),
             )
         };
         // v = |t| - s·o + OFS, exact in u16; b = min(v, KNEE + 2R + OFS).
-        let b = _mm256_min_epu16(_mm256_sub_epi16(mag, _mm256_sign_epi16(o, sign)), top);
+        let b = _mm256_min_epu16(_mm256_add_epi16(_mm256_sign_epi16(o, nsign), mag), top);
         // e = clamp(|t - o| - KNEE, 0, 2R); (e * 2e) >> 16 == e² >> 15.
         let e = _mm256_subs_epu16(b, knee_ofs);
         let sq = _mm256_mulhi_epu16(e, _mm256_add_epi16(e, e));
