@@ -159,6 +159,9 @@ pub struct LiveState {
     pub frames_received: u64,
     /// Tiles of the latest analysed composite.
     pub tiles: Vec<TileReport>,
+    /// Video packets whose first transmission was dropped
+    /// ([`Endpoint::set_send_loss_first_every`]).
+    pub first_transmissions_dropped: u64,
     /// Camera presets the MCU asked this room to recall (`camera_preset`),
     /// by name, oldest first: a room system would move its camera.
     pub camera_presets: Vec<String>,
@@ -175,6 +178,8 @@ struct Shared {
     video_paused: std::sync::atomic::AtomicBool,
     /// … drop the RTP packets whose sequence number is a multiple of n (0: none) …
     drop_every: std::sync::atomic::AtomicU32,
+    /// … drop only the first transmission of such video packets (0: none) …
+    drop_first_every: std::sync::atomic::AtomicU32,
     /// … and send silence in place of the tone (a muted or dead microphone).
     mic_silent: std::sync::atomic::AtomicBool,
     live: Mutex<LiveState>,
@@ -209,6 +214,7 @@ impl Endpoint {
             reset: Default::default(),
             video_paused: Default::default(),
             drop_every: Default::default(),
+            drop_first_every: Default::default(),
             mic_silent: Default::default(),
             live: Mutex::new(LiveState::default()),
         });
@@ -245,6 +251,15 @@ impl Endpoint {
     /// lossy uplink that NACK cannot repair would.
     pub fn set_send_loss_every(&self, n: u32) {
         self.shared.drop_every.store(n, Ordering::SeqCst);
+    }
+
+    /// Drops the first transmission of the outgoing video RTP packets whose
+    /// sequence number is a multiple of `n` (`n` = 10: 10 % of the video
+    /// packets; 0: none) and lets their retransmission through: a lossy
+    /// uplink that NACK repairs. The drops are counted
+    /// ([`LiveState::first_transmissions_dropped`]).
+    pub fn set_send_loss_first_every(&self, n: u32) {
+        self.shared.drop_first_every.store(n, Ordering::SeqCst);
     }
 
     /// Sends silence (still as Opus packets) in place of the tone, as a
@@ -516,6 +531,8 @@ impl Run {
         let mut decoded_size = (0u32, 0u32);
         let mut next_receiver_stats = media_epoch;
 
+        // Video packets whose first transmission was dropped (repairable loss).
+        let mut dropped_once = std::collections::HashSet::new();
         let end = loop {
             let now = clock();
             match self.shared.stop.load(Ordering::SeqCst) {
@@ -705,6 +722,7 @@ impl Run {
                 }
             }
             let drop_every = self.shared.drop_every.load(Ordering::Relaxed);
+            let drop_first_every = self.shared.drop_first_every.load(Ordering::Relaxed);
             while let Some((dest, bytes)) = session.poll_transmit() {
                 // By sequence number, so that a retransmission (NACK) of a
                 // dropped packet is dropped too: the loss is not repaired.
@@ -712,6 +730,22 @@ impl Run {
                     && let Some(seq) = rtp_sequence(&bytes)
                     && u32::from(seq).is_multiple_of(drop_every)
                 {
+                    continue;
+                }
+                // A repairable loss: the first time a video packet is sent
+                // (the retransmission, same sequence number, goes through).
+                if drop_first_every > 0
+                    && let Some(seq) = rtp_sequence(&bytes)
+                    && session.video_payload_type() == Some(bytes[1] & 0x7f)
+                    && u32::from(seq).is_multiple_of(drop_first_every)
+                    && dropped_once.insert(seq)
+                {
+                    if dropped_once.len() > 4096 {
+                        // Sequence numbers wrap: forget the oldest drops.
+                        dropped_once.clear();
+                        dropped_once.insert(seq);
+                    }
+                    self.shared.live().first_transmissions_dropped += 1;
                     continue;
                 }
                 let _ = socket.send_to(&bytes, dest);

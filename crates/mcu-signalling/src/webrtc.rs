@@ -698,6 +698,11 @@ impl<R> Session<R> {
         Some(SocketAddr::new(ip, pair.remote().port))
     }
 
+    /// The RTP payload type of the negotiated H.264 video, once known.
+    pub fn video_payload_type(&self) -> Option<u8> {
+        self.video_pt
+    }
+
     /// Non-STUN datagrams dropped because they came from an address ICE has
     /// not validated.
     pub fn dropped_unvalidated(&self) -> u64 {
