@@ -1,6 +1,8 @@
 // What the operators watch during a session (R11): a quality badge per
 // endpoint in the roster (graded by the API: good / fair / poor, with the
-// figures on a second line), the alarms panel (loss, freeze, drop — active
+// figures on a second line, and on a third the encode the MCU sends it —
+// a room on a slow line gets the low-bitrate one — with the bandwidth
+// estimate of its line), the alarms panel (loss, freeze, drop — active
 // ones first, the cleared ones folded), and the composite preview of the
 // chair or the participants' view, refreshed once a second.
 
@@ -26,6 +28,13 @@ export function qualityCell(q) {
         fps: round(q.video.fps),
         kbps: round(q.video.kbps + q.audio.kbps),
       })),
+    q.downlink ? h("div", {
+      class: "muted quality-downlink" + (q.downlink.class === "low" ? " constrained" : ""),
+      dataset: { class: q.downlink.class },
+    }, t("quality.downlink", {
+      class: t("quality.class." + q.downlink.class),
+      kbps: round(q.downlink.estimate_kbps),
+    })) : null,
   ];
 }
 

@@ -46,9 +46,9 @@ use serde::de::DeserializeOwned;
 pub use auth::Caller;
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use live::{
-    AlarmKind, CascadeEndpoint, CascadeLink, CascadeMcu, CascadeNeighbour, EndpointQuality,
-    FloorRequest, LinkQuality, LinkStatus, Live, LiveAlarm, LiveCascade, LiveCommand,
-    LiveConference, LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality,
+    AlarmKind, CascadeEndpoint, CascadeLink, CascadeMcu, CascadeNeighbour, DownlinkFigures,
+    EndpointQuality, FloorRequest, LinkQuality, LinkStatus, Live, LiveAlarm, LiveCascade,
+    LiveCommand, LiveConference, LiveEndpoint, LiveError, LiveLevels, LiveParticipant, LiveQuality,
     NeighbourRole, ReceiverFigures, StreamFigures, View, live_conference,
 };
 

@@ -199,6 +199,22 @@ pub struct EndpointQuality {
     pub video_size: Option<(u32, u32)>,
     /// What its client last reported of the composite it receives.
     pub receiver: Option<ReceiverFigures>,
+    /// Its downlink as the MCU sees it from the feedback (absent for a
+    /// link with no such feedback).
+    pub downlink: Option<DownlinkFigures>,
+}
+
+/// The path from the MCU to an endpoint, from its feedback: the send-side
+/// bandwidth estimate, the loss it reports on our video, and the bitrate
+/// class the MCU picked for it from them.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct DownlinkFigures {
+    /// `low`, `standard` or `high`: the encode the endpoint receives.
+    pub class: String,
+    /// Bandwidth estimate of the path, kbit/s (absent until feedback came).
+    pub estimate_kbps: Option<f64>,
+    /// Loss of our video in its latest report, percent.
+    pub loss_percent: Option<f64>,
 }
 
 /// What an alarm is about.

@@ -522,6 +522,7 @@ mod tests {
                 height: 720,
                 at_ms,
             }),
+            downlink: None,
         }
     }
 

@@ -41,6 +41,7 @@ fn good(endpoint: &str, at_ms: i64) -> EndpointQuality {
             height: 720,
             at_ms,
         }),
+        downlink: None,
     }
 }
 

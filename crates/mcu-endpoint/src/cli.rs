@@ -40,6 +40,10 @@ Endpoint:
   --bind IP          address of the media sockets (default 127.0.0.1)
   --talk-turns SECS  endpoints speak (play their tone) one at a time, SECS each,
                      by the wall clock; silence otherwise (default: all the time)
+  --downlink-kbps N  receive through a link of N kbit/s (queue 500 ms, then loss),
+                     as a slow line would (default: no limit)
+  --grain            film grain on the picture: it costs what camera video costs
+                     to encode (default: flat colour)
 
 Run:
   --count N          run N endpoints from this process (default 1)
@@ -106,6 +110,10 @@ pub struct Options {
     pub grid: Option<u32>,
     /// `--talk-turns`.
     pub talk_turns: Option<Duration>,
+    /// `--downlink-kbps`.
+    pub downlink_kbps: Option<u32>,
+    /// `--grain`.
+    pub grain: bool,
     /// `--pretty`.
     pub pretty: bool,
     /// `--help`.
@@ -150,6 +158,8 @@ impl Options {
             analyse: None,
             grid: None,
             talk_turns: None,
+            downlink_kbps: None,
+            grain: false,
             pretty: false,
             help: false,
         };
@@ -161,6 +171,10 @@ impl Options {
             }
             if flag == "--pretty" {
                 o.pretty = true;
+                continue;
+            }
+            if flag == "--grain" {
+                o.grain = true;
                 continue;
             }
             let (name, inline) = match flag.split_once('=') {
@@ -226,6 +240,13 @@ impl Options {
                         return Err(err("--talk-turns: at least 0.1 s"));
                     }
                     o.talk_turns = Some(t);
+                }
+                "--downlink-kbps" => {
+                    let kbps: u32 = parse_num(v, "--downlink-kbps")?;
+                    if kbps < 16 {
+                        return Err(err("--downlink-kbps: at least 16"));
+                    }
+                    o.downlink_kbps = Some(kbps);
                 }
                 "--analyse" | "--analyze" => o.analyse = Some(parse_num(v, "--analyse")?),
                 "--grid" => {
@@ -415,6 +436,8 @@ pub fn plan(o: &Options) -> Result<Plan, CliError> {
                 None => Talk::Always,
             };
             c.analyse_video = o.analyse.is_none_or(|n| k < n);
+            c.downlink_kbps = o.downlink_kbps;
+            c.grain = o.grain;
             c
         })
         .collect();

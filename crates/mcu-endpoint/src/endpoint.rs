@@ -21,6 +21,7 @@ use mcu_signalling::protocol::{
 use mcu_signalling::rtp::{DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig};
 use mcu_signalling::webrtc::{ClientSession, ClientSessionConfig, SessionEvent};
 
+use crate::bottleneck::Bottleneck;
 use crate::picture::{self, STAMP_TIME_MODULO, StampedPicture};
 use crate::report::{EndpointReport, Percentiles, TileReport, ToneReport};
 use crate::signalling::{Signalling, SignallingError};
@@ -63,6 +64,13 @@ pub struct EndpointConfig {
     pub bind_ip: IpAddr,
     /// When the endpoint's tone plays.
     pub talk: Talk,
+    /// Its incoming media crosses a link of this rate, kbit/s (a slow
+    /// line: queueing, then loss); `None`: no limit. Changed while it runs
+    /// with [`Endpoint::set_downlink_kbps`].
+    pub downlink_kbps: Option<u32>,
+    /// Film grain on the picture, so that it costs what camera video costs
+    /// to encode ([`StampedPicture::with_grain`]).
+    pub grain: bool,
 }
 
 /// When an endpoint "speaks" (plays its tone; silence otherwise).
@@ -108,6 +116,8 @@ impl EndpointConfig {
             grid: None,
             bind_ip: IpAddr::from([127, 0, 0, 1]),
             talk: Talk::Always,
+            downlink_kbps: None,
+            grain: false,
         }
     }
 }
@@ -119,6 +129,9 @@ fn rtp_sequence(bytes: &[u8]) -> Option<u16> {
     (bytes.len() >= 12 && bytes[0] >> 6 == 2 && !(72..=76).contains(&(bytes[1] & 0x7f)))
         .then(|| u16::from_be_bytes([bytes[2], bytes[3]]))
 }
+
+/// The most queueing delay of a constrained downlink before it drops.
+const DOWNLINK_QUEUE: Duration = Duration::from_millis(500);
 
 /// The tone of the `i`-th endpoint of a run: 400 Hz, 550 Hz, 700 Hz, …
 pub fn tone_for(i: usize) -> f64 {
@@ -162,6 +175,11 @@ pub struct LiveState {
     /// Video packets whose first transmission was dropped
     /// ([`Endpoint::set_send_loss_first_every`]).
     pub first_transmissions_dropped: u64,
+    /// Bytes of composite access units received since the start.
+    pub video_bytes_received: u64,
+    /// Incoming packets the constrained downlink dropped
+    /// ([`Endpoint::set_downlink_kbps`]).
+    pub downlink_dropped: u64,
     /// Camera presets the MCU asked this room to recall (`camera_preset`),
     /// by name, oldest first: a room system would move its camera.
     pub camera_presets: Vec<String>,
@@ -180,8 +198,10 @@ struct Shared {
     drop_every: std::sync::atomic::AtomicU32,
     /// … drop only the first transmission of such video packets (0: none) …
     drop_first_every: std::sync::atomic::AtomicU32,
-    /// … and send silence in place of the tone (a muted or dead microphone).
+    /// … send silence in place of the tone (a muted or dead microphone) …
     mic_silent: std::sync::atomic::AtomicBool,
+    /// … and receive through a link of this many kbit/s (0: no limit).
+    downlink_kbps: std::sync::atomic::AtomicU32,
     live: Mutex<LiveState>,
 }
 
@@ -216,6 +236,7 @@ impl Endpoint {
             drop_every: Default::default(),
             drop_first_every: Default::default(),
             mic_silent: Default::default(),
+            downlink_kbps: config.downlink_kbps.unwrap_or(0).into(),
             live: Mutex::new(LiveState::default()),
         });
         let s = shared.clone();
@@ -260,6 +281,13 @@ impl Endpoint {
     /// ([`LiveState::first_transmissions_dropped`]).
     pub fn set_send_loss_first_every(&self, n: u32) {
         self.shared.drop_first_every.store(n, Ordering::SeqCst);
+    }
+
+    /// Receives through a link of `kbps` (0: no limit), as a slow line
+    /// would carry the MCU's media: packets queue up to 500 ms, then are
+    /// dropped. ICE and DTLS pass at once; RTP and RTCP cross the link.
+    pub fn set_downlink_kbps(&self, kbps: u32) {
+        self.shared.downlink_kbps.store(kbps, Ordering::SeqCst);
     }
 
     /// Sends silence (still as Opus packets) in place of the tone, as a
@@ -499,6 +527,9 @@ impl Run {
         }
         let mut picture = StampedPicture::new(c.width, c.height, c.colour, c.index)
             .map_err(|e| format!("picture: {e}"))?;
+        if c.grain {
+            picture = picture.with_grain();
+        }
         let mut encoder = H264Encoder::new(H264EncoderConfig {
             bitrate_bps: (c.width as u64 * c.height as u64 * 1_000_000 / 230_400)
                 .clamp(100_000, 4_000_000) as u32,
@@ -533,6 +564,8 @@ impl Run {
 
         // Video packets whose first transmission was dropped (repairable loss).
         let mut dropped_once = std::collections::HashSet::new();
+        let mut link: Option<Bottleneck> = None;
+        let mut video_bytes = 0u64;
         let end = loop {
             let now = clock();
             match self.shared.stop.load(Ordering::SeqCst) {
@@ -565,15 +598,40 @@ impl Run {
                 }
             }
             let _ = ws.flush();
-            // Network in.
+            // Network in, through the constrained downlink if there is one.
+            let kbps = u64::from(self.shared.downlink_kbps.load(Ordering::Relaxed));
+            if link.as_ref().map_or(0, Bottleneck::rate_bps) != kbps * 1000 {
+                if let Some(mut old) = link.take() {
+                    for (from, bytes) in old.drain() {
+                        let _ = session.handle_receive(now, from, &bytes);
+                    }
+                }
+                link = (kbps > 0).then(|| Bottleneck::new(kbps * 1000, DOWNLINK_QUEUE));
+            }
             loop {
                 match socket.recv_from(&mut buf) {
-                    Ok((n, from)) => {
-                        let _ = session.handle_receive(now, from, &buf[..n]);
-                    }
+                    // Arrival times feed the sender's congestion control
+                    // (transport-cc feedback): stamped as read, not when this
+                    // loop iteration (an encode may have run) began.
+                    Ok((n, from)) => match &mut link {
+                        // RTP and RTCP (first byte 128–191, RFC 7983).
+                        Some(l) if (128..=191).contains(&buf[0]) => {
+                            l.push(clock(), from, buf[..n].to_vec())
+                        }
+                        _ => {
+                            let _ = session.handle_receive(clock(), from, &buf[..n]);
+                        }
+                    },
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(_) => break,
                 }
+            }
+            if let Some(l) = &mut link {
+                let now = clock();
+                while let Some((from, bytes)) = l.pop(now) {
+                    let _ = session.handle_receive(now, from, &bytes);
+                }
+                self.shared.live().downlink_dropped = l.dropped();
             }
             if session.poll_timeout().is_some_and(|t| t <= now) {
                 let _ = session.handle_timeout(now);
@@ -616,6 +674,7 @@ impl Run {
                                 DepacketizeEvent::AccessUnit(au) => {
                                     stats.frames_received += 1;
                                     total_received += 1;
+                                    video_bytes += au.data.len() as u64;
                                     if let Some(prev) = last_rtp_ts {
                                         // Output frames the MCU did not produce (30 fps ticks).
                                         let gap = au.timestamp.wrapping_sub(prev);
@@ -669,6 +728,7 @@ impl Run {
                 let mut live = self.shared.live();
                 live.frames_decoded = total_decoded;
                 live.frames_received = total_received;
+                live.video_bytes_received = video_bytes;
             }
             if session.is_connected() && next_receiver_stats <= now {
                 next_receiver_stats = now + Duration::from_secs(1);
@@ -755,7 +815,13 @@ impl Run {
             if session.is_connected() {
                 next = next.min(next_video).min(next_audio);
             }
-            if let Some(t) = session.poll_timeout() {
+            for t in [
+                session.poll_timeout(),
+                link.as_ref().and_then(Bottleneck::poll_timeout),
+            ]
+            .into_iter()
+            .flatten()
+            {
                 next = next.min(t);
             }
             let wait = next.saturating_duration_since(clock());

@@ -31,6 +31,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bottleneck;
 pub mod cli;
 pub mod endpoint;
 pub mod picture;

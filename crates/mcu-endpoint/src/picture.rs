@@ -126,6 +126,8 @@ pub struct StampedPicture {
     endpoint: u8,
     counter: u16,
     frame: I420Frame,
+    /// Film grain on the luma (`None`: flat colour), with its noise state.
+    grain: Option<u64>,
 }
 
 impl StampedPicture {
@@ -142,7 +144,17 @@ impl StampedPicture {
             endpoint,
             counter: 0,
             frame: I420Frame::solid(width, height, colour)?,
+            grain: None,
         })
+    }
+
+    /// Adds fresh grain to every picture (±8 on the luma, mean unchanged):
+    /// like a camera's noise it does not compress, so the encoders — the
+    /// endpoint's and the MCU's — spend their whole bitrate, as with real
+    /// video. The colour and the stamp still read back.
+    pub fn with_grain(mut self) -> Self {
+        self.grain = Some(0x2545_f491_4f6c_dd1d ^ u64::from(self.endpoint));
+        self
     }
 
     /// Frames drawn so far.
@@ -161,6 +173,20 @@ impl StampedPicture {
         self.counter = self.counter.wrapping_add(1);
         let full = PixelRect::new(0, 0, self.frame.width(), self.frame.height());
         self.frame.fill(self.colour);
+        if let Some(state) = &mut self.grain {
+            let rows = self.frame.height() as usize;
+            let mut y = self.frame.plane_mut(0);
+            for r in 0..rows {
+                for px in y.row_mut(r) {
+                    // xorshift64: 8 bits of noise per pixel.
+                    *state ^= *state << 13;
+                    *state ^= *state >> 7;
+                    *state ^= *state << 17;
+                    let noise = (*state >> 56) as i32 % 17 - 8;
+                    *px = (i32::from(*px) + noise).clamp(0, 255) as u8;
+                }
+            }
+        }
         let bits = stamp.to_bits();
         for i in 0..BITS {
             let on = bits >> (BITS - 1 - i) & 1 == 1;
@@ -297,6 +323,25 @@ mod tests {
         // A plain picture has no stamp.
         let plain = I420Frame::solid(640, 360, Yuv::from_rgb(220, 40, 40)).unwrap();
         assert_eq!(read_stamp(&plain, full), None);
+    }
+
+    #[test]
+    fn grain_changes_every_picture_but_keeps_colour_and_stamp() {
+        let mut p = StampedPicture::new(640, 360, (40, 160, 60), 2)
+            .unwrap()
+            .with_grain();
+        let full = PixelRect::new(0, 0, 640, 360);
+        let a = p.next_frame(1_000).clone();
+        let b = p.next_frame(1_033).clone();
+        assert_eq!(read_stamp(&b, full).map(|s| s.counter), Some(1));
+        assert!(tile_colour(&b, full).distance(Yuv::from_rgb(40, 160, 60)) <= 3);
+        // Grain: neighbouring pixels differ, and so do two pictures.
+        let (ya, yb) = (a.plane(0), b.plane(0));
+        let row = ya.row(300);
+        let spread = row.iter().max().unwrap() - row.iter().min().unwrap();
+        assert!(spread >= 12, "{spread}");
+        assert!(a.psnr_y(&b) < 35.0, "{}", a.psnr_y(&b));
+        assert_ne!(ya.row(300), yb.row(300));
     }
 
     #[test]

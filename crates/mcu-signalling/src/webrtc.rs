@@ -46,13 +46,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::{
-    Attribute, Interceptor, Packet as InterceptorPacket, Registry, Slot, StreamInfo, TaggedPacket,
+    Attribute, CongestionControlBuilder, Gcc, Interceptor, NackGeneratorBuilder,
+    NackResponderBuilder, Packet as InterceptorPacket, Registry, Slot, StreamInfo, TaggedPacket,
+    TwccSenderBuilder,
 };
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MediaEngine,
 };
@@ -63,6 +67,9 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
     RTCRtpEncodingParameters, RtpCodecKind,
@@ -78,6 +85,11 @@ pub const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 /// The Opus format parameters offered back to the browser.
 pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
+
+/// Where the send-side bandwidth estimate starts: above the highest
+/// bitrate class of a 720p view, so a new viewer is not held back while the
+/// estimate would ramp up; it falls as soon as the path shows congestion.
+const INITIAL_ESTIMATE_BPS: f64 = 4_000_000.0;
 
 /// Largest H.264 RTP payload sent: leaves room for the RTP header, header
 /// extensions and the SRTP tag under a 1200-byte datagram.
@@ -173,6 +185,19 @@ pub enum SessionEvent {
     AudioRtp(MediaPacket),
     /// The browser asked for a keyframe on our video (RTCP PLI or FIR).
     KeyframeRequested,
+    /// The send-side bandwidth estimate of the path to the other side
+    /// changed (transport-wide congestion control: the other side reports
+    /// when each of our packets arrived, GCC turns that into a rate).
+    BandwidthEstimate {
+        /// The estimate, bit/s.
+        bits_per_second: u64,
+    },
+    /// The other side's reception report on our video: the fraction of our
+    /// packets lost since its previous report.
+    VideoLossReport {
+        /// Lost fraction in 256ths (RFC 3550's 8-bit fixed point).
+        fraction_lost: u8,
+    },
 }
 
 /// The answering side (the MCU): see [`ServerSession`].
@@ -214,6 +239,9 @@ pub struct Session<R> {
     /// An offer was made or accepted: the session's one negotiation is spent.
     negotiated: bool,
     events: VecDeque<SessionEvent>,
+    /// The congestion controller's latest target, handed over by
+    /// [`FeedbackToApplication`] (0: no change since the last read).
+    estimate: SharedEstimate,
     packetizer: H264Packetizer,
     batch: PacketBatch,
     audio_sequence: u16,
@@ -245,6 +273,9 @@ impl<R> std::fmt::Debug for Session<R> {
     }
 }
 
+/// How many times a missing video packet is asked for (RTCP NACK).
+const NACK_TRIES: u16 = 2;
+
 fn video_codec() -> RTCRtpCodecParameters {
     let fb = |typ: &str, parameter: &str| RTCPFeedback {
         typ: typ.to_owned(),
@@ -275,25 +306,34 @@ fn audio_codec() -> RTCRtpCodecParameters {
     }
 }
 
-/// Application-most position of [`KeyframeRequestsToApplication`] (past
-/// the jitter buffer at 13 000, the last named slot).
-const KEYFRAME_REQUESTS_SLOT: usize = 20_000;
+/// Application-most position of [`FeedbackToApplication`] (past the
+/// jitter buffer at 13 000, the last named slot).
+const FEEDBACK_SLOT: usize = 20_000;
 
-/// Lets inbound PLI and FIR reach the application.
+/// What the congestion controller last said, shared between
+/// [`FeedbackToApplication`] (inside the interceptor chain, out of reach
+/// once built) and its session. `0`: nothing new since the session read it.
+type SharedEstimate = std::sync::Arc<std::sync::atomic::AtomicU64>;
+
+/// Lets RTCP feedback reach the application.
 ///
 /// `rtc` 0.21.1 ends every inbound RTCP packet at the interceptor chain's
 /// terminus unless an interceptor marks it
 /// [`Attribute::DeliverToApplication`]; without this, keyframe requests
 /// from the other side never became [`SessionEvent::KeyframeRequested`]
 /// (found with the client session: neither side saw the other's PLIs).
-/// Receiver and sender reports stay with the interceptors that use them.
-#[derive(Default)]
-struct KeyframeRequestsToApplication {
+/// PLI and FIR are marked, and receiver and sender reports (after the
+/// report interceptors used them) for their loss figures. The congestion
+/// controller's new target rides on the feedback packet that moved it
+/// ([`Attribute::TargetBitrateChanged`]); it is handed over through
+/// [`SharedEstimate`].
+struct FeedbackToApplication {
+    estimate: SharedEstimate,
     read: VecDeque<TaggedPacket>,
     write: VecDeque<TaggedPacket>,
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestsToApplication {
+impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackToApplication {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -301,12 +341,24 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestsToApplication 
     type Time = Instant;
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Some(Attribute::TargetBitrateChanged { bits_per_second }) =
+            msg.message.get(&Attribute::TargetBitrateChanged {
+                bits_per_second: 0.0,
+            })
+        {
+            let bps = (*bits_per_second).max(1.0) as u64;
+            self.estimate
+                .store(bps, std::sync::atomic::Ordering::Relaxed);
+        }
         if let InterceptorPacket::Rtcp(packets) = &msg.message.packet {
-            let keyframe_request = packets.iter().any(|p| {
+            let wanted = packets.iter().any(|p| {
                 let any = p.as_any();
-                any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+                any.is::<PictureLossIndication>()
+                    || any.is::<FullIntraRequest>()
+                    || any.is::<ReceiverReport>()
+                    || any.is::<SenderReport>()
             });
-            if keyframe_request {
+            if wanted {
                 msg.message.add(Attribute::DeliverToApplication);
             }
         }
@@ -328,7 +380,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestsToApplication 
     }
 }
 
-impl Interceptor for KeyframeRequestsToApplication {
+impl Interceptor for FeedbackToApplication {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -467,6 +519,7 @@ impl<R> Session<R> {
             connected: self.connected,
             negotiated: self.negotiated,
             events: self.events,
+            estimate: self.estimate,
             packetizer: self.packetizer,
             batch: self.batch,
             audio_sequence: self.audio_sequence,
@@ -480,10 +533,45 @@ impl<R> Session<R> {
         let mut media_engine = MediaEngine::default();
         media_engine.register_codec(video_codec(), RtpCodecKind::Video)?;
         media_engine.register_codec(audio_codec(), RtpCodecKind::Audio)?;
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
-            Slot::Custom(KEYFRAME_REQUESTS_SLOT),
-            KeyframeRequestsToApplication::default(),
-        );
+        let estimate = SharedEstimate::default();
+        // Send-side congestion control without a pacer: the estimate picks
+        // the viewer's bitrate class (the encoder is shared by a group, so
+        // pacing one viewer's packets would only queue them). The TWCC
+        // header extension and the receiver half are among the defaults.
+        // `rtc`'s defaults (NACK, reports, the TWCC receiver), except that a
+        // missing packet is asked for at most NACK_TRIES times: the default
+        // asks every 100 ms until it arrives, and on a congested line whose
+        // queue holds half a second each loss came back five times, the
+        // retransmissions filling the line that had lost it.
+        configure_simulcast_extension_headers(&mut media_engine)?;
+        let registry = Registry::new()
+            .with(Slot::NackResponder, NackResponderBuilder::new().build())
+            .with(
+                Slot::NackGenerator,
+                NackGeneratorBuilder::new()
+                    .with_max_nacks_per_packet(NACK_TRIES)
+                    .build(),
+            );
+        let registry =
+            configure_rtcp_reports(configure_twcc_receiver_only(registry, &mut media_engine)?)
+                .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+                .with(
+                    Slot::CongestionControl,
+                    CongestionControlBuilder::new(Gcc::new(
+                        INITIAL_ESTIMATE_BPS,
+                        rtc::interceptor::GCC_MIN_BITRATE,
+                        rtc::interceptor::GCC_MAX_BITRATE,
+                    ))
+                    .build(),
+                )
+                .with(
+                    Slot::Custom(FEEDBACK_SLOT),
+                    FeedbackToApplication {
+                        estimate: estimate.clone(),
+                        read: VecDeque::new(),
+                        write: VecDeque::new(),
+                    },
+                );
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_media_engine(media_engine)
@@ -548,6 +636,7 @@ impl<R> Session<R> {
             connected: false,
             negotiated: false,
             events: VecDeque::new(),
+            estimate,
             packetizer,
             batch: PacketBatch::new(),
             audio_sequence,
@@ -785,6 +874,11 @@ impl<R> Session<R> {
         while let Some(TaggedRTCMessage { message, .. }) = self.pc.poll_read() {
             self.on_message(message);
         }
+        let bits_per_second = self.estimate.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if bits_per_second > 0 {
+            self.events
+                .push_back(SessionEvent::BandwidthEstimate { bits_per_second });
+        }
         self.events.pop_front()
     }
 
@@ -851,6 +945,27 @@ impl<R> Session<R> {
                 });
                 if wants_keyframe {
                     self.events.push_back(SessionEvent::KeyframeRequested);
+                }
+                let video_ssrc = self.video_ssrc;
+                let on_our_video = |reports: &[ReceptionReport]| {
+                    reports
+                        .iter()
+                        .find(|r| r.ssrc == video_ssrc)
+                        .map(|r| r.fraction_lost)
+                };
+                for p in &packets {
+                    let any = p.as_any();
+                    let fraction_lost = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                        on_our_video(&rr.reports)
+                    } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                        on_our_video(&sr.reports)
+                    } else {
+                        None
+                    };
+                    if let Some(fraction_lost) = fraction_lost {
+                        self.events
+                            .push_back(SessionEvent::VideoLossReport { fraction_lost });
+                    }
                 }
             }
             _ => {}

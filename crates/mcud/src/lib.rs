@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod bandwidth;
 pub mod cascade;
 pub mod cascade_config;
 pub mod cascade_demo;

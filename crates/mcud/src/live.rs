@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcu_control::{
-    AlarmKind, EndpointQuality, FloorRequest, Live, LiveAlarm, LiveCommand, LiveConference,
-    LiveError, LiveLevels, LiveParticipant, LiveQuality, StreamFigures, View,
+    AlarmKind, DownlinkFigures, EndpointQuality, FloorRequest, Live, LiveAlarm, LiveCommand,
+    LiveConference, LiveError, LiveLevels, LiveParticipant, LiveQuality, StreamFigures, View,
 };
 use mcu_mixer::ParticipantId;
 use mcu_mixer::layout::LayoutLibrary;
@@ -395,6 +395,16 @@ impl Live for DaemonLive {
                     receiver: EndpointId::new(q.endpoint.as_str())
                         .ok()
                         .and_then(|e| room?.receiver(&e)),
+                    downlink: q.downlink.as_ref().map(|d| DownlinkFigures {
+                        class: match d.class {
+                            mcu_mixer::mixer::BitrateClass::Low => "low",
+                            mcu_mixer::mixer::BitrateClass::Standard => "standard",
+                            mcu_mixer::mixer::BitrateClass::High => "high",
+                        }
+                        .into(),
+                        estimate_kbps: d.estimate_bps.map(|b| b as f64 / 1000.0),
+                        loss_percent: d.loss.map(|l| f64::from(l) * 100.0),
+                    }),
                 })
                 .collect(),
             active_alarms: stats.alarms_active.iter().map(alarm).collect(),

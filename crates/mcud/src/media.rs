@@ -17,7 +17,10 @@ use mcu_mixer::ParticipantId;
 use mcu_mixer::audio::FRAME_DURATION;
 use mcu_mixer::frame::Yuv;
 use mcu_mixer::layout::LayoutLibrary;
-use mcu_mixer::mixer::{ConferenceMixer, ConferenceMixerConfig, MixerError, MixerOutput, ViewSpec};
+use mcu_mixer::mixer::{
+    BitrateClass, ConferenceMixer, ConferenceMixerConfig, GroupId, MixerError, MixerOutput,
+    ViewSpec,
+};
 use mcu_mixer::synth::{SineTone, SyntheticVideo};
 use mcu_signalling::rtp::{
     DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig, JitterBuffer, JitterConfig,
@@ -30,8 +33,9 @@ use mcu_signalling::webrtc::{
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
+use crate::bandwidth::BitrateControl;
 use crate::quality::{
-    Alarm, AlarmKind, Alarms, ParticipantMeters, ParticipantQuality, QualityConfig,
+    Alarm, AlarmKind, Alarms, Downlink, ParticipantMeters, ParticipantQuality, QualityConfig,
 };
 use crate::server::wall_clock_ms;
 
@@ -248,17 +252,37 @@ impl Views {
         self.apply_pins(mixer);
     }
 
-    fn group(&self, mixer: &ConferenceMixer, i: usize) -> Option<mcu_mixer::mixer::GroupId> {
+    /// View `i` at bitrate class `class` (viewers on a constrained path
+    /// get the same view from a lower-bitrate encode).
+    fn spec(&self, i: usize, class: BitrateClass) -> ViewSpec {
+        ViewSpec {
+            bitrate: class,
+            ..self.specs[i].clone()
+        }
+    }
+
+    /// The groups serving view `i`, one per bitrate class in use.
+    fn groups(&self, mixer: &ConferenceMixer, i: usize) -> Vec<GroupId> {
         mixer
             .groups()
-            .find(|(_, s)| **s == self.specs[i])
+            .filter(|(_, s)| **s == self.spec(i, s.bitrate))
             .map(|(g, _)| g)
+            .collect()
+    }
+
+    /// The group serving view `i` at its own class (else at another).
+    fn group(&self, mixer: &ConferenceMixer, i: usize) -> Option<GroupId> {
+        let own = mixer
+            .groups()
+            .find(|(_, s)| **s == self.specs[i])
+            .map(|(g, _)| g);
+        own.or_else(|| self.groups(mixer, i).first().copied())
     }
 
     /// Re-applies the pins of every view that has viewers.
     fn apply_pins(&self, mixer: &mut ConferenceMixer) {
         for i in 0..2 {
-            if let Some(g) = self.group(mixer, i) {
+            for g in self.groups(mixer, i) {
                 for &(slot, p) in &self.pins[i] {
                     // The pinned participant may not have connected yet.
                     let _ = mixer.pin(g, slot, Some(p));
@@ -300,6 +324,40 @@ impl Views {
         }
         self.video_muted.remove(&participant);
         self.audio_muted.remove(&participant);
+    }
+
+    /// Moves viewers to the bitrate class their path's feedback picked:
+    /// the same view from another group's encode (which starts with a
+    /// keyframe for them), with the view's pins.
+    fn move_viewers(
+        &self,
+        mixer: &mut ConferenceMixer,
+        peers: &BTreeMap<ParticipantId, Peer>,
+        moves: Vec<(ParticipantId, usize, BitrateClass)>,
+    ) {
+        if moves.is_empty() {
+            return;
+        }
+        for (id, view, class) in moves {
+            let spec = self.spec(view, class);
+            match mixer.set_view(id, spec.clone()) {
+                Ok(_) => {
+                    let estimate = peers
+                        .get(&id)
+                        .and_then(|p| p.downlink.as_ref())
+                        .and_then(|(_, c)| c.estimate_bps());
+                    info!(
+                        participant = id.0,
+                        ?class,
+                        bitrate_bps = class.bitrate_bps(spec.width, spec.height),
+                        estimate_bps = estimate,
+                        "viewer moved to another bitrate class"
+                    );
+                }
+                Err(e) => warn!(participant = id.0, "bitrate class not changed: {e}"),
+            }
+        }
+        self.apply_pins(mixer);
     }
 
     fn tiles(&self, mixer: &ConferenceMixer, i: usize) -> Vec<mcu_mixer::layout::Tile> {
@@ -350,7 +408,7 @@ impl Views {
                     return Err(ControlError::UnknownLayout(layout));
                 };
                 let tiles = l.tiles.len();
-                if let Some(g) = self.group(mixer, i) {
+                for g in self.groups(mixer, i) {
                     mixer.set_group_layout(g, &layout).map_err(mixer_err)?;
                 }
                 self.specs[i].layout = layout;
@@ -370,7 +428,7 @@ impl Views {
                 if let Some(p) = participant {
                     self.pins[i].push((slot, p));
                 }
-                if let Some(g) = self.group(mixer, i) {
+                for g in self.groups(mixer, i) {
                     unless_not_yet_connected(mixer.pin(g, slot, participant))?;
                 }
             }
@@ -511,7 +569,15 @@ struct Peer {
     video_in: H264Depacketizer,
     meters: ParticipantMeters,
     gone: Option<oneshot::Sender<String>>,
+    /// Which of the conference's views it sees (0: participants', 1:
+    /// chair's) and its bitrate class there, from its path's feedback
+    /// (`None`: a cascade uplink, whose view is its own).
+    downlink: Option<(usize, BitrateControl)>,
 }
+
+/// After a step down, the wait before a viewer's bitrate class is tried
+/// one step up again (doubling while such probes fail).
+const BITRATE_BACKOFF: Duration = Duration::from_secs(10);
 
 impl Peer {
     fn new(
@@ -521,6 +587,7 @@ impl Peer {
         gone: Option<oneshot::Sender<String>>,
     ) -> Result<Self, String> {
         Ok(Self {
+            downlink: None,
             endpoint,
             socket,
             session,
@@ -625,7 +692,7 @@ fn run(
                     reply,
                     gone,
                 }) => {
-                    let view = &views.specs[usize::from(chair)];
+                    let view = usize::from(chair);
                     alarms.rejoined(wall_clock_ms(), &endpoint);
                     let answer = admit(
                         &mut mixer,
@@ -635,7 +702,7 @@ fn run(
                             endpoint,
                             name: &name,
                             sdp: &sdp,
-                            view,
+                            view: (view, &views.specs[view]),
                             net: &net,
                             gone,
                         },
@@ -753,6 +820,7 @@ fn run(
         let now = clock();
         // 2. Network in, session events.
         let mut failed = Vec::new();
+        let mut moves = Vec::new();
         for (&id, p) in &mut peers {
             while let Ok((n, from)) = p.socket.recv_from(&mut buf) {
                 let _ = p.session.handle_receive(now, from, &buf[..n]);
@@ -799,6 +867,21 @@ fn run(
                     SessionEvent::KeyframeRequested => {
                         let _ = mixer.request_keyframe_for(id);
                     }
+                    SessionEvent::BandwidthEstimate { bits_per_second } => {
+                        if let Some((view, control)) = &mut p.downlink
+                            && let Some(class) = control.on_estimate(now, bits_per_second)
+                        {
+                            moves.push((id, *view, class));
+                        }
+                    }
+                    SessionEvent::VideoLossReport { fraction_lost } => {
+                        if let Some((view, control)) = &mut p.downlink
+                            && let Some(class) =
+                                control.on_loss(now, f32::from(fraction_lost) / 256.0)
+                        {
+                            moves.push((id, *view, class));
+                        }
+                    }
                     SessionEvent::Connected => {
                         info!(participant = id.0, "media connected");
                         let _ = mixer.request_keyframe_for(id);
@@ -814,6 +897,7 @@ fn run(
                 }
             }
         }
+        views.move_viewers(&mut mixer, &peers, moves);
         // Video held back for a missing packet is released when its wait ends.
         for (&id, p) in &mut peers {
             if p.video_jitter.poll_timeout().is_some_and(|t| t <= now) {
@@ -857,12 +941,24 @@ fn run(
             next_sample = now + quality.period();
             let at_ms = wall_clock_ms();
             let mut figures = Vec::with_capacity(peers.len());
-            for p in peers.values_mut().filter(|p| p.session.is_connected()) {
+            let mut moves = Vec::new();
+            for (&id, p) in peers.iter_mut().filter(|(_, p)| p.session.is_connected()) {
                 let rtt = p.session.round_trip_time(now);
-                let q = p.meters.sample(now, &p.endpoint, rtt);
+                let mut q = p.meters.sample(now, &p.endpoint, rtt);
+                if let Some((view, control)) = &mut p.downlink {
+                    if let Some(class) = control.poll(now) {
+                        moves.push((id, *view, class));
+                    }
+                    q.downlink = Some(Downlink {
+                        class: control.class(),
+                        estimate_bps: control.estimate_bps(),
+                        loss: control.last_loss(),
+                    });
+                }
                 alarms.observe(at_ms, &q, &quality);
                 figures.push(q);
             }
+            views.move_viewers(&mut mixer, &peers, moves);
             if let Ok(mut s) = published.lock() {
                 s.quality = figures;
                 s.alarms_active = alarms.active();
@@ -914,11 +1010,17 @@ fn run(
                     }
                     let ts = ((at - epoch).as_micros() * 9 / 100) as u32;
                     let viewers: Vec<_> = mixer.viewers(group).collect();
+                    // The departure time the congestion control records:
+                    // after the encode, not when this loop iteration began.
+                    let now = clock();
                     for v in viewers {
                         if let Some(p) = peers.get_mut(&v)
                             && p.session.is_connected()
                         {
                             let _ = p.session.send_video_access_unit(now, &data, ts);
+                            if let Some((_, control)) = &mut p.downlink {
+                                control.on_sent(now, data.len());
+                            }
                         }
                     }
                 }
@@ -929,6 +1031,9 @@ fn run(
                             && p.session.is_connected()
                         {
                             let _ = p.session.send_audio(now, &data, ts);
+                            if let Some((_, control)) = &mut p.downlink {
+                                control.on_sent(now, data.len());
+                            }
                         }
                     }
                 }
@@ -1090,7 +1195,8 @@ struct Admission<'a> {
     endpoint: String,
     name: &'a str,
     sdp: &'a str,
-    view: &'a ViewSpec,
+    /// Which view (0: participants', 1: chair's) and its spec.
+    view: (usize, &'a ViewSpec),
     net: &'a MediaNet,
     gone: oneshot::Sender<String>,
 }
@@ -1163,14 +1269,15 @@ fn admit(
     let answer = session
         .accept_offer(now, sdp)
         .map_err(|e| format!("offer refused: {e}"))?;
+    let (index, spec) = view;
     mixer
-        .add_participant(id, name, view.clone())
+        .add_participant(id, name, spec.clone())
         .map_err(|e| format!("mixer: {e}"))?;
     info!(participant = id.0, %host, "media session created");
-    peers.insert(
-        id,
-        Peer::new(endpoint, socket, session.into_negotiated(), Some(gone))?,
-    );
+    let mut peer = Peer::new(endpoint, socket, session.into_negotiated(), Some(gone))?;
+    let control = BitrateControl::new(spec.bitrate, spec.width, spec.height, BITRATE_BACKOFF);
+    peer.downlink = Some((index, control));
+    peers.insert(id, peer);
     Ok(answer)
 }
 

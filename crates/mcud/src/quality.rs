@@ -81,6 +81,19 @@ pub struct ParticipantQuality {
     pub audio_level_dbov: Option<f32>,
     /// The picture size it sends, from its latest parameter sets.
     pub video_size: Option<(u32, u32)>,
+    /// The path towards it (absent for a participant with no bitrate control).
+    pub downlink: Option<Downlink>,
+}
+
+/// The path from the MCU to a participant, from its feedback.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Downlink {
+    /// The bitrate class of the encode it receives.
+    pub class: mcu_mixer::mixer::BitrateClass,
+    /// The send-side bandwidth estimate of the path, bit/s.
+    pub estimate_bps: Option<u64>,
+    /// Loss of our video in its latest reception report (0.0–1.0).
+    pub loss: Option<f32>,
 }
 
 /// The meters of one participant's incoming streams.
@@ -134,6 +147,7 @@ impl ParticipantMeters {
             audio: self.audio.sample(now),
             audio_level_dbov: self.audio_peak.take(),
             video_size: self.video_size,
+            downlink: None,
         }
     }
 }

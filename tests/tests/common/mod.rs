@@ -30,11 +30,21 @@ pub struct Mcu {
 impl Mcu {
     /// Starts a daemon with these accounts: (username, password, role).
     pub fn start(tag: &str, accounts: &[(&str, &str, &str)]) -> Mcu {
+        Self::start_with(tag, accounts, |_| {})
+    }
+
+    /// [`Mcu::start`] with the configuration changed by `tweak` first.
+    pub fn start_with(
+        tag: &str,
+        accounts: &[(&str, &str, &str)],
+        tweak: impl FnOnce(&mut Config),
+    ) -> Mcu {
         let data = TempDir::new(tag).expect("temp dir");
         let mut config =
             Config::embedded_default(|| "unused-config-token-0123456789".into()).expect("config");
         config.conferences.clear();
         config.server.data_dir = data.path().to_owned();
+        tweak(&mut config);
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
         for (username, password, role) in accounts {
             let account = NewAccount {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::live::{AlarmKind, EndpointQuality, LiveAlarm, StreamFigures};
+use crate::live::{AlarmKind, DownlinkFigures, EndpointQuality, LiveAlarm, StreamFigures};
 use crate::routes::conferences::load_visible;
 use crate::{ApiResult, ControlState, ErrorBody};
 
@@ -57,6 +57,9 @@ pub struct EndpointQualityView {
     pub video: StreamFigures,
     /// Its audio as received by the MCU.
     pub audio: StreamFigures,
+    /// The path towards it: bandwidth estimate, reported loss, and the
+    /// bitrate class it gets (absent without feedback).
+    pub downlink: Option<DownlinkFigures>,
 }
 
 /// An alarm.
@@ -148,6 +151,7 @@ pub(crate) async fn quality_view(s: &ControlState, id: &str) -> ApiResult<Qualit
                 rtt_ms: q.rtt_ms,
                 video: q.video,
                 audio: q.audio,
+                downlink: q.downlink,
             })
             .collect(),
         active_alarms: live.active_alarms.into_iter().map(alarm).collect(),
