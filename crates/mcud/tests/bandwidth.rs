@@ -17,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https};
+use common::{TempDir, config};
 use mcu_endpoint::{Endpoint, StopMode};
 use mcud::server::Running;
 use serde_json::Value;
@@ -32,16 +32,7 @@ const SLOW: usize = 1;
 
 /// Each room's downlink figures from the quality view, by endpoint id.
 async fn downlinks(running: &Running, op: &str) -> Vec<(String, Value)> {
-    let r = https(
-        running,
-        "GET",
-        "/api/v1/conferences/giao-ban/quality",
-        Some(op),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["endpoints"]
+    common::quality(running, op, "giao-ban").await["endpoints"]
         .as_array()
         .map(|e| {
             e.iter()

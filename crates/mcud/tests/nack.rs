@@ -22,16 +22,7 @@ const ROOMS: [(&str, &str, bool); 2] = [
 
 /// The lossy room's video as the MCU receives it, from the quality view.
 async fn site_video(running: &Running, op: &str) -> Value {
-    let r = https(
-        running,
-        "GET",
-        "/api/v1/conferences/giao-ban/quality",
-        Some(op),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body["endpoints"]
+    common::quality(running, op, "giao-ban").await["endpoints"]
         .as_array()
         .and_then(|e| e.iter().find(|e| e["endpoint"] == "son-duong"))
         .map(|e| e["video"].clone())

@@ -28,16 +28,7 @@ const ROOMS: [(&str, &str, bool); 2] = [
 ];
 
 async fn quality(running: &Running, op: &str) -> Value {
-    let r = https(
-        running,
-        "GET",
-        "/api/v1/conferences/giao-ban/quality",
-        Some(op),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body
+    common::quality(running, op, "giao-ban").await
 }
 
 fn endpoint<'a>(q: &'a Value, id: &str) -> Option<&'a Value> {

@@ -303,6 +303,14 @@ pub async fn next_event(ws: &mut Ws, kind: &str) -> Value {
 /// Synthetic endpoints (`mcu-endpoint`) joining `conference`, one per room
 /// with its token: the i-th gets index i and the i-th palette colour, and
 /// does not analyse its picture unless `tweak` says otherwise.
+/// A running conference's quality view (`GET …/quality`), as the operator `op` sees it.
+pub async fn quality(running: &Running, op: &str, conference: &str) -> Value {
+    let path = format!("/api/v1/conferences/{conference}/quality");
+    let r = https(running, "GET", &path, Some(op), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
 pub fn spawn_endpoints(
     running: &Running,
     conference: &str,
