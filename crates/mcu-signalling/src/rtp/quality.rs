@@ -6,7 +6,15 @@
 //! Sans-IO: the caller passes each packet's arrival time and asks for a
 //! [`StreamQuality`] sample when it wants one (say once a second); a sample
 //! covers the packets since the previous one.
+//!
+//! Loss is what stays lost: a missing packet counts once its gap has been
+//! open for [`REPAIR_WINDOW`], so a packet that a NACK brings back (or that
+//! was only reordered) is never counted, even when a sample falls while it
+//! is on its way. Counting gaps as they open would report every repair in
+//! flight at a sample's end as loss, and raise loss alarms on a link whose
+//! losses are all repaired.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::seq::{SequenceEvent, SequenceStats, SequenceTracker};
@@ -15,12 +23,21 @@ use super::seq::{SequenceEvent, SequenceStats, SequenceTracker};
 /// alone would understate what the link carries).
 const RTP_HEADER_BYTES: u64 = 12;
 
+/// How long a gap may stay open before its packets count as lost. Two NACKs
+/// (asked every 100 ms) and the retransmission fit in it, and the video
+/// jitter buffer (which waits at most 200 ms) has given the packet up by then.
+pub const REPAIR_WINDOW: Duration = Duration::from_millis(300);
+
+/// Most missing numbers awaited at once; beyond that (an outage, not a loss
+/// pattern) the oldest count as lost straight away.
+const MAX_OPEN: usize = 1024;
+
 /// One interval's figures of a stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StreamQuality {
-    /// Packets lost over the interval, as a fraction of those expected
-    /// (0.0–1.0); packets that arrived late after being counted lost are
-    /// taken back.
+    /// Packets counted lost over the interval (their gap stayed open for
+    /// [`REPAIR_WINDOW`], ending in it), as a fraction of those expected
+    /// (0.0–1.0).
     pub loss: f64,
     /// Interarrival jitter at the end of the interval, in milliseconds.
     pub jitter_ms: f64,
@@ -29,7 +46,7 @@ pub struct StreamQuality {
     /// Frames per second completed over the interval (video: packets with
     /// the marker bit; audio: packets).
     pub fps: f64,
-    /// Packets received over the interval.
+    /// Packets received over the interval (late repairs included).
     pub packets: u64,
     /// Time since the last packet, if one ever came.
     pub since_packet: Option<Duration>,
@@ -42,6 +59,8 @@ pub struct StreamQuality {
 struct Mark {
     at: Option<Instant>,
     seq: SequenceStats,
+    lost: u64,
+    repaired: u64,
     bytes: u64,
     frames: u64,
 }
@@ -54,6 +73,13 @@ pub struct ReceiveMeter {
     /// packet is a frame (audio).
     frames_by_marker: bool,
     seq: SequenceTracker,
+    /// Missing extended numbers not yet counted lost, with when their gap
+    /// opened (in both orders: gaps open in sequence order).
+    open: VecDeque<(u64, Instant)>,
+    /// Missing numbers whose repair window passed.
+    lost: u64,
+    /// Missing numbers that arrived within their repair window.
+    repaired: u64,
     jitter: f64,
     /// Arrival time and RTP timestamp of the previous in-order packet.
     previous: Option<(Instant, u32)>,
@@ -82,6 +108,9 @@ impl ReceiveMeter {
             clock_rate: f64::from(clock_rate),
             frames_by_marker,
             seq: SequenceTracker::new(),
+            open: VecDeque::new(),
+            lost: 0,
+            repaired: 0,
             jitter: 0.0,
             previous: None,
             bytes: 0,
@@ -110,7 +139,18 @@ impl ReceiveMeter {
             self.frames += 1;
             self.last_frame = Some(now);
         }
-        match self.seq.record(sequence) {
+        let event = self.seq.record(sequence);
+        match event {
+            SequenceEvent::Gap { missing } => self.gap_opened(now, missing),
+            SequenceEvent::Late => self.late_arrived(sequence),
+            SequenceEvent::Restart => {
+                // The old numbering is gone: what it still awaited is lost.
+                self.lost += self.open.len() as u64;
+                self.open.clear();
+            }
+            _ => {}
+        }
+        match event {
             SequenceEvent::InOrder | SequenceEvent::Gap { .. } => {
                 if let Some((at, ts)) = self.previous {
                     // D(i, j) = (Rj − Ri) − (Sj − Si), in timestamp units.
@@ -126,12 +166,52 @@ impl ReceiveMeter {
         }
     }
 
+    /// The `missing` numbers before the one just accepted are awaited.
+    fn gap_opened(&mut self, now: Instant, missing: u64) {
+        let Some(last) = self.seq.last_extended() else {
+            return;
+        };
+        if missing > MAX_OPEN as u64 {
+            self.lost += missing;
+            return;
+        }
+        self.open
+            .extend((last - missing..last).map(|number| (number, now)));
+        while self.open.len() > MAX_OPEN {
+            self.open.pop_front();
+            self.lost += 1;
+        }
+    }
+
+    /// A packet behind the last one accepted: a repair if it was awaited,
+    /// otherwise a duplicate (or too late to count) and ignored.
+    fn late_arrived(&mut self, sequence: u16) {
+        let Some(last) = self.seq.last_extended() else {
+            return;
+        };
+        let back = u64::from((last as u16).wrapping_sub(sequence));
+        let Some(number) = last.checked_sub(back) else {
+            return;
+        };
+        if let Ok(i) = self.open.binary_search_by_key(&number, |&(n, _)| n) {
+            self.open.remove(i);
+            self.repaired += 1;
+        }
+    }
+
     /// The figures since the previous sample (or since the first packet).
     pub fn sample(&mut self, now: Instant) -> StreamQuality {
+        while let Some(&(_, opened)) = self.open.front() {
+            if now.saturating_duration_since(opened) < REPAIR_WINDOW {
+                break;
+            }
+            self.open.pop_front();
+            self.lost += 1;
+        }
         let seq = self.seq.stats();
         let then = self.mark;
-        let accepted = seq.accepted - then.seq.accepted;
-        let lost = (seq.lost - then.seq.lost).saturating_sub(seq.late - then.seq.late);
+        let accepted = seq.accepted - then.seq.accepted + self.repaired - then.repaired;
+        let lost = self.lost - then.lost;
         let expected = accepted + lost;
         let seconds = then
             .at
@@ -161,6 +241,8 @@ impl ReceiveMeter {
         self.mark = Mark {
             at: Some(now),
             seq,
+            lost: self.lost,
+            repaired: self.repaired,
             bytes: self.bytes,
             frames: self.frames,
         };
@@ -235,6 +317,66 @@ mod tests {
     }
 
     #[test]
+    fn a_repair_in_flight_when_a_sample_ends_is_not_loss() {
+        let mut m = ReceiveMeter::video();
+        let t0 = start();
+        m.sample(t0);
+        m.record(t0, 0, 0, true, 1000);
+        m.record(t0 + MS * 33, 2, 3000, true, 1000);
+        // The sample falls while packet 1 is being retransmitted.
+        let q = m.sample(t0 + MS * 40);
+        assert_eq!(q.loss, 0.0, "{q:?}");
+        m.record(t0 + MS * 150, 1, 0, false, 1000);
+        m.record(t0 + MS * 160, 3, 6000, true, 1000);
+        let q = m.sample(t0 + Duration::from_secs(1));
+        assert_eq!(q.loss, 0.0, "{q:?}");
+        assert_eq!(q.packets, 2, "the repair and packet 3");
+        // A duplicate of the repair (a second retransmission) changes nothing.
+        m.record(t0 + Duration::from_millis(1100), 1, 0, false, 1000);
+        let q = m.sample(t0 + Duration::from_secs(2));
+        assert_eq!((q.loss, q.packets), (0.0, 0), "{q:?}");
+    }
+
+    #[test]
+    fn a_gap_counts_as_lost_once_its_repair_window_has_passed() {
+        let mut m = ReceiveMeter::video();
+        let t0 = start();
+        m.sample(t0);
+        m.record(t0, 0, 0, true, 1000);
+        m.record(t0 + MS * 33, 3, 3000, true, 1000);
+        let q = m.sample(t0 + MS * 33 + REPAIR_WINDOW - MS);
+        assert_eq!(q.loss, 0.0, "still repairable: {q:?}");
+        let q = m.sample(t0 + MS * 33 + REPAIR_WINDOW);
+        assert!(
+            (q.loss - 1.0).abs() < 1e-9,
+            "two lost, none received: {q:?}"
+        );
+        // Too late to repair anything: it is not taken back.
+        m.record(t0 + Duration::from_secs(1), 1, 0, false, 1000);
+        m.record(t0 + Duration::from_secs(1), 4, 6000, true, 1000);
+        let q = m.sample(t0 + Duration::from_secs(2));
+        assert_eq!((q.loss, q.packets), (0.0, 1), "{q:?}");
+    }
+
+    #[test]
+    fn an_outage_counts_at_once_and_a_restart_settles_what_was_awaited() {
+        let mut m = ReceiveMeter::audio();
+        let t0 = start();
+        m.sample(t0);
+        m.record(t0, 0, 0, false, 80);
+        m.record(t0 + MS * 20, 2, 1920, false, 80);
+        // 2000 numbers skipped: more than are awaited one by one.
+        m.record(t0 + MS * 40, 2003, 2003 * 960, false, 80);
+        let q = m.sample(t0 + MS * 50);
+        assert!((q.loss - 2000.0 / 2003.0).abs() < 1e-9, "{q:?}");
+        // The source restarts its numbering: number 1 will never come.
+        m.record(t0 + MS * 60, 40_000, 0, false, 80);
+        m.record(t0 + MS * 80, 40_001, 960, false, 80);
+        let q = m.sample(t0 + MS * 90);
+        assert!((q.loss - 1.0 / 2.0).abs() < 1e-9, "{q:?}");
+    }
+
+    #[test]
     fn a_reordered_packet_is_not_counted_lost() {
         let mut m = ReceiveMeter::audio();
         let t0 = start();
@@ -250,7 +392,7 @@ mod tests {
         }
         let q = m.sample(t0 + MS * 120);
         assert_eq!(q.loss, 0.0, "{q:?}");
-        assert_eq!(q.packets, 5, "the late one is not in order");
+        assert_eq!(q.packets, 6, "the late one repairs its gap");
         assert!((q.fps - 6.0 / 0.12).abs() < 1e-6, "{q:?}");
     }
 
