@@ -261,7 +261,7 @@ pub enum MixerError {
 pub struct MixerStats {
     /// Video ticks run.
     pub video_ticks: u64,
-    /// Video ticks skipped because the caller was late by more than a tick.
+    /// Video ticks skipped because the caller was late by two ticks or more.
     pub video_ticks_skipped: u64,
     /// Audio ticks run.
     pub audio_ticks: u64,
@@ -908,8 +908,12 @@ impl ConferenceMixer {
     /// Runs the ticks that are due at `now`.
     ///
     /// Audio runs every 20 ms and catches up at most 5 ticks (a longer stall
-    /// skips ahead rather than bursting); video runs at `video_fps` and never
-    /// catches up more than one frame (late frames are skipped, not bunched).
+    /// skips ahead rather than bursting). Video runs at `video_fps`, one frame
+    /// per call, each stamped with its own deadline so the output's
+    /// timestamps stay regular: a caller that wakes less than two frames
+    /// late gets the late frame now and the next one on the following call
+    /// (its deadline has passed too), so a scheduling hiccup costs no frame;
+    /// frames due longer ago than that are skipped, not bunched.
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut audio_due: u64 = 0;
         while self.next_audio <= now {
@@ -923,16 +927,23 @@ impl ConferenceMixer {
             self.audio_tick(at);
         }
         if self.next_video <= now {
-            let fps = self.config.video_fps.max(1) as u128;
-            // Frame n is due at ceil(n / fps) seconds: exact, no drift.
+            let fps = u128::from(self.config.video_fps.max(1));
+            let epoch = self.epoch;
+            let deadline = |frame: u64| {
+                // Frame n is due at ceil(n / fps) seconds: exact, no drift.
+                let ns = (u128::from(frame) * 1_000_000_000).div_ceil(fps);
+                epoch + Duration::from_nanos(ns as u64)
+            };
+            // The newest frame whose deadline has passed; at most it and the
+            // one before it are still worth sending.
             let elapsed = (now - self.epoch).as_nanos();
-            let due_frame = ((elapsed * fps / 1_000_000_000) as u64).max(self.video_frame_no);
-            self.stats.video_ticks_skipped += due_frame.saturating_sub(self.video_frame_no);
-            self.video_frame_no = due_frame;
-            self.video_tick(now);
+            let newest = (elapsed * fps / 1_000_000_000) as u64;
+            let first_kept = newest.saturating_sub(1).max(self.video_frame_no);
+            self.stats.video_ticks_skipped += first_kept - self.video_frame_no;
+            self.video_frame_no = first_kept;
+            self.video_tick(deadline(self.video_frame_no));
             self.video_frame_no += 1;
-            let deadline_ns = (self.video_frame_no as u128 * 1_000_000_000).div_ceil(fps);
-            self.next_video = self.epoch + Duration::from_nanos(deadline_ns as u64);
+            self.next_video = deadline(self.video_frame_no);
         }
     }
 

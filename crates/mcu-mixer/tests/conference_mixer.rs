@@ -483,8 +483,50 @@ fn ticks_follow_virtual_time() {
     let s = m.stats();
     assert_eq!(s.audio_ticks, 55);
     assert!(s.audio_ticks_skipped >= 44);
+    // Frames 30..=60 fell due in the stall: the newest two (59 now, 60 on
+    // the next call) are still sent, the 29 before them skipped.
     assert_eq!(s.video_ticks, 31);
-    assert!(s.video_ticks_skipped >= 28);
+    assert_eq!(s.video_ticks_skipped, 29);
+    m.handle_timeout(now + Duration::from_secs(1));
+    assert_eq!(m.stats().video_ticks, 32);
+    assert_eq!(m.stats().video_ticks_skipped, 29);
+}
+
+/// The frames' times (relative to `t0`, in ms) among `outputs`.
+fn video_times(outputs: &[MixerOutput], t0: Instant) -> Vec<u128> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            MixerOutput::Video { at, .. } => Some((*at - t0).as_millis()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_late_wake_up_sends_the_late_frame_and_keeps_the_cadence() {
+    let t0 = epoch();
+    let mut m = mixer(t0, false);
+    m.add_participant(ParticipantId(1), "1", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let mut now = t0;
+    let mut times = Vec::new();
+    // Frames 0..=9 on time, then the caller wakes 50 ms late for frame 10
+    // (due at 333.3 ms): frame 10 and frame 11 (due 366.7 ms) both go out,
+    // stamped with their deadlines; nothing is skipped.
+    while now <= t0 + Duration::from_millis(500) {
+        m.handle_timeout(now);
+        times.extend(video_times(&drain(&mut m), t0));
+        let next = m.poll_timeout().max(now);
+        now = if next < t0 + Duration::from_millis(330) || next > t0 + Duration::from_millis(390) {
+            next.max(now + Duration::from_millis(1))
+        } else {
+            (t0 + Duration::from_millis(384)).max(now + Duration::from_millis(1))
+        };
+    }
+    let expected: Vec<u128> = (0..=15).map(|n| n * 1000u128 / 30).collect();
+    assert_eq!(times, expected, "every frame, at its own time");
+    assert_eq!(m.stats().video_ticks_skipped, 0);
 }
 
 #[test]
