@@ -64,7 +64,9 @@ use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit,
+};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
@@ -235,6 +237,9 @@ pub struct Session<R> {
     selected_remote_addr: Option<SocketAddr>,
     validation: PathValidation,
     dropped_unvalidated: u64,
+    /// Trickled candidates taken so far (bounded by
+    /// [`MAX_REMOTE_CANDIDATES`]).
+    remote_candidates: usize,
     connected: bool,
     /// An offer was made or accepted: the session's one negotiation is spent.
     negotiated: bool,
@@ -408,6 +413,9 @@ const MAX_PENDING_CHECKS: usize = 64;
 /// Validated remote addresses remembered (one per candidate pair that
 /// succeeded; a browser has a handful).
 const MAX_VALIDATED: usize = 16;
+/// Most trickled candidates one session takes: each is an address ICE sends
+/// checks to, and a browser gathers a handful.
+pub const MAX_REMOTE_CANDIDATES: usize = 32;
 
 /// The STUN message type and transaction id, if `bytes` is a STUN message.
 fn stun_header(bytes: &[u8]) -> Option<(u16, [u8; 12])> {
@@ -516,6 +524,7 @@ impl<R> Session<R> {
             selected_remote_addr: self.selected_remote_addr,
             validation: self.validation,
             dropped_unvalidated: self.dropped_unvalidated,
+            remote_candidates: self.remote_candidates,
             connected: self.connected,
             negotiated: self.negotiated,
             events: self.events,
@@ -633,6 +642,7 @@ impl<R> Session<R> {
             selected_remote_addr: None,
             validation: PathValidation::default(),
             dropped_unvalidated: 0,
+            remote_candidates: 0,
             connected: false,
             negotiated: false,
             events: VecDeque::new(),
@@ -790,6 +800,34 @@ impl<R> Session<R> {
     /// The RTP payload type of the negotiated H.264 video, once known.
     pub fn video_payload_type(&self) -> Option<u8> {
         self.video_pt
+    }
+
+    /// Adds an ICE candidate the other side trickled after its offer or
+    /// answer (`candidate:…` attribute, with or without `a=`). An empty
+    /// candidate (the end of a gathering) changes nothing. ICE then checks
+    /// the address too; media still flows only from validated addresses.
+    pub fn add_remote_candidate(
+        &mut self,
+        candidate: &str,
+        username_fragment: Option<&str>,
+    ) -> Result<(), SessionError> {
+        if !self.negotiated {
+            return Err(SessionError::State("candidate before the offer/answer"));
+        }
+        let candidate = candidate.strip_prefix("a=").unwrap_or(candidate).trim();
+        if candidate.is_empty() {
+            return Ok(());
+        }
+        if self.remote_candidates == MAX_REMOTE_CANDIDATES {
+            return Err(SessionError::State("too many trickled candidates"));
+        }
+        self.pc.add_remote_candidate(RTCIceCandidateInit {
+            candidate: candidate.to_owned(),
+            username_fragment: username_fragment.map(str::to_owned),
+            ..Default::default()
+        })?;
+        self.remote_candidates += 1;
+        Ok(())
     }
 
     /// Non-STUN datagrams dropped because they came from an address ICE has

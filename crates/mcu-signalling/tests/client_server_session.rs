@@ -135,3 +135,39 @@ fn client_offers_server_answers_and_media_flows_both_ways() {
         assert!(rtt < Duration::from_millis(100), "{rtt:?}");
     }
 }
+
+#[test]
+fn trickled_candidates_need_an_offer_and_are_bounded() {
+    use mcu_signalling::webrtc::MAX_REMOTE_CANDIDATES;
+    let t0 = now();
+    let addr = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut client = ClientSession::new(t0, ClientSessionConfig::new(addr(9), 1)).unwrap();
+    let mut server = ServerSession::new(t0, ServerSessionConfig::new(addr(10), 2)).unwrap();
+    let candidate = |port: u16| format!("candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host");
+    assert!(
+        server.add_remote_candidate(&candidate(1000), None).is_err(),
+        "no offer yet"
+    );
+    server
+        .accept_offer(t0, &client.create_offer(t0).unwrap())
+        .unwrap();
+    assert!(
+        server.add_remote_candidate("", None).is_ok(),
+        "end of gathering"
+    );
+    assert!(
+        server
+            .add_remote_candidate("candidate:garbage", None)
+            .is_err(),
+        "unparsable"
+    );
+    for i in 0..MAX_REMOTE_CANDIDATES as u16 {
+        server
+            .add_remote_candidate(&format!("a={}", candidate(1001 + i)), None)
+            .unwrap();
+    }
+    assert!(
+        server.add_remote_candidate(&candidate(2000), None).is_err(),
+        "bounded"
+    );
+}

@@ -64,6 +64,15 @@ pub enum MediaCommand {
         /// otherwise never removed.
         gone: oneshot::Sender<String>,
     },
+    /// An ICE candidate the participant trickled after its offer.
+    RemoteCandidate {
+        /// The participant.
+        participant: ParticipantId,
+        /// The `candidate:…` attribute.
+        candidate: String,
+        /// The ICE generation it belongs to, if the endpoint said.
+        username_fragment: Option<String>,
+    },
     /// A synthetic room inside the daemon (demos, tests): a coloured
     /// picture with a moving square and a tone it "speaks" now and then.
     AddSynthetic {
@@ -787,6 +796,24 @@ fn run(
                         }
                     };
                     let _ = reply.send(result);
+                }
+                Ok(MediaCommand::RemoteCandidate {
+                    participant,
+                    candidate,
+                    username_fragment,
+                }) => {
+                    if let Some(p) = peers.get_mut(&participant)
+                        && let Err(e) = p
+                            .session
+                            .add_remote_candidate(&candidate, username_fragment.as_deref())
+                    {
+                        // An mDNS name, another address family, garbage: ICE
+                        // goes on with the candidates it has.
+                        warn!(
+                            endpoint = p.endpoint.as_str(),
+                            "trickled candidate not used: {e}"
+                        );
+                    }
                 }
                 Ok(MediaCommand::Detach { participant }) => {
                     if let Some(mut p) = peers.remove(&participant) {

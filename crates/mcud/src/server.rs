@@ -15,9 +15,10 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use mcu_signalling::protocol::{
-    ClientMessage, CloseCode, ConferenceId, EndpointId, ErrorCode, ErrorEvent, Joined,
-    MAX_MESSAGE_BYTES, RosterChanged, ServerMessage, parse_client_message,
+    ClientMessage, CloseCode, ConferenceId, EndpointId, ErrorCode, ErrorEvent, IceCandidate,
+    Joined, MAX_MESSAGE_BYTES, RosterChanged, ServerMessage, parse_client_message,
 };
+use mcu_signalling::webrtc::MAX_REMOTE_CANDIDATES;
 use tokio::sync::{broadcast, oneshot};
 use tracing::{Instrument, info, info_span, warn};
 
@@ -414,6 +415,32 @@ struct Member {
     endpoint: EndpointId,
     participant_id: u64,
     events: broadcast::Receiver<FeedEvent>,
+    /// The offer has been answered: trickled candidates go to the media
+    /// thread as they come.
+    offered: bool,
+    /// Candidates trickled before the offer, handed over once it is
+    /// answered (at most [`MAX_REMOTE_CANDIDATES`]).
+    early_candidates: Vec<IceCandidate>,
+}
+
+impl Member {
+    /// Hands a trickled candidate to the media thread, or keeps it until
+    /// the offer is answered.
+    fn trickle(&mut self, state: &AppState, candidate: IceCandidate) {
+        if !self.offered {
+            if self.early_candidates.len() < MAX_REMOTE_CANDIDATES {
+                self.early_candidates.push(candidate);
+            }
+            return;
+        }
+        if let Some(media) = state.media(&self.conference) {
+            media.send(MediaCommand::RemoteCandidate {
+                participant: mcu_mixer::ParticipantId(self.participant_id),
+                candidate: candidate.candidate,
+                username_fragment: candidate.username_fragment,
+            });
+        }
+    }
 }
 
 enum Step {
@@ -482,6 +509,14 @@ async fn session(socket: WebSocket, state: Arc<AppState>) {
             Step::Offer(sdp) => {
                 let reply = offer(&state, member.as_ref(), sdp).await;
                 gone = reply.2;
+                if gone.is_some()
+                    && let Some(m) = member.as_mut()
+                {
+                    m.offered = true;
+                    for c in std::mem::take(&mut m.early_candidates) {
+                        m.trickle(&state, c);
+                    }
+                }
                 if tx.send(Message::Text(reply.0.into())).await.is_err() {
                     break;
                 }
@@ -674,6 +709,8 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
                 endpoint: join.endpoint_id,
                 participant_id: pid,
                 events: feed.subscribe(),
+                offered: false,
+                early_candidates: Vec::new(),
             });
             publish_roster(state, &join.conference_id);
             (vec![joined.to_json()], Step::Continue)
@@ -703,11 +740,15 @@ fn handle_text(state: &AppState, member: &mut Option<Member>, text: &str) -> (Ve
             (Vec::new(), Step::Continue)
         }
         ClientMessage::Offer(o) => (Vec::new(), Step::Offer(o.sdp)),
-        ClientMessage::Candidate(_) | ClientMessage::EndOfCandidates(_) => {
-            // No trickle yet: the offer carries its gathered candidates
-            // (docs/signalling.md); later candidates are ignored.
+        ClientMessage::Candidate(c) => {
+            if let Some(m) = member.as_mut() {
+                m.trickle(state, c);
+            }
             (Vec::new(), Step::Continue)
         }
+        // ICE needs no word of it: checks go on until a pair works or
+        // consent times out.
+        ClientMessage::EndOfCandidates(_) => (Vec::new(), Step::Continue),
         ClientMessage::RequestFloor {} | ClientMessage::CancelFloorRequest {} => {
             let request = matches!(msg, ClientMessage::RequestFloor {});
             let Some(m) = member.as_ref() else {

@@ -286,3 +286,91 @@ async fn shutdown_says_goodbye_to_every_session() {
     expect_close(&mut a, 1001).await;
     shutdown.await.unwrap().unwrap();
 }
+
+/// Waits up to `within` for a STUN Binding request on `probe`.
+async fn binding_request(probe: &tokio::net::UdpSocket, within: Duration) -> bool {
+    let mut buf = [0u8; 1500];
+    let deadline = tokio::time::Instant::now() + within;
+    while let Ok(Ok((n, _))) = tokio::time::timeout_at(deadline, probe.recv_from(&mut buf)).await {
+        // Type 0x0001 (Binding request) and the magic cookie.
+        if n >= 20 && buf[..2] == [0, 1] && buf[4..8] == [0x21, 0x12, 0xa4, 0x42] {
+            return true;
+        }
+    }
+    false
+}
+
+fn candidate_frame(probe: &tokio::net::UdpSocket) -> String {
+    let port = probe.local_addr().unwrap().port();
+    serde_json::json!({
+        "v": 1,
+        "type": "candidate",
+        "candidate": format!("candidate:7 1 udp 2130706431 127.0.0.1 {port} typ host"),
+        "sdp_mid": "0",
+        "sdp_m_line_index": 0,
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn trickled_candidates_are_checked_before_and_after_the_answer() {
+    use mcu_signalling::webrtc::{ClientSession, ClientSessionConfig};
+    let s = server("trickle").await;
+    let mut ws = s.join(0).await;
+    // An offer as a browser sends it before gathering: no candidates in it.
+    #[allow(clippy::disallowed_methods)] // the session's start time
+    let now = std::time::Instant::now();
+    let host: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let mut client = ClientSession::new(now, ClientSessionConfig::new(host, 7)).unwrap();
+    let offer: String = client
+        .create_offer(now)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("a=candidate") && !l.starts_with("a=end-of-candidates"))
+        .flat_map(|l| [l, "\r\n"])
+        .collect();
+    let early = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let late = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // One candidate comes before the offer (kept until it is answered)…
+    send(&mut ws, &candidate_frame(&early)).await;
+    let offer_frame = serde_json::json!({"v": 1, "type": "offer", "sdp": offer}).to_string();
+    send(&mut ws, &offer_frame).await;
+    match next_non_roster(&mut ws).await {
+        ServerMessage::Answer(_) => {}
+        other => panic!("expected an answer, got {other:?}"),
+    }
+    // …one after it, then the end of the gathering.
+    send(&mut ws, &candidate_frame(&late)).await;
+    send(&mut ws, r#"{"v":1,"type":"end_of_candidates"}"#).await;
+    let (early_checked, late_checked) = tokio::join!(
+        binding_request(&early, Duration::from_secs(5)),
+        binding_request(&late, Duration::from_secs(5)),
+    );
+    assert!(
+        early_checked,
+        "the MCU checks the candidate sent before the offer"
+    );
+    assert!(
+        late_checked,
+        "the MCU checks the candidate trickled after the answer"
+    );
+    // A candidate it cannot use (an mDNS name) is no error to the endpoint.
+    let mdns = serde_json::json!({"v": 1, "type": "candidate",
+        "candidate": "candidate:8 1 udp 2130706431 0d6c1e57-a5b3.local 50000 typ host"});
+    send(&mut ws, &mdns.to_string()).await;
+    send(&mut ws, r#"{"v":1,"type":"leave"}"#).await;
+    while let Some(Ok(frame)) = ws.next().await {
+        match frame {
+            Message::Text(t) => {
+                let msg = parse_server_message(t.as_str()).unwrap();
+                assert!(!matches!(msg, ServerMessage::Error(_)), "{msg:?}");
+            }
+            Message::Close(f) => {
+                assert_eq!(f.map(|f| u16::from(f.code)), Some(1000));
+                break;
+            }
+            _ => {}
+        }
+    }
+    s.running.shutdown(Duration::from_secs(2)).await.unwrap();
+}
