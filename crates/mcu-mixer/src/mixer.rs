@@ -279,6 +279,8 @@ pub struct MixerStats {
     pub audio_frames_dropped: u64,
     /// Audio packets the decoder rejected.
     pub audio_decode_errors: u64,
+    /// Lost audio frames the decoder concealed (`handle_audio(id, None)`).
+    pub audio_frames_concealed: u64,
     /// Time spent decoding video, ns (timed with [`ConferenceMixerConfig::stopwatch`]).
     pub video_decode_ns: u64,
     /// Time spent compositing, ns.
@@ -872,6 +874,7 @@ impl ConferenceMixer {
                 let (slot, dropped) = p.audio_queue.push_slot();
                 slot.copy_from_slice(&self.pcm_scratch);
                 self.stats.audio_frames_dropped += dropped as u64;
+                self.stats.audio_frames_concealed += u64::from(packet.is_none());
                 Ok(())
             }
             Err(e) => {

@@ -23,8 +23,8 @@ use mcu_mixer::mixer::{
 };
 use mcu_mixer::synth::{SineTone, SyntheticVideo};
 use mcu_signalling::rtp::{
-    DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig, JitterBuffer, JitterConfig,
-    JitterOutput,
+    Concealment, DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig, JitterBuffer,
+    JitterConfig, JitterOutput, OpusArrival, OpusDepacketizer,
 };
 use mcu_signalling::webrtc::{
     ClientSession, ClientSessionConfig, Negotiated, ServerSession, ServerSessionConfig, Session,
@@ -576,6 +576,10 @@ struct Peer {
     /// Puts reordered video packets back in order (no delay while in order).
     video_jitter: JitterBuffer<Vec<u8>>,
     video_in: H264Depacketizer,
+    /// Puts reordered audio packets back in order; a packet that does not
+    /// come within its wait is concealed by the decoder.
+    audio_jitter: JitterBuffer<Vec<u8>>,
+    audio_in: OpusDepacketizer,
     meters: ParticipantMeters,
     gone: Option<oneshot::Sender<String>>,
     /// Which of the conference's views it sees (0: participants', 1:
@@ -583,6 +587,14 @@ struct Peer {
     /// (`None`: a cascade uplink, whose view is its own).
     downlink: Option<(usize, BitrateControl)>,
 }
+
+/// The audio jitter buffer: a missing packet is waited for one frame at
+/// first, at most three (the wait grows only when packets come late).
+const AUDIO_JITTER: JitterConfig = JitterConfig {
+    delay: Duration::from_millis(20),
+    max_delay: Duration::from_millis(60),
+    max_packets: 32,
+};
 
 /// After a step down, the wait before a viewer's bitrate class is tried
 /// one step up again (doubling while such probes fail).
@@ -603,9 +615,40 @@ impl Peer {
             video_jitter: JitterBuffer::new(JitterConfig::default())
                 .map_err(|e| format!("jitter buffer: {e}"))?,
             video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
+            audio_jitter: JitterBuffer::new(AUDIO_JITTER)
+                .map_err(|e| format!("audio jitter buffer: {e}"))?,
+            audio_in: OpusDepacketizer::default(),
             meters: ParticipantMeters::default(),
             gone,
         })
+    }
+
+    /// Feeds the audio packets the jitter buffer releases, in order, to the
+    /// mixer's decoder; a packet declared lost (or a gap) is concealed
+    /// frame by frame, a long one resyncs the decoder instead.
+    fn release_audio(&mut self, now: Instant, id: ParticipantId, mixer: &mut ConferenceMixer) {
+        while let Some(out) = self.audio_jitter.pop(now) {
+            let (concealed, payload) = match &out {
+                JitterOutput::Packet(pkt) => match self.audio_in.push(pkt.sequence, &pkt.payload) {
+                    OpusArrival::Packet { concealed, payload } => (concealed, Some(payload)),
+                    OpusArrival::Resync { payload, .. } => (0, Some(payload)),
+                    OpusArrival::Drop => continue,
+                },
+                &JitterOutput::Lost {
+                    first_sequence,
+                    count,
+                } => match self.audio_in.lost(first_sequence, count) {
+                    Concealment::Frames(n) => (n, None),
+                    Concealment::Resync => continue,
+                },
+            };
+            for _ in 0..concealed {
+                let _ = mixer.handle_audio(id, None);
+            }
+            if let Some(payload) = payload {
+                let _ = mixer.handle_audio(id, payload);
+            }
+        }
     }
 
     /// Feeds the video packets the jitter buffer releases to the
@@ -888,8 +931,15 @@ fn run(
                         );
                         p.release_video(now, id, &mut mixer);
                     }
-                    SessionEvent::AudioRtp(pkt) if !pkt.payload.is_empty() => {
-                        let _ = mixer.handle_audio(id, Some(&pkt.payload));
+                    SessionEvent::AudioRtp(pkt) => {
+                        p.audio_jitter.push(
+                            now,
+                            pkt.sequence,
+                            pkt.timestamp,
+                            pkt.marker,
+                            pkt.payload,
+                        );
+                        p.release_audio(now, id, &mut mixer);
                     }
                     SessionEvent::KeyframeRequested => {
                         let _ = mixer.request_keyframe_for(id);
@@ -925,10 +975,13 @@ fn run(
             }
         }
         views.move_viewers(&mut mixer, &peers, moves);
-        // Video held back for a missing packet is released when its wait ends.
+        // Media held back for a missing packet is released when its wait ends.
         for (&id, p) in &mut peers {
             if p.video_jitter.poll_timeout().is_some_and(|t| t <= now) {
                 p.release_video(now, id, &mut mixer);
+            }
+            if p.audio_jitter.poll_timeout().is_some_and(|t| t <= now) {
+                p.release_audio(now, id, &mut mixer);
             }
         }
         for id in failed {
@@ -1092,9 +1145,13 @@ fn run(
             next = next.min(next_synth_video).min(next_synth_audio);
         }
         for p in peers.values_mut() {
-            for t in [p.session.poll_timeout(), p.video_jitter.poll_timeout()]
-                .into_iter()
-                .flatten()
+            for t in [
+                p.session.poll_timeout(),
+                p.video_jitter.poll_timeout(),
+                p.audio_jitter.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
             {
                 next = next.min(t);
             }

@@ -100,6 +100,12 @@ const FAMILIES: &[Family] = &[
         |s| s.mixer.audio_frames_dropped as f64,
     ),
     (
+        "mcu_audio_frames_concealed_total",
+        "counter",
+        "Received audio frames lost and concealed by the decoder.",
+        |s| s.mixer.audio_frames_concealed as f64,
+    ),
+    (
         "mcu_audio_decode_errors_total",
         "counter",
         "Received audio packets the decoder rejected.",
