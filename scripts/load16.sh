@@ -8,6 +8,7 @@
 #   scripts/load16.sh                      # 60 s, 10 s warm-up, 4 analysing endpoints
 #   DURATION=90 ANALYSE=16 scripts/load16.sh
 #   GENERATOR_NICE=10 scripts/load16.sh    # the generator yields the CPU to the daemon
+#   MCUD_NICE=-10 scripts/load16.sh        # the whole daemon at a higher priority (root or CAP_SYS_NICE)
 #   TALK_TURNS=3 scripts/load16.sh         # one speaker at a time, 3 s each (default: all talk)
 #   CONFIG=my-load.toml scripts/load16.sh  # another conference (e.g. one with a chair: two output groups)
 set -euo pipefail
@@ -25,7 +26,7 @@ mkdir -p "$(dirname "$OUT")" out
 # at once unifies features differently and `cargo run` would rebuild).
 cargo build --release -p mcud
 cargo build --release -p mcu-endpoint
-cargo run --release -p mcud -- serve --config "$CONFIG" >out/load16-mcud.log 2>&1 &
+nice -n "${MCUD_NICE:-0}" cargo run --release -p mcud -- serve --config "$CONFIG" >out/load16-mcud.log 2>&1 &
 cargo_pid=$!
 trap 'kill -INT "${mcud_pid:-$cargo_pid}" 2>/dev/null || true' EXIT
 for _ in $(seq 600); do

@@ -266,8 +266,8 @@ impl BookingConfig {
     }
 }
 
-/// The media plane's addresses (`[media]`).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+/// The media plane's addresses and threads (`[media]`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MediaConfig {
     /// Address the media sockets bind to (one UDP socket per participant);
@@ -285,9 +285,43 @@ pub struct MediaConfig {
     /// ports (advertised as a second ICE candidate with the same port).
     #[serde(default)]
     pub public_ip: Option<std::net::IpAddr>,
+    /// The nice value of the conferences' media threads (-20..=19; 0: as
+    /// the rest of the daemon). Below 0 they run ahead of whatever else
+    /// shares the cores, so a tick is not late because a backup or a build
+    /// took the CPU; that needs root or `CAP_SYS_NICE`, and without it the
+    /// daemon says so and runs them at normal priority.
+    #[serde(default = "default_thread_nice")]
+    pub thread_nice: i32,
+}
+
+fn default_thread_nice() -> i32 {
+    -10
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            bind_ip: None,
+            port_min: None,
+            port_max: None,
+            public_ip: None,
+            thread_nice: default_thread_nice(),
+        }
+    }
 }
 
 impl MediaConfig {
+    /// `thread_nice`, checked to be a nice value.
+    pub fn thread_nice(&self) -> Result<i32, ConfigError> {
+        if (-20..=19).contains(&self.thread_nice) {
+            Ok(self.thread_nice)
+        } else {
+            Err(ConfigError::Invalid(
+                "media.thread_nice must be in -20..=19".into(),
+            ))
+        }
+    }
+
     /// The port range, checked: both ends or neither, `port_min ≤ port_max`, not 0.
     pub fn ports(&self) -> Result<Option<std::ops::RangeInclusive<u16>>, ConfigError> {
         match (self.port_min, self.port_max) {
@@ -502,6 +536,7 @@ impl Config {
         self.booking.rules()?;
         self.readiness.rules()?;
         self.media.ports()?;
+        self.media.thread_nice()?;
         if let Some(cascade) = &self.cascade {
             cascade.topology()?;
         }

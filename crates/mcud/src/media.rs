@@ -507,6 +507,41 @@ pub struct MediaStats {
     pub alarms_raised: Vec<(AlarmKind, u64)>,
 }
 
+/// Gives the calling thread the nice value `nice` (on Linux a thread has its
+/// own). Refused (no `CAP_SYS_NICE` for a value below the current one), it
+/// stays as it is and the daemon says so once.
+fn prioritise_this_thread(nice: i32) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if nice == 0 {
+        return;
+    }
+    if let Err(e) = set_thread_nice(nice)
+        && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        warn!(
+            "media threads stay at normal priority ({e}): give mcud CAP_SYS_NICE \
+             (systemd: AmbientCapabilities=CAP_SYS_NICE) or set [media] thread_nice = 0"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn set_thread_nice(nice: i32) -> std::io::Result<()> {
+    // SAFETY: setpriority takes plain integers; `who` = 0 with PRIO_PROCESS
+    // names the calling thread on Linux.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_thread_nice(_nice: i32) -> std::io::Result<()> {
+    Err(std::io::Error::other("per-thread priority is Linux-only"))
+}
+
 impl ConferenceMedia {
     /// Starts the media thread of one conference; its media sockets as `net` says.
     pub fn spawn(
@@ -523,6 +558,7 @@ impl ConferenceMedia {
             .spawn(move || {
                 let span = tracing::info_span!("media", layout = %layout);
                 let _enter = span.enter();
+                prioritise_this_thread(net.thread_nice);
                 // A panic in one conference ends that conference's media only.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     run(rx, layout, net, quality, &published)
@@ -1294,6 +1330,8 @@ pub struct MediaNet {
     pub ports: Option<std::ops::RangeInclusive<u16>>,
     /// Public address behind a 1:1 NAT, advertised with the same port.
     pub public_ip: Option<IpAddr>,
+    /// Nice value the media thread asks for (`[media] thread_nice`).
+    pub thread_nice: i32,
 }
 
 impl MediaNet {
@@ -1442,6 +1480,25 @@ impl PendingUplink {
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_media_thread_changes_its_own_priority_only() {
+        let nice = || {
+            // SAFETY: plain integers; 0 = the calling thread.
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+        };
+        let before = nice();
+        // A higher nice value (lower priority) needs no privilege.
+        let inside = std::thread::spawn(move || {
+            prioritise_this_thread(before + 3);
+            nice()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(inside, before + 3);
+        assert_eq!(nice(), before, "the spawning thread is untouched");
+    }
+
     #[test]
     fn media_sockets_take_free_ports_of_the_range_and_say_when_none_is_left() {
         // Three consecutive ports the system just handed out and freed.
@@ -1452,6 +1509,7 @@ mod tests {
             bind_ip: IpAddr::from([127, 0, 0, 1]),
             ports: Some(lo..=lo + 2),
             public_ip: None,
+            thread_nice: 0,
         };
         let mut held = Vec::new();
         for _ in 0..3 {

@@ -289,6 +289,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
             })?,
             public_ip: config.media.public_ip,
+            thread_nice: config.media.thread_nice,
         },
         quality: config.quality.clone(),
         metrics_token: config.server.metrics_token.clone(),
