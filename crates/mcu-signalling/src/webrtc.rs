@@ -704,8 +704,8 @@ impl ServerSession {
 
     /// Takes the browser's offer and returns the answer SDP (complete: it
     /// carries the host candidate, no trickle needed). The offer's own
-    /// candidates are used, so the browser should wait for ICE gathering to
-    /// complete before sending it (trickle is not wired up yet).
+    /// candidates are used, and those the browser trickles afterwards
+    /// ([`Session::add_remote_candidate`]).
     ///
     /// One offer per session: after a failure past the DTLS-SRTP check the
     /// session is spent. Errors: [`SessionError::NotDtlsSrtp`] (nothing
