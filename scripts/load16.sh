@@ -79,4 +79,9 @@ echo "busiest processes in the window (ticks incl. waited-for children):"
 awk 'NR==FNR {t[$1]=$3; next} { d = $3 - ($1 in t ? t[$1] : 0); if (d > 0) print d, $1, $2 }' \
   out/load16-procs0.txt out/load16-procs1.txt | sort -rn | head -5
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The daemon's own measure of what it adds (source picture in -> composite
+# encoded), per 10 s window of its health log.
+echo "MCU-added latency per 10 s (p50 / p95 / max ms, samples):"
+sed 's/\x1b\[[0-9;]*m//g' out/load16-mcud.log | grep 'media loop health' |
+  sed -n 's/.*added_latency_p50_ms=\([0-9]*\) added_latency_p95_ms=\([0-9]*\) added_latency_max_ms=\([0-9]*\) added_latency_samples=\([0-9]*\).*/  \1 \/ \2 \/ \3 ms, \4/p'
 python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["summary"], indent=2))' "$OUT"

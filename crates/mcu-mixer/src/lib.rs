@@ -71,6 +71,7 @@ pub mod codec;
 pub mod compositor;
 pub mod frame;
 pub mod label;
+pub mod latency;
 pub mod layout;
 pub mod mixer;
 pub mod scale;

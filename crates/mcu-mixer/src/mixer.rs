@@ -22,6 +22,7 @@ use crate::codec::{
 use crate::compositor::{Compositor, TileContent, TileInput};
 use crate::frame::{FrameError, I420Frame, PixelRect};
 use crate::label::{LabelRenderer, label_height_for_tile};
+use crate::latency::LatencyHistogram;
 use crate::layout::{Layout, LayoutLibrary, SlotInputs, assign_slots};
 
 /// Identifies an output group of one conference.
@@ -296,6 +297,9 @@ struct Participant {
     group: GroupId,
     video: Option<H264Decoder>,
     last_frame: Option<I420Frame>,
+    /// When `last_frame`'s access unit was handed in (`None` for pictures
+    /// handed in decoded): what the added latency is measured from.
+    frame_arrived: Option<Instant>,
     generation: u64,
     /// The decoder has no usable reference: drop everything up to an IDR.
     needs_keyframe: bool,
@@ -319,6 +323,8 @@ struct OutputGroup {
     idr_pending: bool,
     last_idr: Option<Instant>,
     out: Vec<u8>,
+    /// Per source, the arrival of the frame this group last composited.
+    shown_arrivals: BTreeMap<ParticipantId, Instant>,
 }
 
 /// The media mixer of one conference (see the [crate docs](crate) for the run loop).
@@ -342,6 +348,11 @@ pub struct ConferenceMixer {
     next_video: Instant,
     next_audio: Instant,
     visible: BTreeSet<ParticipantId>,
+    /// From a frame's arrival to the first encoded composite showing it
+    /// (measured with [`ConferenceMixerConfig::stopwatch`]).
+    added_latency: LatencyHistogram,
+    /// Arrivals of the frames new in the composite being made.
+    fresh_arrivals: Vec<Instant>,
     audio_out: Vec<u8>,
     pcm_scratch: Vec<i16>,
     stats: MixerStats,
@@ -395,6 +406,8 @@ impl ConferenceMixer {
             next_group: 1,
             labels: LabelRenderer::new(),
             outputs: VecDeque::new(),
+            added_latency: LatencyHistogram::default(),
+            fresh_arrivals: Vec::new(),
             video_frame_no: 0,
             next_video: now,
             next_audio: now,
@@ -435,6 +448,7 @@ impl ConferenceMixer {
                 group,
                 video: None,
                 last_frame: None,
+                frame_arrived: None,
                 video_muted: false,
                 generation: 0,
                 needs_keyframe: true,
@@ -476,6 +490,7 @@ impl ConferenceMixer {
         self.visible.remove(&id);
         for g in self.groups.values_mut() {
             g.pins.retain(|&(_, p)| p != id);
+            g.shown_arrivals.remove(&id);
         }
         self.leave_group(p.group, id);
         Ok(())
@@ -522,6 +537,7 @@ impl ConferenceMixer {
                 idr_pending: true,
                 last_idr: None,
                 out: Vec::with_capacity(256 * 1024),
+                shown_arrivals: BTreeMap::new(),
             },
         );
         Ok(id)
@@ -791,6 +807,7 @@ impl ConferenceMixer {
                     decoder.recycle(old);
                 }
                 p.generation += 1;
+                p.frame_arrived = Some(now);
                 p.needs_keyframe = false;
                 self.stats.frames_decoded += 1;
             }
@@ -901,6 +918,21 @@ impl ConferenceMixer {
         slot.copy_from_slice(pcm);
         self.stats.audio_frames_dropped += dropped as u64;
         Ok(())
+    }
+
+    /// How long the MCU held source pictures: from an access unit's arrival
+    /// ([`handle_video`](Self::handle_video)'s `now`) to the end of the
+    /// encode of the first composite showing its picture, once per group
+    /// (only with a [`ConferenceMixerConfig::stopwatch`]). Wait for the
+    /// tick, composite and encode: what the MCU adds between the network in
+    /// and the network out, but for depacketizing and packetizing.
+    pub fn added_latency(&self) -> &LatencyHistogram {
+        &self.added_latency
+    }
+
+    /// Starts [`added_latency`](Self::added_latency) afresh.
+    pub fn reset_added_latency(&mut self) {
+        self.added_latency.clear();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
@@ -1063,6 +1095,7 @@ impl ConferenceMixer {
                 });
             }
             let mut tiles = Vec::with_capacity(g.slots.len());
+            self.fresh_arrivals.clear();
             for (i, slot) in g.slots.iter().enumerate() {
                 let rect = g.rects[i];
                 let tile = &g.layout.tiles[i];
@@ -1070,6 +1103,11 @@ impl ConferenceMixer {
                     match slot.and_then(|id| self.participants.get(&id).map(|p| (id, p))) {
                         Some((id, p)) => {
                             visible.insert(id);
+                            if let Some(at) = p.frame_arrived
+                                && g.shown_arrivals.insert(id, at) != Some(at)
+                            {
+                                self.fresh_arrivals.push(at);
+                            }
                             let label = (self.config.labels && g.spec.labels).then(|| {
                                 self.labels.render(
                                     &p.name,
@@ -1125,6 +1163,13 @@ impl ConferenceMixer {
                     if enc.keyframe {
                         g.idr_pending = false;
                         g.last_idr = Some(now);
+                    }
+                    if let Some(clock) = stopwatch {
+                        let done = clock();
+                        for &at in &self.fresh_arrivals {
+                            self.added_latency
+                                .record(done.saturating_duration_since(at));
+                        }
                     }
                     self.outputs.push_back(MixerOutput::Video {
                         group: gid,

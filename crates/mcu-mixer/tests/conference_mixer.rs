@@ -735,3 +735,47 @@ fn a_recording_holds_its_view_open_without_viewers_and_gets_the_full_mix() {
             .all(|o| !matches!(o, MixerOutput::RecordedAudio { .. }))
     );
 }
+
+#[test]
+fn added_latency_counts_each_new_picture_once_per_group() {
+    let t0 = epoch();
+    let config = ConferenceMixerConfig {
+        labels: false,
+        stopwatch: Some(counting_clock),
+        ..ConferenceMixerConfig::default()
+    };
+    let mut m = ConferenceMixer::new(t0, config, LayoutLibrary::with_templates()).unwrap();
+    let (a, b) = (ParticipantId(1), ParticipantId(2));
+    // Two groups, both showing A (first to join).
+    m.add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    m.add_participant(b, "B", ViewSpec::new("2x2", 320, 180))
+        .unwrap();
+    let mut s = Sender::new(colour(0));
+    m.video_tick(t0);
+    assert_eq!(m.added_latency().count(), 0, "no picture yet");
+    let arrived = counting_clock();
+    m.handle_video(arrived, a, &s.next()).unwrap();
+    m.video_tick(t0 + Duration::from_millis(33));
+    assert_eq!(m.added_latency().count(), 2, "one per group showing it");
+    // Decode, compose and encode each read the clock twice, 1 ms a read.
+    let least = m.added_latency().quantile(0.0).unwrap();
+    assert!(least >= Duration::from_millis(5), "{least:?}");
+    // The same picture again is not new.
+    m.video_tick(t0 + Duration::from_millis(66));
+    assert_eq!(m.added_latency().count(), 2);
+    m.reset_added_latency();
+    assert_eq!(m.added_latency().count(), 0);
+
+    // Without a stopwatch nothing is measured.
+    let mut plain = mixer(t0, false);
+    plain
+        .add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
+        .unwrap();
+    let mut s = Sender::new(colour(0));
+    plain.video_tick(t0);
+    plain.handle_video(t0, a, &s.next()).unwrap();
+    plain.video_tick(t0 + Duration::from_millis(33));
+    assert_eq!(plain.stats().frames_decoded, 1);
+    assert_eq!(plain.added_latency().count(), 0);
+}

@@ -497,6 +497,9 @@ pub struct MediaStats {
     pub levels: Vec<(u64, f32)>,
     /// The active speaker's participant id.
     pub active_speaker: Option<u64>,
+    /// MCU-added latency of the composites over the last 10 s, p50 and p95
+    /// (seconds; `None` without new pictures).
+    pub added_latency_seconds: [Option<f64>; 2],
     /// Each connected endpoint's figures over the last sample period.
     pub quality: Vec<ParticipantQuality>,
     /// Alarms raised and not cleared, oldest first.
@@ -1174,7 +1177,11 @@ fn run(
         }
         let end = clock();
         health.max_busy = health.max_busy.max(end - now);
-        health.report(end, &mixer, peers.len());
+        if let Some(added) = health.report(end, &mut mixer, peers.len())
+            && let Ok(mut s) = published.lock()
+        {
+            s.added_latency_seconds = added.map(|q| q.map(|d| d.as_secs_f64()));
+        }
         // 5. Sleep until the next deadline (at most 5 ms: sockets are polled).
         let mut next = mixer.poll_timeout().min(next_sample);
         if !synthetic.is_empty() {
@@ -1278,13 +1285,28 @@ impl LoopHealth {
         }
     }
 
-    fn report(&mut self, now: Instant, mixer: &ConferenceMixer, participants: usize) {
+    /// Logs the window's figures once it is over and starts the next;
+    /// returns the MCU-added latency of the window's composites, p50 and
+    /// p95 (see [`ConferenceMixer::added_latency`]).
+    fn report(
+        &mut self,
+        now: Instant,
+        mixer: &mut ConferenceMixer,
+        participants: usize,
+    ) -> Option<[Option<Duration>; 2]> {
         if now - self.since < Self::PERIOD {
-            return;
+            return None;
         }
+        let added = mixer.added_latency();
+        let quantiles = [added.quantile(0.5), added.quantile(0.95)];
+        let ms = |d: Option<Duration>| d.map(|d| d.as_millis() as u64);
         if participants > 0 {
             let s = mixer.stats();
             info!(
+                added_latency_p50_ms = ms(quantiles[0]),
+                added_latency_p95_ms = ms(quantiles[1]),
+                added_latency_max_ms = ms(added.quantile(1.0)),
+                added_latency_samples = added.count(),
                 participants,
                 video_ticks = s.video_ticks,
                 video_ticks_skipped = s.video_ticks_skipped,
@@ -1299,7 +1321,9 @@ impl LoopHealth {
                 Self::PERIOD.as_secs()
             );
         }
+        mixer.reset_added_latency();
         *self = Self::new(now);
+        Some(quantiles)
     }
 }
 

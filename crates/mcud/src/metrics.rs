@@ -52,6 +52,18 @@ const FAMILIES: &[Family] = &[
         |s| s.tick_seconds_max,
     ),
     (
+        "mcu_added_latency_p50_seconds",
+        "gauge",
+        "Median time from a source picture's arrival to the encoded composite showing it, last 10 s.",
+        |s| s.added_latency_seconds[0].unwrap_or(f64::NAN),
+    ),
+    (
+        "mcu_added_latency_p95_seconds",
+        "gauge",
+        "95th percentile of the same, last 10 s.",
+        |s| s.added_latency_seconds[1].unwrap_or(f64::NAN),
+    ),
+    (
         "mcu_video_ticks_total",
         "counter",
         "Composite pictures produced.",

@@ -118,6 +118,25 @@ async fn nack_repairs_a_lossy_uplink() {
     assert!(mean > 8.0, "unrepaired loss is seen: {mean:.2} %");
     assert!(fps < 27.0, "unrepaired loss loses frames: {fps:.1} fps");
 
+    // The daemon measured how long it held the rooms' pictures (published
+    // every 10 s): a tick wait, a composite and an encode.
+    let metrics = https(&running, "GET", "/metrics", None, None).await;
+    let added = |name: &str| -> f64 {
+        let prefix = format!("{name}{{conference=\"giao-ban\"}} ");
+        metrics
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (p50, p95) = (
+        added("mcu_added_latency_p50_seconds"),
+        added("mcu_added_latency_p95_seconds"),
+    );
+    println!("MCU-added latency: p50 {p50:.3} s, p95 {p95:.3} s");
+    assert!(p50 > 0.0 && p50 <= p95 && p95 < 0.25, "{p50} / {p95}");
+
     for mut e in endpoints {
         e.stop(StopMode::Leave);
     }
