@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TempDir, config, https};
+use common::{TempDir, config};
 use mcu_endpoint::StopMode;
 use mcud::server::Running;
 
@@ -16,15 +16,9 @@ const ROOMS: [(&str, &str, bool); 2] = [
     ("son-duong", "UBND huyện Sơn Dương", false),
 ];
 
-/// A conference counter from `/metrics`.
 async fn counter(running: &Running, name: &str) -> f64 {
-    let metrics = https(running, "GET", "/metrics", None, None).await;
-    let prefix = format!("{name}{{conference=\"giao-ban\"}} ");
-    metrics
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|v| v.parse().ok())
+    common::metric(running, "giao-ban", name)
+        .await
         .unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https};
+use common::{TempDir, config};
 use mcu_endpoint::StopMode;
 use mcud::server::Running;
 use serde_json::Value;
@@ -32,12 +32,8 @@ async fn site_video(running: &Running, op: &str) -> Value {
 /// Received video frames the MCU dropped while waiting for a keyframe (a
 /// broken frame makes it wait), from `/metrics`.
 async fn frames_waiting_keyframe(running: &Running) -> f64 {
-    let metrics = https(running, "GET", "/metrics", None, None).await;
-    metrics
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("mcu_frames_waiting_keyframe_total{conference=\"giao-ban\"} "))
-        .and_then(|v| v.parse().ok())
+    common::metric(running, "giao-ban", "mcu_frames_waiting_keyframe_total")
+        .await
         .expect("mcu_frames_waiting_keyframe_total in /metrics")
 }
 
@@ -120,19 +116,14 @@ async fn nack_repairs_a_lossy_uplink() {
 
     // The daemon measured how long it held the rooms' pictures (published
     // every 10 s): a tick wait, a composite and an encode.
-    let metrics = https(&running, "GET", "/metrics", None, None).await;
-    let added = |name: &str| -> f64 {
-        let prefix = format!("{name}{{conference=\"giao-ban\"}} ");
-        metrics
-            .text
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
+    let added = |name| common::metric(&running, "giao-ban", name);
     let (p50, p95) = (
-        added("mcu_added_latency_p50_seconds"),
-        added("mcu_added_latency_p95_seconds"),
+        added("mcu_added_latency_p50_seconds")
+            .await
+            .unwrap_or(f64::NAN),
+        added("mcu_added_latency_p95_seconds")
+            .await
+            .unwrap_or(f64::NAN),
     );
     println!("MCU-added latency: p50 {p50:.3} s, p95 {p95:.3} s");
     assert!(p50 > 0.0 && p50 <= p95 && p95 < 0.25, "{p50} / {p95}");

@@ -300,9 +300,6 @@ pub async fn next_event(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
-/// Synthetic endpoints (`mcu-endpoint`) joining `conference`, one per room
-/// with its token: the i-th gets index i and the i-th palette colour, and
-/// does not analyse its picture unless `tweak` says otherwise.
 /// A running conference's quality view (`GET …/quality`), as the operator `op` sees it.
 pub async fn quality(running: &Running, op: &str, conference: &str) -> Value {
     let path = format!("/api/v1/conferences/{conference}/quality");
@@ -311,6 +308,20 @@ pub async fn quality(running: &Running, op: &str, conference: &str) -> Value {
     r.body
 }
 
+/// One of a conference's figures on `/metrics` (`None`: absent).
+pub async fn metric(running: &Running, conference: &str, name: &str) -> Option<f64> {
+    let metrics = https(running, "GET", "/metrics", None, None).await;
+    let prefix = format!("{name}{{conference=\"{conference}\"}} ");
+    metrics
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Synthetic endpoints (`mcu-endpoint`) joining `conference`, one per room
+/// with its token: the i-th gets index i and the i-th palette colour, and
+/// does not analyse its picture unless `tweak` says otherwise.
 pub fn spawn_endpoints(
     running: &Running,
     conference: &str,
