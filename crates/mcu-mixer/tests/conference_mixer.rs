@@ -509,20 +509,24 @@ fn a_late_wake_up_sends_the_late_frame_and_keeps_the_cadence() {
     let mut m = mixer(t0, false);
     m.add_participant(ParticipantId(1), "1", ViewSpec::new("1x1", 320, 180))
         .unwrap();
-    let mut now = t0;
     let mut times = Vec::new();
-    // Frames 0..=9 on time, then the caller wakes 50 ms late for frame 10
-    // (due at 333.3 ms): frame 10 and frame 11 (due 366.7 ms) both go out,
-    // stamped with their deadlines; nothing is skipped.
-    while now <= t0 + Duration::from_millis(500) {
-        m.handle_timeout(now);
-        times.extend(video_times(&drain(&mut m), t0));
-        let next = m.poll_timeout().max(now);
-        now = if next < t0 + Duration::from_millis(330) || next > t0 + Duration::from_millis(390) {
-            next.max(now + Duration::from_millis(1))
-        } else {
-            (t0 + Duration::from_millis(384)).max(now + Duration::from_millis(1))
-        };
+    let mut wake = |m: &mut ConferenceMixer, at: Instant| {
+        m.handle_timeout(at);
+        times.extend(video_times(&drain(m), t0));
+    };
+    // Frames 0..=9 on time; then the caller wakes 50 ms late for frame 10
+    // (due at 333.3 ms): that call sends frame 10, the next one (frame 11's
+    // deadline, 366.7 ms, has passed too) frame 11, both stamped with their
+    // deadlines; nothing is skipped.
+    while m.poll_timeout() < t0 + Duration::from_millis(330) {
+        let at = m.poll_timeout();
+        wake(&mut m, at);
+    }
+    wake(&mut m, t0 + Duration::from_millis(384));
+    wake(&mut m, t0 + Duration::from_millis(384));
+    while m.poll_timeout() <= t0 + Duration::from_millis(500) {
+        let at = m.poll_timeout();
+        wake(&mut m, at);
     }
     let expected: Vec<u128> = (0..=15).map(|n| n * 1000u128 / 30).collect();
     assert_eq!(times, expected, "every frame, at its own time");

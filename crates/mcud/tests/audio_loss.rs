@@ -7,7 +7,6 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TempDir, config};
 use mcu_endpoint::StopMode;
 use mcud::server::Running;
 
@@ -28,11 +27,7 @@ async fn concealed(running: &Running) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_audio_packets_are_concealed() {
-    let dir = std::env::temp_dir().join(format!("mcud-audio-loss-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let config = config(&dir);
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("audio-loss", |_| {}).await;
     let (_op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
     let ids = ROOMS.map(|r| r.0);
     let mut endpoints = common::spawn_endpoints(&running, "giao-ban", &ids, &tokens, |_, _| {});

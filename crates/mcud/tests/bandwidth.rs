@@ -17,7 +17,6 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config};
 use mcu_endpoint::{Endpoint, StopMode};
 use mcud::server::Running;
 use serde_json::Value;
@@ -93,12 +92,10 @@ async fn receiving(e: &Endpoint, span: Duration) -> (f64, f64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_on_a_slow_line_gets_the_low_bitrate_encode_and_the_others_keep_theirs() {
-    let dir = std::env::temp_dir().join(format!("mcud-bandwidth-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let mut config = config(&dir);
-    config.quality.sample_seconds = 0.5;
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("bandwidth", |config| {
+        config.quality.sample_seconds = 0.5;
+    })
+    .await;
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
     let ids = ROOMS.map(|r| r.0);
     // Grain: pictures that cost what camera video costs, so that the

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https, looks_like};
+use common::{https, looks_like};
 use mcu_endpoint::{Endpoint, StopMode, picture::PALETTE};
 use mcud::config::BookingConfig;
 use mcud::server::Running;
@@ -85,20 +85,18 @@ async fn wait_main_tile(chair: &Endpoint, colour: (u8, u8, u8), what: &str) -> D
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booked_conference_opens_for_rehearsal_goes_live_and_runs_its_scenario() {
-    let dir = std::env::temp_dir().join(format!("mcud-booked-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let mut config = config(&dir);
-    config.booking = BookingConfig {
-        emergency_notice_hours: 0.0,
-        rehearsal_before_minutes: 4.0 / 60.0,
-        ready_check_before_minutes: 2.0 / 60.0,
-        report_after_seconds: 1.0,
-        ..BookingConfig::default()
-    };
-    // A quality sample every second, so the short session has some to report.
-    config.quality.record_seconds = 1.0;
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("booked", |config| {
+        config.booking = BookingConfig {
+            emergency_notice_hours: 0.0,
+            rehearsal_before_minutes: 4.0 / 60.0,
+            ready_check_before_minutes: 2.0 / 60.0,
+            report_after_seconds: 1.0,
+            ..BookingConfig::default()
+        };
+        // A quality sample every second, so the short session has some to report.
+        config.quality.record_seconds = 1.0;
+    })
+    .await;
     let rooms = ROOMS.map(|(id, name, chair, _)| (id, name, chair));
     let (op, tokens) = common::create_rooms(&running, &rooms).await;
 

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https, looks_like};
+use common::{https, looks_like};
 use mcu_endpoint::{Endpoint, StopMode, picture::PALETTE};
 use serde_json::json;
 
@@ -28,11 +28,7 @@ fn top_left(chair: &Endpoint) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_called_endpoint_fills_the_chairs_main_tile_within_a_second() {
-    let dir = std::env::temp_dir().join(format!("mcud-call-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let config = config(&dir);
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("call", |_| {}).await;
     let rooms = ROOMS.map(|(id, name, chair, _)| (id, name, chair));
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &rooms).await;
 

@@ -10,7 +10,6 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config};
 use mcu_endpoint::StopMode;
 use mcud::server::Running;
 use serde_json::Value;
@@ -58,12 +57,10 @@ async fn watch(running: &Running, op: &str, span: Duration) -> (f64, f64, f64, f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nack_repairs_a_lossy_uplink() {
-    let dir = std::env::temp_dir().join(format!("mcud-nack-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let mut config = config(&dir);
-    config.quality.sample_seconds = 0.5;
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("nack", |config| {
+        config.quality.sample_seconds = 0.5;
+    })
+    .await;
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
     let ids = ROOMS.map(|r| r.0);
     let endpoints = common::spawn_endpoints(&running, "giao-ban", &ids, &tokens, |_, _| {});

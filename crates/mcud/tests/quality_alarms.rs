@@ -17,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https};
+use common::https;
 use mcu_endpoint::StopMode;
 use mcud::server::Running;
 use serde_json::Value;
@@ -69,16 +69,14 @@ async fn until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quality_is_measured_and_loss_freeze_and_drop_raise_alarms() {
-    let dir = std::env::temp_dir().join(format!("mcud-quality-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let mut config = config(&dir);
-    config.quality.sample_seconds = 0.5;
-    config.quality.freeze_alarm_seconds = 1.0;
-    // Media from a configured port range (what a firewall would open).
-    config.media.port_min = Some(42_000);
-    config.media.port_max = Some(42_099);
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("quality", |config| {
+        config.quality.sample_seconds = 0.5;
+        config.quality.freeze_alarm_seconds = 1.0;
+        // Media from a configured port range (what a firewall would open).
+        config.media.port_min = Some(42_000);
+        config.media.port_max = Some(42_099);
+    })
+    .await;
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
 
     let ids = ROOMS.map(|r| r.0);

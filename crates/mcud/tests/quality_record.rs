@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https};
+use common::https;
 use mcu_endpoint::StopMode;
 use mcud::server::Running;
 use serde_json::Value;
@@ -74,13 +74,11 @@ const REPORT: &str = "/api/v1/conferences/giao-ban/report";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn samples_logbook_entries_and_the_report_follow_the_session() {
-    let dir = std::env::temp_dir().join(format!("mcud-record-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let mut config = config(&dir);
-    config.quality.sample_seconds = 0.5;
-    config.quality.record_seconds = 0.5;
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("record", |config| {
+        config.quality.sample_seconds = 0.5;
+        config.quality.record_seconds = 0.5;
+    })
+    .await;
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
 
     let ids = ROOMS.map(|r| r.0);

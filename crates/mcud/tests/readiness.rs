@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, config, https};
+use common::https;
 use mcu_endpoint::StopMode;
 use mcud::config::ReadinessConfig;
 use mcud::server::Running;
@@ -75,15 +75,13 @@ fn codes(r: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_readiness_check_fails_the_lossy_and_the_muted_room_and_passes_them_after_a_re_test() {
-    let dir = std::env::temp_dir().join(format!("mcud-readiness-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let mut config = config(&dir);
-    config.readiness = ReadinessConfig {
-        window_seconds: 4.0,
-        ..ReadinessConfig::default()
-    };
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (_guard, running) = common::daemon("readiness", |config| {
+        config.readiness = ReadinessConfig {
+            window_seconds: 4.0,
+            ..ReadinessConfig::default()
+        };
+    })
+    .await;
     let (op, tokens) = common::start_conference(&running, "kiem-tra", "2x2", &ROOMS).await;
 
     let ids = ROOMS.map(|r| r.0);

@@ -69,11 +69,8 @@ fn stream<'a>(probe: &'a Value, kind: &str) -> Vec<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_conference_gives_an_mp4_that_ffprobe_reads_as_recorded() {
-    let dir = std::env::temp_dir().join(format!("mcud-recording-{}", std::process::id()));
-    let _guard = TempDir(dir.clone());
-    let config = config(&dir);
-    common::create_admin_and_operator(&config).await;
-    let running = mcud::server::start(&config).await.unwrap();
+    let (guard, running) = common::daemon("recording", |_| {}).await;
+    let dir = guard.0.clone();
     let (op, tokens) = common::start_conference(&running, "giao-ban", "2x2", &ROOMS).await;
 
     // Not recording yet; the operator starts it.

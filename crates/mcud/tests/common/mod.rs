@@ -300,6 +300,19 @@ pub async fn next_event(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
+/// A daemon of its own for one test: data under a fresh temp dir
+/// `mcud-<name>-<pid>` (removed when the guard drops), the test's settings
+/// applied by `configure`, an admin and an operator created; started.
+pub async fn daemon(name: &str, configure: impl FnOnce(&mut Config)) -> (TempDir, Running) {
+    let dir = std::env::temp_dir().join(format!("mcud-{name}-{}", std::process::id()));
+    let guard = TempDir(dir.clone());
+    let mut config = config(&dir);
+    configure(&mut config);
+    create_admin_and_operator(&config).await;
+    let running = mcud::server::start(&config).await.unwrap();
+    (guard, running)
+}
+
 /// A running conference's quality view (`GET …/quality`), as the operator `op` sees it.
 pub async fn quality(running: &Running, op: &str, conference: &str) -> Value {
     let path = format!("/api/v1/conferences/{conference}/quality");
