@@ -60,6 +60,7 @@ fn an_operator_picks_and_changes_a_conferences_cascade_links_in_the_console() {
                 ],
                 link: vec![link("tuyen-quang"), link("hai-phong")],
                 failover_after_seconds: 30.0,
+                open_counterparts: false,
             });
         },
     );

@@ -123,24 +123,42 @@ pub enum Prover {
     Parent,
 }
 
-/// The bytes both sides sign: a label naming the protocol version and the
-/// prover, then each field length-prefixed so no two inputs collide.
+/// What a handshake opens: a conference's link, or the child's bookings
+/// subscription. Each has its own labels, so a proof made for one is never
+/// accepted for the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel<'a> {
+    /// The link of one conference.
+    Conference(&'a ConferenceId),
+    /// The bookings subscription (`subscribe`).
+    Bookings,
+}
+
+/// The bytes both sides sign: a label naming the protocol version, the
+/// channel and the prover, then each field length-prefixed so no two inputs
+/// collide.
 fn transcript(
     prover: Prover,
     link: &McuId,
-    conference: &ConferenceId,
+    channel: Channel<'_>,
     parent_nonce: &Nonce,
     child_nonce: &Nonce,
 ) -> Vec<u8> {
-    let label: &[u8] = match prover {
-        Prover::Child => b"mcu-cascade/1 child proof",
-        Prover::Parent => b"mcu-cascade/1 parent proof",
+    let (label, conference): (&[u8], &[u8]) = match (channel, prover) {
+        (Channel::Conference(c), Prover::Child) => {
+            (b"mcu-cascade/1 child proof", c.as_str().as_bytes())
+        }
+        (Channel::Conference(c), Prover::Parent) => {
+            (b"mcu-cascade/1 parent proof", c.as_str().as_bytes())
+        }
+        (Channel::Bookings, Prover::Child) => (b"mcu-cascade/1 child bookings proof", b""),
+        (Channel::Bookings, Prover::Parent) => (b"mcu-cascade/1 parent bookings proof", b""),
     };
     let mut t = Vec::with_capacity(160);
     for field in [
         label,
         link.as_str().as_bytes(),
-        conference.as_str().as_bytes(),
+        conference,
         &parent_nonce.0,
         &child_nonce.0,
     ] {
@@ -160,9 +178,28 @@ pub fn prove(
     parent_nonce: &Nonce,
     child_nonce: &Nonce,
 ) -> Proof {
+    prove_for(
+        secret,
+        prover,
+        link,
+        Channel::Conference(conference),
+        parent_nonce,
+        child_nonce,
+    )
+}
+
+/// The proof `prover` sends for this link, channel and pair of nonces.
+pub fn prove_for(
+    secret: &LinkSecret,
+    prover: Prover,
+    link: &McuId,
+    channel: Channel<'_>,
+    parent_nonce: &Nonce,
+    child_nonce: &Nonce,
+) -> Proof {
     let tag = hmac::sign(
         &secret.key(),
-        &transcript(prover, link, conference, parent_nonce, child_nonce),
+        &transcript(prover, link, channel, parent_nonce, child_nonce),
     );
     let mut out = [0u8; 32];
     out.copy_from_slice(tag.as_ref()); // HMAC-SHA256 tags are 32 bytes
@@ -179,9 +216,30 @@ pub fn verify(
     child_nonce: &Nonce,
     proof: &Proof,
 ) -> bool {
+    verify_for(
+        secret,
+        prover,
+        link,
+        Channel::Conference(conference),
+        parent_nonce,
+        child_nonce,
+        proof,
+    )
+}
+
+/// Constant-time check of a proof `prover` sent on `channel`.
+pub fn verify_for(
+    secret: &LinkSecret,
+    prover: Prover,
+    link: &McuId,
+    channel: Channel<'_>,
+    parent_nonce: &Nonce,
+    child_nonce: &Nonce,
+    proof: &Proof,
+) -> bool {
     hmac::verify(
         &secret.key(),
-        &transcript(prover, link, conference, parent_nonce, child_nonce),
+        &transcript(prover, link, channel, parent_nonce, child_nonce),
         &proof.0,
     )
     .is_ok()

@@ -740,6 +740,7 @@ pub(crate) fn kind(msg: &DownMessage) -> &'static str {
         DownMessage::Challenge { .. } => "challenge",
         DownMessage::Welcome { .. } => "welcome",
         DownMessage::Refused { .. } => "refused",
+        DownMessage::Bookings { .. } => "bookings",
         DownMessage::Command { .. } => "command",
         DownMessage::Answer { .. } => "answer",
         DownMessage::Ping { .. } => "ping",

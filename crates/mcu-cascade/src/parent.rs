@@ -327,6 +327,9 @@ impl ParentLinks {
             UpMessage::Hello { .. } | UpMessage::Auth { .. } => {
                 self.violation(now, conn, "handshake message after welcome".into())
             }
+            UpMessage::Subscribe { .. } => {
+                self.violation(now, conn, "subscribe on a conference link".into())
+            }
         }
     }
 
@@ -653,6 +656,7 @@ impl ParentLinks {
 fn up_kind(msg: &UpMessage) -> &'static str {
     match msg {
         UpMessage::Hello { .. } => "hello",
+        UpMessage::Subscribe { .. } => "subscribe",
         UpMessage::Auth { .. } => "auth",
         UpMessage::Roster(_) => "roster",
         UpMessage::Uplink { .. } => "uplink",

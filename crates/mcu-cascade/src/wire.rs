@@ -68,6 +68,17 @@ pub enum UpMessage {
         /// The child's challenge; the parent proves itself over it.
         nonce: Nonce,
     },
+    /// First message on a child's bookings subscription (`GET /cascade`,
+    /// no conference): who is dialling and its challenge. The handshake
+    /// then runs as for a conference link (`challenge`, `auth`, `welcome`),
+    /// with proofs under the subscription's own labels; afterwards the
+    /// parent sends `bookings`.
+    Subscribe {
+        /// The link id: the child's MCU id.
+        link: McuId,
+        /// The child's challenge; the parent proves itself over it.
+        nonce: Nonce,
+    },
     /// The child's answer to the parent's `challenge`.
     Auth {
         /// HMAC-SHA256 proof (see `docs/cascade.md`).
@@ -136,6 +147,14 @@ pub enum DownMessage {
     Refused {
         /// Why.
         code: RefusedCode,
+    },
+    /// On a bookings subscription: every conference of the parent that
+    /// names the child's link and is not over, so the child opens its
+    /// counterpart and follows its phases. Sent after `welcome`, whenever
+    /// the list changes, and at least every 10 s; each replaces the last.
+    Bookings {
+        /// The conferences, by id.
+        conferences: Vec<BookedConference>,
     },
     /// A command for an endpoint of the child's subtree.
     Command {
@@ -295,6 +314,19 @@ pub struct RosterMcu {
     pub parent: Option<McuId>,
     /// State of its link up to `parent` (always `up` for the publisher).
     pub link: LinkState,
+}
+
+/// A conference of the parent that names a child's link, as `bookings`
+/// lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedConference {
+    /// The parent's conference id.
+    pub conference: ConferenceId,
+    /// Its title, with diacritics.
+    pub title: String,
+    /// Its phase: `created`, `rehearsal`, `ready_check`, `live`, `ended` or
+    /// `reported` (a receiver treats a phase it does not know as `created`).
+    pub state: String,
 }
 
 /// The state of one cascade link as rosters show it.

@@ -1,7 +1,9 @@
 //! The handshake proofs: bound to the secret, the direction, the link, the
 //! conference and both nonces.
 
-use mcu_cascade::auth::{LinkSecret, Nonce, Proof, Prover, SecretError, prove, verify};
+use mcu_cascade::auth::{
+    Channel, LinkSecret, Nonce, Proof, Prover, SecretError, prove, prove_for, verify, verify_for,
+};
 use mcu_cascade::ids::{ConferenceId, McuId};
 
 struct Inputs {
@@ -126,4 +128,49 @@ fn nonces_and_proofs_are_64_hex_digits_on_the_wire() {
     assert_eq!(serde_json::from_str::<Nonce>(&json).unwrap(), n);
     assert!(serde_json::from_str::<Nonce>("\"abab\"").is_err());
     assert!(serde_json::from_str::<Proof>(&format!("\"{}\"", "g0".repeat(32))).is_err());
+}
+
+#[test]
+fn a_bookings_proof_is_bound_to_the_subscription_and_the_direction() {
+    let i = inputs();
+    let sub = |who| {
+        prove_for(
+            &i.secret,
+            who,
+            &i.link,
+            Channel::Bookings,
+            &i.parent_nonce,
+            &i.child_nonce,
+        )
+    };
+    let sub_ok = |who, p: &Proof| {
+        verify_for(
+            &i.secret,
+            who,
+            &i.link,
+            Channel::Bookings,
+            &i.parent_nonce,
+            &i.child_nonce,
+            p,
+        )
+    };
+    let child = sub(Prover::Child);
+    assert!(sub_ok(Prover::Child, &child));
+    // Neither replayed as the other direction, nor as a conference link's
+    // proof, nor a conference link's proof as a subscription's.
+    assert!(!sub_ok(Prover::Parent, &child));
+    assert!(!check(&i, Prover::Child, &child));
+    assert!(!sub_ok(Prover::Child, &proof(&i, Prover::Child)));
+    // The conference form is the one `prove` made before channels existed.
+    assert_eq!(
+        prove_for(
+            &i.secret,
+            Prover::Parent,
+            &i.link,
+            Channel::Conference(&i.conference),
+            &i.parent_nonce,
+            &i.child_nonce,
+        ),
+        proof(&i, Prover::Parent)
+    );
 }

@@ -74,6 +74,7 @@ fn every_message_type_has_an_example() {
     let up: BTreeSet<String> = examples("up").iter().map(|t| message_type(t)).collect();
     let want_up = [
         "hello",
+        "subscribe",
         "auth",
         "roster",
         "uplink",
@@ -89,6 +90,7 @@ fn every_message_type_has_an_example() {
         "challenge",
         "welcome",
         "refused",
+        "bookings",
         "command",
         "answer",
         "ping",

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod booking;
 pub mod civil;
 mod console;
+pub mod counterpart;
 pub mod directory;
 mod error;
 mod live;

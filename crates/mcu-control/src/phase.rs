@@ -156,7 +156,7 @@ pub async fn advance(s: &ControlState) -> ApiResult<Vec<PhaseChange>> {
         match enter(s, &c, to).await {
             Ok(true) => {
                 tracing::info!(conference = %c.id, from = %c.state, to = %to, "phase changed by the clock");
-                write_logbook(s, &c.id, now, text, to).await;
+                write_logbook(s, &c.id, now, "system", text, to).await;
                 changes.push(PhaseChange {
                     conference: c.id,
                     from: c.state,
@@ -190,10 +190,12 @@ async fn report_line(s: &ControlState, c: &Conference) -> String {
     }
 }
 
-async fn write_logbook(
+/// Writes a phase change in the conference's logbook as `actor` did it.
+pub(crate) async fn write_logbook(
     s: &ControlState,
     conference: &str,
     at: i64,
+    actor: &str,
     text: String,
     to: ConferenceState,
 ) {
@@ -201,7 +203,7 @@ async fn write_logbook(
         at_ms: at,
         kind: mcu_store::LogbookKind::Auto,
         category: LogbookCategory::Phase,
-        actor: "system".into(),
+        actor: actor.into(),
         text,
         details: serde_json::json!({ "phase": to.as_str() }).to_string(),
         refers_to: None,

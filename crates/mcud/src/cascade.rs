@@ -200,6 +200,16 @@ impl Hub {
         lock(&self.control).as_ref().map(|(l, _)| l.clone())
     }
 
+    /// This MCU's place in the tree.
+    pub(crate) fn config(&self) -> &Cascade {
+        &self.cascade
+    }
+
+    /// The control state, once the daemon has set it.
+    pub(crate) fn control(&self) -> Option<Arc<mcu_control::ControlState>> {
+        lock(&self.control).as_ref().map(|(_, c)| c.clone())
+    }
+
     fn store(&self) -> Option<mcu_store::Store> {
         lock(&self.control).as_ref().map(|(_, c)| c.store.clone())
     }
@@ -223,7 +233,7 @@ impl Hub {
         details: serde_json::Value,
         result: &str,
     ) {
-        let Some(control) = lock(&self.control).as_ref().map(|(_, c)| c.clone()) else {
+        let Some(control) = self.control() else {
             return;
         };
         let actor = format!("cascade:{mcu}");
@@ -450,6 +460,29 @@ pub(crate) fn client_tls(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConf
     crate::notify::trusting(roots)
 }
 
+/// A WebSocket to the parent MCU, over TLS checked against its CA file.
+pub(crate) type ParentSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `wss://<parent><path>` (3 s at most).
+pub(crate) async fn connect(parent: &Neighbour, path: &str) -> Result<ParentSocket, String> {
+    let url = format!("wss://{}{path}", parent.url.trim_start_matches("https://"));
+    let tls = client_tls(parent.ca_pem.as_deref())?;
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES));
+    let connect = tokio_tungstenite::connect_async_tls_with_config(
+        url.as_str(),
+        Some(config),
+        true,
+        Some(tokio_tungstenite::Connector::Rustls(tls)),
+    );
+    match tokio::time::timeout(Duration::from_secs(3), connect).await {
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(e)) => Err(format!("{url}: {e}")),
+        Err(_) => Err(format!("{url}: timed out")),
+    }
+}
+
 /// Opens the link to `parent` and pumps it until either side closes.
 async fn dial(
     parent: Neighbour,
@@ -458,31 +491,10 @@ async fn dial(
     inbox: mpsc::UnboundedSender<Event>,
 ) {
     use tokio_tungstenite::tungstenite::Message as WsMessage;
-    let url = format!(
-        "wss://{}/cascade/{}",
-        parent.url.trim_start_matches("https://"),
-        conference.as_str()
-    );
-    let connected = async {
-        let tls = client_tls(parent.ca_pem.as_deref())?;
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(Some(MAX_MESSAGE_BYTES));
-        let connect = tokio_tungstenite::connect_async_tls_with_config(
-            url.as_str(),
-            Some(config),
-            true,
-            Some(tokio_tungstenite::Connector::Rustls(tls)),
-        );
-        match tokio::time::timeout(Duration::from_secs(3), connect).await {
-            Ok(Ok((ws, _))) => Ok(ws),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("timed out".into()),
-        }
-    };
-    let ws = match connected.await {
+    let ws = match connect(&parent, &format!("/cascade/{}", conference.as_str())).await {
         Ok(ws) => ws,
         Err(e) => {
-            info!(parent = %parent.id, %url, error = %e, "cascade dial failed");
+            info!(parent = %parent.id, error = %e, "cascade dial failed");
             let _ = inbox.send(Event::DialFailed { conn });
             return;
         }
@@ -576,7 +588,7 @@ fn endpoint_of(id: &EndpointId) -> Option<CascadeEndpoint> {
     CascadeEndpoint::new(id.as_str()).ok()
 }
 
-fn random_nonce() -> Nonce {
+pub(crate) fn random_nonce() -> Nonce {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 32];
     // The system's generator does not fail on the platforms we run on; a

@@ -8,6 +8,7 @@
 //! [cascade]
 //! id = "tuyen-quang"
 //! tree = "config/cascade/tree.toml"   # or the [[cascade.mcu]] entries inline
+//! open_counterparts = true             # open counterparts of the parent's conferences
 //!
 //! [[cascade.link]]                     # one per neighbour: parent, standby, children
 //! mcu = "central"
@@ -50,6 +51,12 @@ pub struct CascadeConfig {
     /// Parent unreachable this long ⇒ link to the standby (R18).
     #[serde(default = "default_failover_seconds")]
     pub failover_after_seconds: f64,
+    /// Open a counterpart of every conference of the parent that names this
+    /// MCU's link, and move it through the parent's phases (the bookings
+    /// subscription, `docs/cascade.md`). Off: the operators here create
+    /// their counterparts themselves.
+    #[serde(default)]
+    pub open_counterparts: bool,
 }
 
 fn default_failover_seconds() -> f64 {
@@ -131,6 +138,8 @@ pub struct Cascade {
     pub children: BTreeMap<McuId, LinkSecret>,
     /// Timers of the link up.
     pub timing: LinkTiming,
+    /// See [`CascadeConfig::open_counterparts`].
+    pub open_counterparts: bool,
 }
 
 fn invalid(msg: impl Into<String>) -> ConfigError {
@@ -292,6 +301,7 @@ impl CascadeConfig {
             standby,
             children,
             timing,
+            open_counterparts: self.open_counterparts,
         })
     }
 }

@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod bandwidth;
 pub mod cascade;
+pub mod cascade_bookings;
 pub mod cascade_config;
 pub mod cascade_demo;
 pub mod config;

@@ -129,6 +129,11 @@ impl AppState {
         lock(&self.feeds).get(conference).cloned()
     }
 
+    /// Flips to true when the daemon shuts down.
+    pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.clone()
+    }
+
     /// The cascade links, if this MCU is part of a tree.
     pub(crate) fn cascade(&self) -> Option<&Arc<crate::cascade::Hub>> {
         self.cascade.as_ref()
@@ -343,8 +348,10 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         ..Default::default()
     };
     let control = mcu_control::ControlState::new(store, live.clone(), policy);
+    let mut subscription = None;
     if let Some(hub) = state.cascade() {
         hub.set_live(live, control.clone());
+        subscription = crate::cascade_bookings::spawn_subscription(hub.clone());
     }
     let phases = tokio::spawn(mcu_control::phase::run(control.clone(), PHASE_PERIOD));
     let readiness = tokio::spawn(mcu_control::readiness::run(
@@ -353,6 +360,7 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
     ));
     let app = Router::new()
         .route("/ws", get(ws_upgrade))
+        .route("/cascade", get(crate::cascade_bookings::upgrade))
         .route("/cascade/{conference}", get(crate::cascade::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
@@ -372,7 +380,10 @@ pub async fn start(config: &Config) -> Result<Running, ServeError> {
         state: state.clone(),
         stop,
         task,
-        background: vec![recorder, phases, readiness, notifier, sweeper],
+        background: [recorder, phases, readiness, notifier, sweeper]
+            .into_iter()
+            .chain(subscription)
+            .collect(),
     })
 }
 

@@ -119,6 +119,7 @@ fn cascade_config(i: usize, parent: &ParentAt) -> CascadeConfig {
         mcu,
         link,
         failover_after_seconds: 30.0,
+        open_counterparts: false,
     }
 }
 
@@ -831,6 +832,7 @@ fn tree_config(me: &str, nodes: &[Node], dials: &[(&str, ParentAt)]) -> CascadeC
         mcu,
         link,
         failover_after_seconds: 1.0,
+        open_counterparts: false,
     }
 }
 

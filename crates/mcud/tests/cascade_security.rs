@@ -115,6 +115,7 @@ async fn master(test: &str) -> Daemon {
         mcu: tree(None),
         link: vec![link("tuyen-quang", TQ_SECRET), link("hai-phong", HP_SECRET)],
         failover_after_seconds: 30.0,
+        open_counterparts: false,
     };
     daemon(test, cascade, &[("chu-toa", "Văn phòng Chính phủ", true)]).await
 }
@@ -184,6 +185,7 @@ async fn a_province_with_a_wrong_secret_is_refused_and_the_attempt_is_audited() 
             link("son-duong", "bi-mat-tuyen-quang-son-duong-0123"),
         ],
         failover_after_seconds: 30.0,
+        open_counterparts: false,
     };
     let tq = daemon(
         "wrong-secret",
@@ -241,6 +243,7 @@ async fn province(test: &str, central: &Running, id: &str, secret: &str, room: &
             )
             .collect(),
         failover_after_seconds: 30.0,
+        open_counterparts: false,
     };
     daemon(test, cascade, &[(room, room, true)]).await
 }
@@ -253,6 +256,7 @@ async fn only_the_children_a_conference_names_link_in_and_renaming_its_links_rel
         mcu: tree(None),
         link: vec![link("tuyen-quang", TQ_SECRET), link("hai-phong", HP_SECRET)],
         failover_after_seconds: 30.0,
+        open_counterparts: false,
     };
     // The master's conference names Tuyên Quang only.
     let central = daemon_linked(
