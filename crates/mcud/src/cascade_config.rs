@@ -53,14 +53,18 @@ pub struct CascadeConfig {
     pub failover_after_seconds: f64,
     /// Open a counterpart of every conference of the parent that names this
     /// MCU's link, and move it through the parent's phases (the bookings
-    /// subscription, `docs/cascade.md`). Off: the operators here create
-    /// their counterparts themselves.
-    #[serde(default)]
+    /// subscription, `docs/cascade.md`); on unless configured off. Off: the
+    /// operators here create their counterparts themselves.
+    #[serde(default = "default_open_counterparts")]
     pub open_counterparts: bool,
 }
 
 fn default_failover_seconds() -> f64 {
     30.0
+}
+
+fn default_open_counterparts() -> bool {
+    true
 }
 
 /// One MCU of the tree.
@@ -352,6 +356,14 @@ mod tests {
             c.children.keys().map(McuId::as_str).collect::<Vec<_>>(),
             ["son-duong"]
         );
+        // Bookings travel down unless switched off.
+        assert!(c.open_counterparts);
+        let off = TREE.replacen(
+            "id = \"tq\"\n",
+            "id = \"tq\"\n        open_counterparts = false\n",
+            1,
+        );
+        assert!(!parse(&off).resolve().unwrap().open_counterparts);
     }
 
     #[test]

@@ -9,10 +9,15 @@
 //! random secret for every link, and creates on each MCU an administrator `quantri` and an
 //! operator `dieuhanh` with one random password for this run. Then, from the master down (a child checks
 //! its parent's certificate, which the parent generates on its first start),
-//! it starts each MCU and sets the conference up through its control API as
-//! an operator would: the rooms in the directory with dial-in tokens, the
-//! conference `giao-ban-demo` created and started. Every room but the
-//! master's chair is a synthetic room; the chair's join URL is printed.
+//! it imports each MCU's rooms into its directory, starts it, and sets the
+//! conference up through its control API as an operator would: dial-in
+//! tokens for the rooms; on the master the conference `giao-ban-demo`
+//! created, naming the province's link, and started. Below the master the
+//! bookings travel down (`open_counterparts` in the example configs): each
+//! MCU opens its counterpart of its parent's conference by itself, with its
+//! rooms, and follows it live; the demo only names each counterpart's link
+//! further down, as the local operator would. Every room but the master's
+//! chair is a synthetic room; the chair's join URL is printed.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -154,6 +159,16 @@ async fn start_one(config: &Config, i: usize, password: &str) -> Result<(Running
         };
         crate::admin::create_user(config, &account, password).await?;
     }
+    let mut csv = String::from("id,name,unit,level,chair_capable,owner_mcu\n");
+    // Each level's first room can chair its own part of the conference.
+    for (j, (room, name, level, _, _)) in ROOMS[i].iter().enumerate() {
+        csv.push_str(&format!(
+            "{room},{name},{name},{level},{},{}\n",
+            j == 0,
+            MCUS[i]
+        ));
+    }
+    crate::admin::import_endpoints(config, &csv).await?;
     let running = server::start(config).await.map_err(|e| e.to_string())?;
     match set_up(&running, i, password).await {
         Ok(chair_token) => Ok((running, chair_token)),
@@ -170,18 +185,12 @@ async fn set_up(running: &Running, i: usize, password: &str) -> Result<String, S
     let api = Api::new(running)?;
     let session = api.login(ADMIN, password).await?;
     let mut tokens = Vec::new();
-    // Each level's first room chairs its own part of the conference.
-    for (j, (room, name, level, _, _)) in ROOMS[i].iter().enumerate() {
-        let body = json!({"id": room, "name": name, "level": level,
-            "chair_capable": j == 0, "owner_mcu": MCUS[i]});
-        api.call("POST", "/api/v1/endpoints", Some(&session), Some(body))
-            .await?;
+    for (room, _, _, _, _) in ROOMS[i] {
         let path = format!("/api/v1/endpoints/{room}/token");
         let t = api.call("POST", &path, Some(&session), None).await?;
         tokens.push(t["token"].as_str().ok_or("no token issued")?.to_owned());
     }
     let session = api.login(OPERATOR, password).await?;
-    let rooms: Vec<&str> = ROOMS[i].iter().map(|r| r.0).collect();
     // The conference takes part through every link of this MCU: the one up
     // and the ones down, as the operator would tick them in the console.
     let neighbours = api
@@ -193,12 +202,40 @@ async fn set_up(running: &Running, i: usize, password: &str) -> Result<String, S
         .flatten()
         .map(|n| json!({"mcu": n["mcu"]["id"]}))
         .collect();
-    let body = json!({"id": CONFERENCE, "title": "Giao ban trực tuyến Chính phủ với các địa phương",
-        "chair": rooms[0], "layout": "1+7", "participants": rooms, "links": links});
-    api.call("POST", "/api/v1/conferences", Some(&session), Some(body))
+    if i == 0 {
+        let rooms: Vec<&str> = ROOMS[i].iter().map(|r| r.0).collect();
+        let body = json!({"id": CONFERENCE, "title": "Giao ban trực tuyến Chính phủ với các địa phương",
+            "chair": rooms[0], "layout": "1+7", "participants": rooms, "links": links});
+        api.call("POST", "/api/v1/conferences", Some(&session), Some(body))
+            .await?;
+        let path = format!("/api/v1/conferences/{CONFERENCE}/start");
+        api.call("POST", &path, Some(&session), None).await?;
+    } else {
+        // The counterpart opens by itself from the parent's booking and
+        // goes live with it; the operator here names the links below.
+        let path = format!("/api/v1/conferences/{CONFERENCE}");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let c = api.call("GET", &path, Some(&session), None).await;
+            if c.as_ref().is_ok_and(|c| c["state"] == "live") {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!(
+                    "the counterpart of {CONFERENCE} did not open: {c:?}"
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let path = format!("/api/v1/conferences/{CONFERENCE}/links");
+        api.call(
+            "PUT",
+            &path,
+            Some(&session),
+            Some(json!({ "links": links })),
+        )
         .await?;
-    let path = format!("/api/v1/conferences/{CONFERENCE}/start");
-    api.call("POST", &path, Some(&session), None).await?;
+    }
     let conference = ConferenceId::new(CONFERENCE).map_err(|e| e.to_string())?;
     for (j, (room, _, _, rgb, tone)) in ROOMS[i].iter().enumerate() {
         if i == 0 && j == 0 {
