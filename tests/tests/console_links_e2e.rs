@@ -8,6 +8,11 @@
 //! Tuyên Quang unticked, saved — the row and the API follow, and the change
 //! is audited as `conference.links`.
 //!
+//! Tuyên Quang also runs here, opening counterparts of its parent's
+//! conferences: while the conference names it, its console lists the
+//! counterpart, "opened from the booking of parent MCU Chính phủ"; once the
+//! master names Hải Phòng instead, the counterpart ends.
+//!
 //! Needs `chromium` and `chromedriver` (`scripts/setup.sh` installs them).
 
 mod common;
@@ -33,6 +38,20 @@ fn node(id: &str, name: &str, level: &str, parent: Option<&str>) -> McuConfig {
     }
 }
 
+/// The tree, with the master's address when `master` runs.
+fn tree(master: Option<&Mcu>) -> Vec<McuConfig> {
+    let mut central = node("central", "Chính phủ", "central", None);
+    if let Some(m) = master {
+        central.url = Some(format!("https://{}", m.addr));
+        central.ca_file = Some(m.cert_path.clone());
+    }
+    vec![
+        central,
+        node("tuyen-quang", "Tuyên Quang", "province", Some("central")),
+        node("hai-phong", "Hải Phòng", "province", Some("central")),
+    ]
+}
+
 fn link(mcu: &str) -> LinkConfig {
     LinkConfig {
         mcu: mcu.into(),
@@ -53,14 +72,28 @@ fn an_operator_picks_and_changes_a_conferences_cascade_links_in_the_console() {
             config.cascade = Some(CascadeConfig {
                 id: "central".into(),
                 tree: None,
-                mcu: vec![
-                    node("central", "Chính phủ", "central", None),
-                    node("tuyen-quang", "Tuyên Quang", "province", Some("central")),
-                    node("hai-phong", "Hải Phòng", "province", Some("central")),
-                ],
+                mcu: tree(None),
                 link: vec![link("tuyen-quang"), link("hai-phong")],
                 failover_after_seconds: 30.0,
                 open_counterparts: false,
+            });
+        },
+    );
+    let province = Mcu::start_with(
+        "mcud-console-links-tq",
+        &[(OPERATOR.0, OPERATOR.1, "operator")],
+        |config| {
+            config.cascade = Some(CascadeConfig {
+                id: "tuyen-quang".into(),
+                tree: None,
+                mcu: tree(Some(&mcu)),
+                // The secret of the central–Tuyên Quang link, at this end.
+                link: vec![LinkConfig {
+                    mcu: "central".into(),
+                    ..link("tuyen-quang")
+                }],
+                failover_after_seconds: 30.0,
+                open_counterparts: true,
             });
         },
     );
@@ -137,6 +170,46 @@ form.querySelector("button[type='submit']").click();"#,
     let c = api_ok(&browser, Some(&operator), "GET", &path, None);
     assert_eq!(c["links"], json!([{"mcu": "tuyen-quang"}]), "{c}");
 
+    // Tuyên Quang's console lists its counterpart, opened from the booking.
+    browser.navigate(&province.url("/")).expect("navigate");
+    wait_for(
+        &browser,
+        "the province's login form",
+        "document.getElementById('login-form')",
+        WAIT,
+    );
+    submit_login(&browser, OPERATOR.0, OPERATOR.1);
+    let note = wait_for(
+        &browser,
+        "the province's counterpart row",
+        &format!(
+            "document.querySelector(\"{row} .counterpart-of\") && document.querySelector(\"{row} .counterpart-of\").textContent"
+        ),
+        WAIT,
+    );
+    assert_eq!(note, json!("Mở theo lịch của MCU cấp trên Chính phủ"));
+    let province_operator = login_token(&browser, OPERATOR);
+    let counterpart = api_ok(&browser, Some(&province_operator), "GET", &path, None);
+    assert_eq!(
+        counterpart["created_by"], "cascade:central",
+        "{counterpart}"
+    );
+    assert_eq!(counterpart["state"], "created", "{counterpart}");
+    browser.navigate(&mcu.url("/")).expect("navigate");
+    wait_for(
+        &browser,
+        "the master's login form",
+        "document.getElementById('login-form')",
+        WAIT,
+    );
+    submit_login(&browser, OPERATOR.0, OPERATOR.1);
+    wait_for(
+        &browser,
+        "the master's row again",
+        &format!("document.querySelector(\"{row} button.edit-links\")"),
+        WAIT,
+    );
+
     // Edit from the row: Hải Phòng instead of Tuyên Quang.
     click(&browser, "edit links", &format!("{row} button.edit-links"));
     wait_for(
@@ -175,4 +248,25 @@ r.querySelector("button.save-links").click();"#,
         .unwrap_or_default();
     assert_eq!(entry["actor"], "dieuhanh", "{audit}");
     assert_eq!(entry["result"], "ok", "{audit}");
+
+    // No longer named: Tuyên Quang's counterpart ends.
+    browser.navigate(&province.url("/")).expect("navigate");
+    wait_for(
+        &browser,
+        "the province's console",
+        "document.getElementById('login-form')",
+        WAIT,
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let c = api_ok(&browser, Some(&province_operator), "GET", &path, None);
+        if c["state"] == "ended" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the counterpart did not end: {c}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

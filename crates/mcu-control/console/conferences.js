@@ -53,6 +53,14 @@ function linksText(c, neighbours) {
   }).join(", ");
 }
 
+/** "Opened by the parent MCU" on a counterpart the parent's booking opened. */
+function counterpartNote(c, neighbours) {
+  if (!c.created_by || !c.created_by.startsWith("cascade:")) return null;
+  const id = c.created_by.slice("cascade:".length);
+  const n = neighbours.find((x) => x.mcu.id === id);
+  return h("div", { class: "muted counterpart-of" }, t("conf.counterpart_of", { mcu: n ? n.mcu.name : id }));
+}
+
 function conferenceRow(ctx, c, reload, neighbours) {
   const connected = c.participants.filter((p) => p.connected).length;
   const actions = [h("a", { class: "button", href: "#/conference/" + seg(c.id) }, t("conf.open"))];
@@ -104,7 +112,8 @@ function conferenceRow(ctx, c, reload, neighbours) {
     "tr",
     { "data-conference": c.id },
     h("td", {}, stateBadge(c.state)),
-    h("td", {}, h("strong", {}, c.title), h("div", { class: "muted" }, c.id), linkCell),
+    h("td", {}, h("strong", {}, c.title), h("div", { class: "muted" }, c.id), linkCell,
+      counterpartNote(c, neighbours)),
     h("td", {}, `${connected} / ${c.participants.length}`),
     h("td", {}, c.layout),
     h("td", {}, when(c.started_at || c.created_at, locale())),
