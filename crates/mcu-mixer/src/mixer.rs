@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use crate::ParticipantId;
 use crate::audio::{
-    ActiveSpeakerSelector, AudioError, AudioMixer, FRAME_DURATION, FRAME_SAMPLES, MixOutput,
-    MixerConfig, SpeakerConfig,
+    ActiveSpeakerSelector, AudioError, AudioMixer, FRAME_DURATION, FRAME_SAMPLES, MixerConfig,
+    SpeakerConfig,
 };
 use crate::codec::{
     AudioCodecError, AudioDecoder, AudioEncoder, H264Decoder, H264Encoder, H264EncoderConfig,
@@ -997,41 +997,64 @@ impl ConferenceMixer {
 
     fn audio_tick_untimed(&mut self, now: Instant) {
         self.stats.audio_ticks += 1;
-        // The mixer reads each popped frame in its queue slot (no copy).
-        // Queue slots are exactly one frame long and every `id` is known.
-        let _ = self.audio.mix_frames(
-            self.participants
-                .iter_mut()
-                .filter_map(|(&id, p)| p.audio_queue.pop().map(|frame| (id, frame))),
-        );
-        if let Some(change) = self.speaker.on_tick(now, self.audio.levels()) {
-            self.outputs.push_back(MixerOutput::ActiveSpeaker {
-                participant: Some(change),
-            });
-        }
-        let mut shared = Vec::new();
+        // The mixer reads each popped frame in its queue slot (no copy) and
+        // hands over each own mix as soon as it is computed, to be encoded
+        // with the participant's encoder: split each participant's borrows
+        // between the two. Queue slots are exactly one frame long and every
+        // `id` is known.
+        let mut frames = Vec::with_capacity(self.participants.len());
+        let mut encoders = Vec::with_capacity(self.participants.len());
         for (&id, p) in &mut self.participants {
-            match self.audio.output(id) {
-                Ok(MixOutput::Own(samples)) => {
-                    let enc = match &mut p.audio_encoder {
-                        Some(e) => e,
-                        None => match OpusEncoder::new(self.config.opus) {
-                            Ok(e) => p.audio_encoder.insert(e),
-                            Err(_) => continue,
-                        },
-                    };
-                    if enc.encode(samples, &mut self.audio_out).is_ok() {
-                        self.outputs.push_back(MixerOutput::Audio {
-                            to: vec![id],
-                            data: Arc::from(&self.audio_out[..]),
-                            at: now,
-                        });
-                    }
-                }
-                Ok(MixOutput::Shared) => shared.push(id),
-                Err(_) => {}
+            let Participant {
+                audio_queue,
+                audio_encoder,
+                ..
+            } = p;
+            if let Some(frame) = audio_queue.pop() {
+                frames.push((id, frame));
             }
+            encoders.push((id, audio_encoder));
         }
+        // The speaker change is only known after the mix; it goes before
+        // the tick's audio, as it always has.
+        let first_output = self.outputs.len();
+        let (opus, audio_out, outputs) = (self.config.opus, &mut self.audio_out, &mut self.outputs);
+        let _ = self.audio.mix_frames(frames, |id, samples| {
+            // `encoders` is in id order (that of `participants`).
+            let Ok(k) = encoders.binary_search_by_key(&id, |e| e.0) else {
+                return;
+            };
+            let slot = &mut *encoders[k].1;
+            let enc = match slot {
+                Some(e) => e,
+                None => match OpusEncoder::new(opus) {
+                    Ok(e) => slot.insert(e),
+                    Err(_) => return,
+                },
+            };
+            if enc.encode(samples, audio_out).is_ok() {
+                outputs.push_back(MixerOutput::Audio {
+                    to: vec![id],
+                    data: Arc::from(&audio_out[..]),
+                    at: now,
+                });
+            }
+        });
+        if let Some(change) = self.speaker.on_tick(now, self.audio.levels()) {
+            self.outputs.insert(
+                first_output,
+                MixerOutput::ActiveSpeaker {
+                    participant: Some(change),
+                },
+            );
+        }
+        // Everyone without an own mix hears the full mix.
+        let shared: Vec<ParticipantId> = self
+            .participants
+            .keys()
+            .copied()
+            .filter(|&id| self.audio.is_mixed(id) == Ok(false))
+            .collect();
         // One encode of the full mix serves the shared listeners and the recording.
         let recording = self.recorded.is_some();
         if (!shared.is_empty() || recording)

@@ -1,10 +1,11 @@
 //! N-1 mix behaviour: each participant hears everyone but itself, checked on
 //! the spectrum of sine tones (model: gst-plugins-rs `minus1mixer` test).
 
+use std::collections::BTreeMap;
+
 use mcu_mixer::ParticipantId;
 use mcu_mixer::audio::{
-    AudioError, AudioMixer, FRAME_SAMPLES, MixOutput, MixerConfig, SAMPLE_RATE, SOFT_CLIP_KNEE,
-    soft_clip,
+    AudioError, AudioMixer, FRAME_SAMPLES, MixerConfig, SAMPLE_RATE, SOFT_CLIP_KNEE, soft_clip,
 };
 
 const FREQS: [f64; 5] = [440.0, 880.0, 1760.0, 660.0, 1320.0];
@@ -48,27 +49,40 @@ fn mixer(n: u64) -> AudioMixer {
     m
 }
 
-fn run_tick(m: &mut AudioMixer, tick: usize, amplitude: f64, skip: &[u64]) {
+/// The own outputs the mixer's sink was handed in one tick.
+type Outputs = BTreeMap<ParticipantId, Vec<i16>>;
+
+fn run_tick(m: &mut AudioMixer, tick: usize, amplitude: f64, skip: &[u64]) -> Outputs {
     for (p, &f) in FREQS.iter().enumerate() {
         if !skip.contains(&(p as u64)) {
             m.push(ParticipantId(p as u64), &tone(f, amplitude, tick))
                 .unwrap();
         }
     }
-    m.mix();
+    let mut outs = Outputs::new();
+    m.mix(|id, samples| {
+        assert!(outs.insert(id, samples.to_vec()).is_none(), "{id:?} twice");
+    });
+    outs
+}
+
+/// What `p` hears: its own output, or the full mix when it got none.
+fn heard(m: &AudioMixer, outs: &Outputs, p: u64) -> Vec<i16> {
+    let id = ParticipantId(p);
+    assert_eq!(m.is_mixed(id).unwrap(), outs.contains_key(&id));
+    outs.get(&id)
+        .cloned()
+        .unwrap_or_else(|| m.full_mix().to_vec())
 }
 
 #[test]
 fn each_participant_hears_the_others_and_not_itself() {
     let mut m = mixer(5);
     for tick in 0..3 {
-        run_tick(&mut m, tick, 5000.0, &[]);
+        let outs = run_tick(&mut m, tick, 5000.0, &[]);
+        assert_eq!(outs.len(), FREQS.len(), "everyone gets an own mix");
         for (p, &own) in FREQS.iter().enumerate() {
-            let out = m.output_samples(ParticipantId(p as u64)).unwrap();
-            assert!(matches!(
-                m.output(ParticipantId(p as u64)).unwrap(),
-                MixOutput::Own(_)
-            ));
+            let out = &heard(&m, &outs, p as u64);
             let own_amp = amplitude_at(out, own);
             for (q, &other) in FREQS.iter().enumerate() {
                 if q == p {
@@ -96,11 +110,14 @@ fn each_participant_hears_the_others_and_not_itself() {
 fn muted_participant_is_absent_but_still_hears() {
     let mut m = mixer(5);
     m.set_muted(ParticipantId(1), true).unwrap();
-    run_tick(&mut m, 0, 5000.0, &[]);
-    assert_eq!(m.output(ParticipantId(1)).unwrap(), MixOutput::Shared);
+    let outs = run_tick(&mut m, 0, 5000.0, &[]);
+    assert!(
+        !outs.contains_key(&ParticipantId(1)),
+        "1 hears the full mix"
+    );
     assert_eq!(m.level(ParticipantId(1)).unwrap(), -127.0);
     for p in 0..5u64 {
-        let out = m.output_samples(ParticipantId(p)).unwrap();
+        let out = &heard(&m, &outs, p);
         assert!(
             db(amplitude_at(out, FREQS[1]) / 5000.0) < -40.0,
             "p{p} hears the muted 880 Hz"
@@ -112,16 +129,16 @@ fn muted_participant_is_absent_but_still_hears() {
         }
     }
     m.set_muted(ParticipantId(1), false).unwrap();
-    run_tick(&mut m, 1, 5000.0, &[]);
-    assert!(amplitude_at(m.output_samples(ParticipantId(0)).unwrap(), FREQS[1]) > 4500.0);
+    let outs = run_tick(&mut m, 1, 5000.0, &[]);
+    assert!(amplitude_at(&heard(&m, &outs, 0), FREQS[1]) > 4500.0);
 }
 
 #[test]
 fn gain_scales_amplitude() {
     let mut m = mixer(5);
     m.set_gain(ParticipantId(2), 0.5).unwrap();
-    run_tick(&mut m, 0, 8000.0, &[]);
-    let out = m.output_samples(ParticipantId(0)).unwrap();
+    let outs = run_tick(&mut m, 0, 8000.0, &[]);
+    let out = &heard(&m, &outs, 0);
     let halved = amplitude_at(out, FREQS[2]);
     let full = amplitude_at(out, FREQS[1]);
     assert!(
@@ -140,11 +157,14 @@ fn participant_that_pushed_nothing_contributes_silence() {
     let mut m = mixer(5);
     run_tick(&mut m, 0, 5000.0, &[]);
     // Tick 1: participant 3 lost its packet; its last frame must not be reused.
-    run_tick(&mut m, 1, 5000.0, &[3]);
-    assert_eq!(m.output(ParticipantId(3)).unwrap(), MixOutput::Shared);
+    let outs = run_tick(&mut m, 1, 5000.0, &[3]);
+    assert!(
+        !outs.contains_key(&ParticipantId(3)),
+        "3 hears the full mix"
+    );
     assert_eq!(m.level(ParticipantId(3)).unwrap(), -127.0);
     for p in [0u64, 1, 2, 4] {
-        let out = m.output_samples(ParticipantId(p)).unwrap();
+        let out = &heard(&m, &outs, p);
         assert!(
             db(amplitude_at(out, FREQS[3]) / 5000.0) < -40.0,
             "p{p} still hears the absent one"
@@ -161,13 +181,14 @@ fn participant_that_pushed_nothing_contributes_silence() {
         })
         .collect();
     assert_eq!(m.full_mix(), &expected[..]);
+    assert_eq!(heard(&m, &outs, 3), expected);
 }
 
 #[test]
 fn loud_mix_is_soft_clipped_not_wrapped() {
     let mut m = mixer(5);
-    run_tick(&mut m, 0, 32767.0, &[]);
-    let out = m.output_samples(ParticipantId(0)).unwrap();
+    let outs = run_tick(&mut m, 0, 32767.0, &[]);
+    let out = &heard(&m, &outs, 0);
     // Four full-scale tones: the exact sum reaches ~ 4 x full scale.
     let exact: Vec<i32> = (0..FRAME_SAMPLES)
         .map(|i| {

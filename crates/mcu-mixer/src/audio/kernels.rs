@@ -16,9 +16,9 @@
 //! (borrowed, not copied) unless a gain other than unity must be applied
 //! ([`Kernels::copy_gain`]). Step 3 is the hot one: with the plan, a chunk
 //! whose total stays far enough below the knee costs one i16 subtraction, any
-//! other chunk nine i16 operations instead of a round trip through i32 lanes.
+//! other chunk eight i16 operations instead of a round trip through i32 lanes.
 
-use super::FRAME_SAMPLES;
+use super::{FRAME_SAMPLES, MAX_PARTICIPANTS};
 
 /// Soft-clip knee: `|x| <= KNEE` passes through unchanged.
 pub(crate) const KNEE: i32 = 24_575;
@@ -39,27 +39,34 @@ const _: () = assert!(FRAME_SAMPLES.is_multiple_of(64) && CHUNKS <= 64);
 /// Largest own-frame peak `|own|` the planned N-1 path is exact for (see
 /// [`Total`]); louder frames take the generic i32 path.
 pub(crate) const PLAN_PEAK_MAX: u16 = 8191;
-/// Offset of the planned path's u16 magnitudes (see [`Total`]): `KNEE + OFS`
-/// is 32767 and `OFS > PLAN_PEAK_MAX`.
-const OFS: i32 = 8192;
 /// Clamp of `|acc|` in [`Total`]'s magnitudes: `MAG_CLAMP - PLAN_PEAK_MAX` is
-/// the flat top `KNEE + E_MAX`, and `MAG_CLAMP + OFS + PLAN_PEAK_MAX` fits u16.
+/// the flat top `KNEE + E_MAX`, and `MAG_CLAMP - KNEE ± PLAN_PEAK_MAX` fits
+/// i16.
 const MAG_CLAMP: i32 = KNEE + E_MAX + PLAN_PEAK_MAX as i32;
+// `vpmulhrsw` divides by 2¹⁵: that must be 4R.
+const _: () = assert!(KNEE_SHIFT + 2 == 15 && E_MAX <= 1 << 14);
 const _: () = assert!(
-    KNEE + OFS == i16::MAX as i32
-        && OFS > PLAN_PEAK_MAX as i32
-        && MAG_CLAMP + OFS + PLAN_PEAK_MAX as i32 <= u16::MAX as i32
+    MAG_CLAMP - KNEE + PLAN_PEAK_MAX as i32 <= i16::MAX as i32
+        && -KNEE - PLAN_PEAK_MAX as i32 > i16::MIN as i32
+        && KNEE + PLAN_PEAK_MAX as i32 <= i16::MAX as i32
 );
 
 /// The soft clipper: identity for `|x| <= KNEE`, then the quadratic knee
 /// `y = KNEE + e - e²/(4R)` (C¹ at the knee: slope 1, reaching 32767 with slope
 /// 0 at `e = 2R`), then flat at ±32767. Odd-symmetric, monotonic, bounded.
+///
+/// `e²/(4R)` is rounded to nearest (ties up), `(e² + 2R) >> log2(4R)`: that
+/// is what `vpmulhrsw` computes for `e·e` in one instruction (with
+/// `4R = 2¹⁵`), so the SIMD paths need no extra operation to match. The
+/// rounding keeps the curve monotonic (consecutive `e²` differ by
+/// `2e + 1 < 2¹⁵`, so the rounded term steps by at most 1) and exact at the
+/// top (`(2R)²/(4R) = R` is an integer).
 #[inline]
 pub(crate) fn soft_clip(x: i32) -> i16 {
     let a = x.unsigned_abs().min(i32::MAX as u32) as i32;
     let base = a.min(KNEE);
     let e = (a - KNEE).clamp(0, E_MAX);
-    let y = base + e - ((e * e) >> (KNEE_SHIFT + 2));
+    let y = base + e - ((e * e + (1 << (KNEE_SHIFT + 1))) >> (KNEE_SHIFT + 2));
     // y <= KNEE + 2R - R = 32767 by construction (see the doc above).
     let y = y as i16;
     if x < 0 { -y } else { y }
@@ -109,17 +116,21 @@ impl FrameStats {
 /// N-1 outputs.
 ///
 /// The planned N-1 path relies on this: for `|o| <= M <= PLAN_PEAK_MAX` and
-/// `s = sign(t)` (+1 for `t = 0`), `t - o = s·(|t| - s·o)`, and `|t| - s·o`
-/// lies in `-M..` (it is negative only when `|t| < M`, far below the knee).
-/// With `U = min(|t|, 49150)` stored offset by `OFS = 8192` as a u16
-/// (`mag = U + OFS`, at most 57342), `v = mag - s·o` is exact in u16 lanes
-/// (`1..=65533`) and `v - OFS` is `|t| - s·o`, or at least `KNEE + 2R` (the
-/// flat top) when `|t|` was clamped. Then, all in u16 lanes,
-/// `b = min(v, KNEE + 2R + OFS)`, `e = b -sat (KNEE + OFS)` (`KNEE + OFS` is
-/// 32767), `y = s·(b - OFS - e²/(4R))` is `soft_clip(t - o)` for every i32 `t`:
-/// nine i16 operations per 16 samples. Chunks where every
-/// `|t| <= KNEE - M` need no clipping at all: there the output is `t - o`
-/// exactly.
+/// `s = sign(t)` (+1 for `t = 0`), `t - o = s·u` with `u = |t| - s·o`, so
+/// `soft_clip(t - o) = s·y(u)` (odd symmetry), where `u` lies in `-M..`
+/// (negative only when `|t| < M`, far below the knee). Measured from the
+/// knee, `w = u - KNEE`, the curve is `y = KNEE + w` for `w <= 0`,
+/// `KNEE + w - w²/(4R)` up to `w = 2R` and 32767 beyond: with
+/// `wc = min(w, 2R)`, `y = KNEE + wc - max(wc, 0)²/(4R)` everywhere (the
+/// square rounded as in [`soft_clip`]). `mag = min(|t|, 49150) - KNEE` is
+/// stored (`-24575..=24575`), so `w = mag - s·o` is exact in i16 lanes
+/// (`-32766..=32766`): `|t| - KNEE - s·o` itself, or, where `|t|` was
+/// clamped, at least `2R` like the true value (the flat top). With `-s`
+/// stored (so `-s·o` is one `vpsignw`) and the result computed as
+/// `-s·(sq - wc - KNEE)` (negated by the same `-s`, so `s` itself is not
+/// needed), that is eight i16 operations and three loads per 16 samples.
+/// Chunks where every `|t| <= KNEE - M` need no clipping at all: there the
+/// output is `t - o` exactly.
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Total {
@@ -127,12 +138,12 @@ pub(crate) struct Total {
     pub(crate) acc: [i32; FRAME_SAMPLES],
     /// `sat16(acc)`.
     t16: [i16; FRAME_SAMPLES],
-    /// `min(|acc|, MAG_CLAMP) + OFS` as u16 bits (see above).
+    /// `min(|acc|, MAG_CLAMP) - KNEE` (see above).
     mag: [i16; FRAME_SAMPLES],
-    /// `sat16(acc) | 1`: the sign of `acc`, never zero.
-    sign: [i16; FRAME_SAMPLES],
-    /// `-sign`, so the N-1 path computes `mag + (-s)·o` with both loads
-    /// folded into the operations (`mag - s·o` cannot fold `mag`).
+    /// `-(sat16(acc) | 1)`: minus the sign of `acc`, never zero. Negated so
+    /// the N-1 path computes `mag + (-s)·o` with both loads folded into the
+    /// operations (`mag - s·o` cannot fold `mag`), and the final sign from
+    /// the same vector.
     nsign: [i16; FRAME_SAMPLES],
     /// Bit `c` set when chunk `c` of `acc` fits in i16 (`t16` exact there).
     fits: u64,
@@ -157,7 +168,6 @@ impl Default for Total {
             acc: [0; FRAME_SAMPLES],
             t16: [0; FRAME_SAMPLES],
             mag: [0; FRAME_SAMPLES],
-            sign: [0; FRAME_SAMPLES],
             nsign: [0; FRAME_SAMPLES],
             fits: 0,
             plan_peak: 0,
@@ -189,6 +199,44 @@ impl Total {
     #[inline]
     fn planned_for(&self, own_peak: u16) -> bool {
         own_peak <= self.plan_peak && self.plan_peak <= PLAN_PEAK_MAX
+    }
+}
+
+/// Largest peak bound ([`FrameStats::peak`]) of two frames whose sum is exact
+/// in i16 lanes (`2 × 16383 <= 32767`).
+const PAIR_SUM_PEAK_MAX: u16 = 16383;
+/// `u64` words of [`SumHints`]: one bit per group of four frames.
+const HINT_WORDS: usize = MAX_PARTICIPANTS.div_ceil(4).div_ceil(64);
+
+/// Which groups of four frames the SIMD [`Kernels::sum_stats`] found too
+/// loud for its i16 pair sums last time (frames `4g..4g + 4` of the list:
+/// bit `g`).
+///
+/// The cheap way to sum a group adds each pair of frames in i16 lanes and
+/// widens once per pair instead of once per frame: eight vector operations
+/// per chunk of four frames instead of twelve. It is exact when every sample
+/// of the pair is within ±16383, which is only known once the group is
+/// measured, in the same pass. So the sum takes the cheap path
+/// speculatively, where the group was quiet enough the tick before (frames
+/// are listed in the same order tick after tick), and repairs the sum of a
+/// pair that turned out louder. A hint only: results are exact either way.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SumHints {
+    loud: [u64; HINT_WORDS],
+}
+
+impl SumHints {
+    fn loud(&self, group: usize) -> bool {
+        self.loud[group / 64] & (1 << (group % 64)) != 0
+    }
+
+    fn set_loud(&mut self, group: usize, loud: bool) {
+        let bit = 1 << (group % 64);
+        if loud {
+            self.loud[group / 64] |= bit;
+        } else {
+            self.loud[group / 64] &= !bit;
+        }
     }
 }
 
@@ -246,19 +294,23 @@ impl Kernels {
     }
 
     /// `acc = Σ frames` and `stats[k]` of `frames[k]`, in one read of the
-    /// frames (what a tick that mixes everyone runs).
+    /// frames (what a tick that mixes everyone runs). `hints` carries what
+    /// the last call learned about the frames' loudness to the next (see
+    /// [`SumHints`]); the result does not depend on it.
     pub(crate) fn sum_stats(
         self,
         frames: &[&Frame],
         acc: &mut [i32; FRAME_SAMPLES],
         stats: &mut [FrameStats],
+        hints: &mut SumHints,
     ) {
         assert_eq!(frames.len(), stats.len());
+        assert!(frames.len() <= MAX_PARTICIPANTS);
         match self {
             Kernels::Portable => portable::sum_stats(frames, acc, stats),
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Kernels::Avx2 => unsafe { avx2::sum_stats(frames, acc, stats) },
+            Kernels::Avx2 => unsafe { avx2::sum_stats(frames, acc, stats, hints) },
         }
     }
 
@@ -354,9 +406,9 @@ pub(crate) mod portable {
         }
         for (i, (&a, o)) in total.acc.iter().zip(out.iter_mut()).enumerate() {
             total.t16[i] = sat16(a);
-            // <= MAG_CLAMP + OFS <= u16::MAX (asserted with the constants).
-            total.mag[i] = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 + OFS) as u16 as i16;
-            total.sign[i] = sat16(a) | 1;
+            // In -KNEE..=MAG_CLAMP - KNEE, within i16 (asserted with the
+            // constants).
+            total.mag[i] = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 - KNEE) as i16;
             // Odd, so never i16::MIN: the negation is exact.
             total.nsign[i] = -(sat16(a) | 1);
             *o = soft_clip(a);
@@ -462,8 +514,8 @@ pub(crate) mod avx2 {
         // base = min(|x|, KNEE) = KNEE + min(e, 0)
         let base = _mm256_add_epi16(_mm256_set1_epi16(KNEE as i16), _mm256_min_epi16(e16, zero));
         let e = _mm256_min_epi16(_mm256_max_epi16(e16, zero), _mm256_set1_epi16(E_MAX as i16));
-        // (e * 2e) >> 16 == e² >> 15; 2e <= 32768 fits u16.
-        let sq = _mm256_mulhi_epu16(e, _mm256_add_epi16(e, e));
+        // (e² + 2¹⁴) >> 15, as `soft_clip`; e <= 2¹⁴ is exact in i16 lanes.
+        let sq = _mm256_mulhrs_epi16(e, e);
         let y = _mm256_sub_epi16(_mm256_add_epi16(base, e), sq);
         let y = _mm256_sign_epi16(y, sign);
         _mm256_permute4x64_epi64::<0b11_01_10_00>(y)
@@ -599,29 +651,60 @@ pub(crate) mod avx2 {
     }
 
     /// # Safety
-    /// AVX2 available; `frames.len() == stats.len()`.
+    /// AVX2 available; `frames.len() == stats.len() <= MAX_PARTICIPANTS`.
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn sum_stats(
         frames: &[&Frame],
         acc: &mut [i32; FRAME_SAMPLES],
         stats: &mut [FrameStats],
+        hints: &mut SumHints,
     ) {
         if frames.is_empty() {
             acc.fill(0);
             return;
         }
+        // Groups summed with i16 pair sums that overflowed, repaired below.
+        let mut repair = [0u64; HINT_WORDS];
         for (g, (group, first, last)) in groups(frames).enumerate() {
+            let quiet = !hints.loud(g);
             // SAFETY: AVX2 per the contract.
             let st = unsafe {
-                match (first, last) {
-                    (true, true) => sum4::<true, true, true>(group, acc),
-                    (true, false) => sum4::<true, false, true>(group, acc),
-                    (false, true) => sum4::<false, true, true>(group, acc),
-                    (false, false) => sum4::<false, false, true>(group, acc),
+                match (first, last, quiet) {
+                    (true, true, true) => sum4::<true, true, true, true>(group, acc),
+                    (true, false, true) => sum4::<true, false, true, true>(group, acc),
+                    (false, true, true) => sum4::<false, true, true, true>(group, acc),
+                    (false, false, true) => sum4::<false, false, true, true>(group, acc),
+                    (true, true, false) => sum4::<true, true, true, false>(group, acc),
+                    (true, false, false) => sum4::<true, false, true, false>(group, acc),
+                    (false, true, false) => sum4::<false, true, true, false>(group, acc),
+                    (false, false, false) => sum4::<false, false, true, false>(group, acc),
                 }
             };
+            // Frames 0 and 1 share one peak bound, 2 and 3 another.
+            let loud = st[0].peak > PAIR_SUM_PEAK_MAX || st[2].peak > PAIR_SUM_PEAK_MAX;
+            if quiet && loud {
+                repair[g / 64] |= 1 << (g % 64);
+            }
+            hints.set_loud(g, loud);
             for (s, st) in stats[4 * g..].iter_mut().zip(st) {
                 *s = st;
+            }
+        }
+        for (w, &bits) in repair.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let g = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                for p in [4 * g, 4 * g + 2] {
+                    // A pair padded with silence summed exactly.
+                    if let (Some(a), Some(b)) = (frames.get(p), frames.get(p + 1))
+                        && stats[p].peak > PAIR_SUM_PEAK_MAX
+                    {
+                        // SAFETY: AVX2 per the contract; the last group
+                        // stored `acc` in sample order.
+                        unsafe { repair_pair(a, b, acc) };
+                    }
+                }
             }
         }
     }
@@ -638,10 +721,10 @@ pub(crate) mod avx2 {
             // SAFETY: AVX2 per the contract.
             unsafe {
                 match (first, last) {
-                    (true, true) => sum4::<true, true, false>(group, acc),
-                    (true, false) => sum4::<true, false, false>(group, acc),
-                    (false, true) => sum4::<false, true, false>(group, acc),
-                    (false, false) => sum4::<false, false, false>(group, acc),
+                    (true, true) => sum4::<true, true, false, false>(group, acc),
+                    (true, false) => sum4::<true, false, false, false>(group, acc),
+                    (false, true) => sum4::<false, true, false, false>(group, acc),
+                    (false, false) => sum4::<false, false, false, false>(group, acc),
                 };
             }
         }
@@ -652,9 +735,13 @@ pub(crate) mod avx2 {
     ///
     /// Two frames' samples are interleaved and multiply-added by 1, so sample
     /// `i` of both lands in one i32 lane: lane order within a chunk is then
-    /// `0-3 8-11` (first vector) and `4-7 12-15` (second). `acc` stays in
-    /// that order between groups and the `LAST` group stores it in sample
-    /// order. The stats take six registers: each frame's energy, and the
+    /// `0-3 8-11` (first vector) and `4-7 12-15` (second). With `PAIRS16`
+    /// the frames are first added pairwise in i16 lanes (0 + 1, 2 + 3) and
+    /// the two pair sums are interleaved instead, in the same lane order:
+    /// exact only if every sample of a pair is within ±16383 (see
+    /// [`SumHints`]; otherwise the caller repairs the wrapped pair sums).
+    /// `acc` stays in that order between groups and the `LAST` group stores
+    /// it in sample order. The stats take six registers: each frame's energy, and the
     /// largest `madd(v, v)` of each pair of frames (a peak bound for both,
     /// see [`FrameStats::peak`]), so they fit the 16 ymm registers with the
     /// four loaded vectors (with eight, LLVM spilled an accumulator: a
@@ -664,7 +751,7 @@ pub(crate) mod avx2 {
     /// AVX2 available.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn sum4<const FIRST: bool, const LAST: bool, const STATS: bool>(
+    unsafe fn sum4<const FIRST: bool, const LAST: bool, const STATS: bool, const PAIRS16: bool>(
         f: [&Frame; 4],
         acc: &mut [i32; FRAME_SAMPLES],
     ) -> [FrameStats; 4] {
@@ -692,14 +779,24 @@ pub(crate) mod avx2 {
                     m[j] = _mm256_max_epu32(m[j], _mm256_max_epu32(sq0, sq1));
                 }
             }
-            let mut lo = _mm256_add_epi32(
-                _mm256_madd_epi16(_mm256_unpacklo_epi16(v[0], v[1]), ones),
-                _mm256_madd_epi16(_mm256_unpacklo_epi16(v[2], v[3]), ones),
-            );
-            let mut hi = _mm256_add_epi32(
-                _mm256_madd_epi16(_mm256_unpackhi_epi16(v[0], v[1]), ones),
-                _mm256_madd_epi16(_mm256_unpackhi_epi16(v[2], v[3]), ones),
-            );
+            let (mut lo, mut hi) = if PAIRS16 {
+                let (s01, s23) = (_mm256_add_epi16(v[0], v[1]), _mm256_add_epi16(v[2], v[3]));
+                (
+                    _mm256_madd_epi16(_mm256_unpacklo_epi16(s01, s23), ones),
+                    _mm256_madd_epi16(_mm256_unpackhi_epi16(s01, s23), ones),
+                )
+            } else {
+                (
+                    _mm256_add_epi32(
+                        _mm256_madd_epi16(_mm256_unpacklo_epi16(v[0], v[1]), ones),
+                        _mm256_madd_epi16(_mm256_unpacklo_epi16(v[2], v[3]), ones),
+                    ),
+                    _mm256_add_epi32(
+                        _mm256_madd_epi16(_mm256_unpackhi_epi16(v[0], v[1]), ones),
+                        _mm256_madd_epi16(_mm256_unpackhi_epi16(v[2], v[3]), ones),
+                    ),
+                )
+            };
             if !FIRST {
                 // SAFETY: i + 16 <= FRAME_SAMPLES.
                 unsafe {
@@ -728,6 +825,28 @@ pub(crate) mod avx2 {
             }
         }
         out
+    }
+
+    /// Corrects `acc` (in sample order) for frames `a` and `b` summed in i16
+    /// lanes that wrapped: adds their exact sum minus the wrapped one.
+    ///
+    /// # Safety
+    /// AVX2 available.
+    #[cold]
+    #[target_feature(enable = "avx2")]
+    unsafe fn repair_pair(a: &Frame, b: &Frame, acc: &mut [i32; FRAME_SAMPLES]) {
+        for i in (0..FRAME_SAMPLES).step_by(8) {
+            // SAFETY: i + 8 <= FRAME_SAMPLES, the length of all three.
+            unsafe {
+                let exact = _mm256_add_epi32(load8_widen(a, i), load8_widen(b, i));
+                let wrapped = _mm256_cvtepi16_epi32(_mm_add_epi16(
+                    _mm_loadu_si128(a.as_ptr().add(i).cast()),
+                    _mm_loadu_si128(b.as_ptr().add(i).cast()),
+                ));
+                let fixed = _mm256_add_epi32(load8x32(acc, i), _mm256_sub_epi32(exact, wrapped));
+                store8x32(acc, i, fixed);
+            }
+        }
     }
 
     /// # Safety
@@ -760,7 +879,7 @@ pub(crate) mod avx2 {
         out: &mut [i16],
     ) -> (bool, bool) {
         let mag_clamp = _mm256_set1_epi32(MAG_CLAMP);
-        let ofs32 = _mm256_set1_epi32(OFS);
+        let knee32 = _mm256_set1_epi32(KNEE);
         let lin_max = _mm256_set1_epi32(KNEE - i32::from(plan_peak));
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES && out.len() == FRAME_SAMPLES);
@@ -780,18 +899,17 @@ pub(crate) mod avx2 {
             _mm256_cmpgt_epi32(_mm256_abs_epi32(hi), lin_max),
         );
         let linear = _mm256_testz_si256(over, over) == 1;
-        // min(|acc|, MAG_CLAMP) + OFS <= u16::MAX: the unsigned pack is exact.
-        let mag = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(
-            _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(lo), mag_clamp), ofs32),
-            _mm256_add_epi32(_mm256_min_epi32(_mm256_abs_epi32(hi), mag_clamp), ofs32),
-        ));
+        // min(|acc|, MAG_CLAMP) - KNEE fits i16: the signed pack is exact.
+        let mag = pack_ordered(
+            _mm256_sub_epi32(_mm256_min_epi32(_mm256_abs_epi32(lo), mag_clamp), knee32),
+            _mm256_sub_epi32(_mm256_min_epi32(_mm256_abs_epi32(hi), mag_clamp), knee32),
+        );
         let sign = _mm256_or_si256(packed, _mm256_set1_epi16(1));
         let nsign = _mm256_sub_epi16(_mm256_setzero_si256(), sign);
         // SAFETY: i + 16 <= FRAME_SAMPLES == every buffer's length.
         unsafe {
             store16(&mut total.t16, i, packed);
             store16(&mut total.mag, i, mag);
-            store16(&mut total.sign, i, sign);
             store16(&mut total.nsign, i, nsign);
             store16(out, i, soft_clip16(lo, hi));
         }
@@ -869,36 +987,35 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// Planned N-1 of chunk `c` through the soft-clip knee, in nine u16-lane
-    /// operations (the derivation is at [`Total`]).
+    /// Planned N-1 of chunk `c` through the soft-clip knee, in eight i16-lane
+    /// operations and three loads (the derivation is at [`Total`]).
     ///
     /// # Safety
     /// AVX2 available; `c < CHUNKS`; `max |own| <= total.plan_peak <= PLAN_PEAK_MAX`.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn n1_knee(total: &Total, own: &Frame, out: &mut Frame, c: usize) {
-        let top = _mm256_set1_epi16((KNEE + E_MAX + OFS) as u16 as i16);
-        let knee_ofs = _mm256_set1_epi16((KNEE + OFS) as i16);
-        let ofs = _mm256_set1_epi16(OFS as i16);
+        let two_r = _mm256_set1_epi16(E_MAX as i16);
+        let knee = _mm256_set1_epi16(KNEE as i16);
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
-        let (o, mag, sign, nsign) = unsafe {
+        let (o, mag, nsign) = unsafe {
             (
                 load16(own, i),
                 load16(&total.mag, i),
-                load16(&total.sign, i),
                 load16(&total.nsign, i),
             )
         };
-        // v = |t| - s·o + OFS, exact in u16; b = min(v, KNEE + 2R + OFS).
-        let b = _mm256_min_epu16(_mm256_add_epi16(_mm256_sign_epi16(o, nsign), mag), top);
-        // e = clamp(|t - o| - KNEE, 0, 2R); (e * 2e) >> 16 == e² >> 15.
-        let e = _mm256_subs_epu16(b, knee_ofs);
-        let sq = _mm256_mulhi_epu16(e, _mm256_add_epi16(e, e));
-        let y = _mm256_sub_epi16(_mm256_sub_epi16(b, sq), ofs);
+        // w = |t| - s·o - KNEE, exact in i16; wc = min(w, 2R).
+        let wc = _mm256_min_epi16(_mm256_add_epi16(_mm256_sign_epi16(o, nsign), mag), two_r);
+        // e = clamp(w, 0, 2R) <= 2¹⁴; sq = (e² + 2¹⁴) >> 15.
+        let e = _mm256_max_epi16(wc, _mm256_setzero_si256());
+        let sq = _mm256_mulhrs_epi16(e, e);
+        // -y = sq - wc - KNEE, so s·y = (-s)·(-y): `nsign` serves twice.
+        let neg_y = _mm256_sub_epi16(_mm256_sub_epi16(sq, wc), knee);
         // SAFETY: as above.
-        unsafe { store16(out, i, _mm256_sign_epi16(y, sign)) };
+        unsafe { store16(out, i, _mm256_sign_epi16(neg_y, nsign)) };
     }
 
     /// N-1 of chunk `c` for any own frame (the unplanned path).
@@ -972,6 +1089,17 @@ mod tests {
             prev = y;
         }
         assert_eq!(soft_clip(KNEE + E_MAX), 32767);
+        // The knee's square is rounded to nearest, ties up (what `vpmulhrsw`
+        // computes): e = 181 gives 32761/32768 -> 1, e = 128 the tie
+        // 16384/32768 -> 1, e = 127 16129/32768 -> 0.
+        assert_eq!(soft_clip(KNEE + 181), 24_755);
+        assert_eq!(soft_clip(KNEE + 128), 24_702);
+        assert_eq!(soft_clip(KNEE + 127), 24_702);
+        assert_eq!(soft_clip(-KNEE - 181), -24_755);
+        for e in 0..=E_MAX {
+            let want = f64::from(KNEE + e) - (f64::from(e * e) / 32768.0).round();
+            assert_eq!(f64::from(soft_clip(KNEE + e)), want, "e = {e}");
+        }
         // Smooth knee: slope ~1 just above the knee, not a hard clamp.
         assert_eq!(soft_clip(KNEE + 10), (KNEE + 10) as i16);
         assert!(soft_clip(32767) < 32767 && soft_clip(32767) > 30000);
@@ -1037,10 +1165,15 @@ mod tests {
                 let mut s = [FrameStats::default(); 2];
                 simd.stats(&[&*full, &*full], &mut s);
                 assert_eq!(s, [want; 2], "{simd:?} constant {v}");
-                let mut acc = [0; FRAME_SAMPLES];
-                simd.sum_stats(&[&*full, &*full], &mut acc, &mut s);
-                assert_eq!(s, [want; 2], "{simd:?} sum_stats, constant {v}");
-                assert!(acc.iter().all(|&a| a == 2 * i32::from(v)));
+                // Twice: first summed as an i16 pair (fresh hints) and
+                // repaired where that wrapped, then as learned.
+                let mut hints = SumHints::default();
+                for _ in 0..2 {
+                    let mut acc = [0; FRAME_SAMPLES];
+                    simd.sum_stats(&[&*full, &*full], &mut acc, &mut s, &mut hints);
+                    assert_eq!(s, [want; 2], "{simd:?} sum_stats, constant {v}");
+                    assert!(acc.iter().all(|&a| a == 2 * i32::from(v)), "{v}");
+                }
             }
         }
     }
@@ -1100,6 +1233,8 @@ mod tests {
             })
             .collect();
         for simd in simd() {
+            // Learned from the previous (different) list: hints of any state.
+            let mut hints = SumHints::default();
             for n in 0..=13usize {
                 let mut list: Vec<&Frame> = frames[..n].iter().map(|f| &**f).collect();
                 if n == 7 {
@@ -1107,10 +1242,15 @@ mod tests {
                 }
                 let mut want = [7; FRAME_SAMPLES];
                 let mut want_stats = vec![FrameStats::default(); n];
-                Kernels::Portable.sum_stats(&list, &mut want, &mut want_stats);
+                Kernels::Portable.sum_stats(
+                    &list,
+                    &mut want,
+                    &mut want_stats,
+                    &mut SumHints::default(),
+                );
                 let mut acc = [-3; FRAME_SAMPLES];
                 let mut stats = vec![FrameStats { energy: 9, peak: 9 }; n];
-                simd.sum_stats(&list, &mut acc, &mut stats);
+                simd.sum_stats(&list, &mut acc, &mut stats, &mut hints);
                 assert!(acc == want, "{simd:?} sum_stats, n={n}");
                 // Exact energies; peak bounds shared by the two frames
                 // summed together (k and k ^ 1).
@@ -1124,6 +1264,64 @@ mod tests {
                 assert!(acc == want, "{simd:?} sum, n={n}");
                 simd.stats(&list, &mut stats);
                 assert_eq!(stats, want_stats, "{simd:?} stats only, n={n}");
+            }
+        }
+    }
+
+    /// The SIMD sum's i16 pair sums (see [`SumHints`]) against the reference
+    /// whatever the hints say: fresh, learned, all loud, and frames turning
+    /// loud or quiet from one call to the next, in every pair position,
+    /// with a pair at exactly the bound (±16383, exact in i16) and just
+    /// above it, and a loud frame alone in a padded pair.
+    #[test]
+    fn sum_stats_is_exact_whatever_the_hints() {
+        let quiet: Vec<Box<Frame>> = (0..11).map(|k| frame(k + 90, 3000)).collect();
+        let at_bound: Box<Frame> = Box::new([16383; FRAME_SAMPLES]);
+        let over: Box<Frame> = Box::new([16384; FRAME_SAMPLES]);
+        let loud = frame(77, 32768);
+        for simd in simd() {
+            let mut learned = SumHints::default();
+            for tick in 0..12usize {
+                let mut list: Vec<&Frame> = quiet.iter().map(|f| &**f).collect();
+                // A loud frame (or a pair at or above the bound) moves
+                // through the list, now and then vanishing.
+                match tick % 4 {
+                    0 => list[tick % 11] = &*loud,
+                    1 => {
+                        list[2] = &*at_bound;
+                        list[3] = &*at_bound;
+                    }
+                    2 => {
+                        list[4] = &*over;
+                        list[5] = &*over;
+                        list[10] = &*loud;
+                    }
+                    _ => {}
+                }
+                let mut want = [0; FRAME_SAMPLES];
+                let mut want_stats = vec![FrameStats::default(); list.len()];
+                Kernels::Portable.sum_stats(
+                    &list,
+                    &mut want,
+                    &mut want_stats,
+                    &mut SumHints::default(),
+                );
+                let mut all_loud = SumHints {
+                    loud: [u64::MAX; HINT_WORDS],
+                };
+                for (what, hints) in [
+                    ("fresh", &mut SumHints::default()),
+                    ("learned", &mut learned),
+                    ("all loud", &mut all_loud),
+                ] {
+                    let mut acc = [1; FRAME_SAMPLES];
+                    let mut stats = vec![FrameStats::default(); list.len()];
+                    simd.sum_stats(&list, &mut acc, &mut stats, hints);
+                    assert!(acc == want, "{simd:?} tick {tick}, {what} hints");
+                    for (s, w) in stats.iter().zip(&want_stats) {
+                        assert_eq!(s.energy, w.energy, "{simd:?} tick {tick}, {what}");
+                    }
+                }
             }
         }
     }
@@ -1156,7 +1354,7 @@ mod tests {
                 }
                 let mut stats = vec![FrameStats::default(); list.len()];
                 let mut total = Box::<Total>::default();
-                kern.sum_stats(&list, &mut total.acc, &mut stats);
+                kern.sum_stats(&list, &mut total.acc, &mut stats, &mut SumHints::default());
                 let plan_peak = stats
                     .iter()
                     .map(|s| s.peak)

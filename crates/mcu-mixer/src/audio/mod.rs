@@ -6,13 +6,15 @@
 //! participant's decoded frame to the [`AudioMixer`] and mixes, either in one
 //! call that reads the frames where they are ([`AudioMixer::mix_frames`], what
 //! the conference mixer does) or by pushing copies ([`AudioMixer::push`]) and
-//! calling [`AudioMixer::mix`]; then it reads [`AudioMixer::output`] for each participant
-//! (participants whose output is [`MixOutput::Shared`] can share one encode of
-//! [`AudioMixer::full_mix`]). The levels it measured feed the
-//! [`ActiveSpeakerSelector`], which is driven by a caller-supplied `now`.
+//! calling [`AudioMixer::mix`]. Both hand each participant that contributed
+//! its own N-1 output through a sink closure, one at a time in one reused
+//! buffer (encode it there); everyone else hears [`AudioMixer::full_mix`]
+//! ([`AudioMixer::is_mixed`] is false for them), so one encode of it serves
+//! them all. The levels it measured feed the [`ActiveSpeakerSelector`],
+//! which is driven by a caller-supplied `now`.
 //!
 //! ```
-//! use mcu_mixer::audio::{AudioMixer, MixOutput, FRAME_SAMPLES};
+//! use mcu_mixer::audio::{AudioMixer, FRAME_SAMPLES};
 //! use mcu_mixer::ParticipantId;
 //!
 //! let (a, b) = (ParticipantId(1), ParticipantId(2));
@@ -20,9 +22,10 @@
 //! mixer.add(a).unwrap();
 //! mixer.add(b).unwrap();
 //! mixer.push(a, &[1000; FRAME_SAMPLES]).unwrap(); // b sent nothing this tick
-//! mixer.mix();
-//! assert!(matches!(mixer.output(a).unwrap(), MixOutput::Own(s) if s.iter().all(|&v| v == 0)));
-//! assert!(matches!(mixer.output(b).unwrap(), MixOutput::Shared)); // b hears the full mix
+//! let mut own = Vec::new();
+//! mixer.mix(|id, samples| own.push((id, samples.iter().all(|&v| v == 0))));
+//! assert_eq!(own, [(a, true)]); // a hears b: silence
+//! assert!(!mixer.is_mixed(b).unwrap()); // b hears the full mix
 //! assert_eq!(mixer.full_mix()[0], 1000);
 //! ```
 
@@ -34,7 +37,7 @@ mod mix;
 mod speaker;
 
 pub use level::{Vad, VadConfig, dbov_from_energy};
-pub use mix::{AudioMixer, MixOutput, MixerConfig};
+pub use mix::{AudioMixer, MixerConfig};
 pub use speaker::{ActiveSpeakerSelector, SpeakerConfig};
 
 /// Sample rate of all mixer audio, in Hz.
