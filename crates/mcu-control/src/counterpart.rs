@@ -75,6 +75,12 @@ pub async fn follow(
         {
             Some(c) => c.clone(),
             None => {
+                if local
+                    .iter()
+                    .any(|c| c.state.is_over() && is_counterpart(c, parent, &inv.conference))
+                {
+                    continue; // ended here (by an operator): not opened again
+                }
                 if local.iter().any(|c| c.id == inv.conference) {
                     tracing::warn!(
                         conference = inv.conference,

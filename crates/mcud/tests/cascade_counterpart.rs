@@ -259,6 +259,45 @@ async fn the_province_opens_and_follows_its_counterpart_of_the_masters_conferenc
         c["state"] == "ended" || c["state"] == "reported"
     })
     .await;
+    // A counterpart the province's operator ends early stays ended while the
+    // master's conference runs on, even as the master's list changes.
+    let body = |id: &str| {
+        json!({"id": id, "title": "Họp tiếp", "layout": "2x2",
+            "participants": ["chu-toa"], "links": [{"mcu": "tuyen-quang"}]})
+    };
+    call(
+        &central,
+        &central_op,
+        "POST",
+        "/api/v1/conferences",
+        Some(body("hop-2")),
+    )
+    .await;
+    call(
+        &central,
+        &central_op,
+        "POST",
+        "/api/v1/conferences/hop-2/start",
+        None,
+    )
+    .await;
+    wait_for(&tq, &tq_op, "hop-2", "second counterpart live", |c| {
+        c["state"] == "live"
+    })
+    .await;
+    call(&tq, &tq_op, "POST", "/api/v1/conferences/hop-2/end", None).await;
+    call(
+        &central,
+        &central_op,
+        "POST",
+        "/api/v1/conferences",
+        Some(body("hop-3")),
+    )
+    .await;
+    wait_for(&tq, &tq_op, "hop-3", "third counterpart", |_| true).await;
+    let ended = conference(&tq, &tq_op, "hop-2").await.unwrap();
+    assert_eq!(ended["state"], "ended", "{ended}");
+
     // The province's own meeting was not touched; the master's other one
     // never came down.
     let own = conference(&tq, &tq_op, "hop-huyen").await.unwrap();
