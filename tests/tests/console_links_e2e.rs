@@ -170,7 +170,8 @@ form.querySelector("button[type='submit']").click();"#,
     let c = api_ok(&browser, Some(&operator), "GET", &path, None);
     assert_eq!(c["links"], json!([{"mcu": "tuyen-quang"}]), "{c}");
 
-    // Tuyên Quang's console lists its counterpart, opened from the booking.
+    // Tuyên Quang's console lists its counterpart, opened from the booking
+    // (within about a second: the operator opens the list once it is there).
     browser.navigate(&province.url("/")).expect("navigate");
     wait_for(
         &browser,
@@ -178,6 +179,15 @@ form.querySelector("button[type='submit']").click();"#,
         "document.getElementById('login-form')",
         WAIT,
     );
+    let province_operator = login_token(&browser, OPERATOR);
+    let deadline = std::time::Instant::now() + WAIT;
+    while common::api(&browser, Some(&province_operator), "GET", &path, None)["status"] != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no counterpart on the province"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     submit_login(&browser, OPERATOR.0, OPERATOR.1);
     let note = wait_for(
         &browser,
@@ -188,7 +198,6 @@ form.querySelector("button[type='submit']").click();"#,
         WAIT,
     );
     assert_eq!(note, json!("Mở theo lịch của MCU cấp trên Chính phủ"));
-    let province_operator = login_token(&browser, OPERATOR);
     let counterpart = api_ok(&browser, Some(&province_operator), "GET", &path, None);
     assert_eq!(
         counterpart["created_by"], "cascade:central",
