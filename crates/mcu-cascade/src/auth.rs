@@ -169,27 +169,8 @@ fn transcript(
     t
 }
 
-/// The proof `prover` sends for this link, conference and pair of nonces.
-pub fn prove(
-    secret: &LinkSecret,
-    prover: Prover,
-    link: &McuId,
-    conference: &ConferenceId,
-    parent_nonce: &Nonce,
-    child_nonce: &Nonce,
-) -> Proof {
-    prove_for(
-        secret,
-        prover,
-        link,
-        Channel::Conference(conference),
-        parent_nonce,
-        child_nonce,
-    )
-}
-
 /// The proof `prover` sends for this link, channel and pair of nonces.
-pub fn prove_for(
+pub fn prove(
     secret: &LinkSecret,
     prover: Prover,
     link: &McuId,
@@ -206,29 +187,8 @@ pub fn prove_for(
     Proof(out)
 }
 
-/// Constant-time check of a proof `prover` sent.
-pub fn verify(
-    secret: &LinkSecret,
-    prover: Prover,
-    link: &McuId,
-    conference: &ConferenceId,
-    parent_nonce: &Nonce,
-    child_nonce: &Nonce,
-    proof: &Proof,
-) -> bool {
-    verify_for(
-        secret,
-        prover,
-        link,
-        Channel::Conference(conference),
-        parent_nonce,
-        child_nonce,
-        proof,
-    )
-}
-
 /// Constant-time check of a proof `prover` sent on `channel`.
-pub fn verify_for(
+pub fn verify(
     secret: &LinkSecret,
     prover: Prover,
     link: &McuId,

@@ -28,7 +28,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::auth::{self, LinkSecret, Nonce, Prover};
+use crate::auth::{self, Channel, LinkSecret, Nonce, Prover};
 use crate::ids::{ConferenceId, ConnId, EndpointId, McuId, RequestId};
 use crate::wire::{Command, CommandError, DownMessage, RefusedCode, Roster, UpMessage};
 
@@ -577,7 +577,7 @@ impl ChildLink {
                     &secret,
                     Prover::Child,
                     &link,
-                    &conference,
+                    Channel::Conference(&conference),
                     &nonce,
                     &child_nonce,
                 );
@@ -600,7 +600,7 @@ impl ChildLink {
                     secret,
                     Prover::Parent,
                     &link,
-                    &conference,
+                    Channel::Conference(&conference),
                     &parent_nonce,
                     &child_nonce,
                     &proof,

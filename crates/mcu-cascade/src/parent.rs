@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::auth::{self, LinkSecret, Nonce, Prover};
+use crate::auth::{self, Channel, LinkSecret, Nonce, Prover};
 use crate::ids::{ConferenceId, ConnId, EndpointId, McuId, RequestId};
 use crate::wire::{
     Command, CommandError, CommandErrorCode, DownMessage, RefusedCode, Roster, UpMessage,
@@ -513,7 +513,7 @@ impl ParentLinks {
                     secret,
                     Prover::Child,
                     &link,
-                    &conference,
+                    Channel::Conference(&conference),
                     &parent_nonce,
                     &child_nonce,
                     &proof,
@@ -530,7 +530,7 @@ impl ParentLinks {
                     secret,
                     Prover::Parent,
                     &link,
-                    &conference,
+                    Channel::Conference(&conference),
                     &parent_nonce,
                     &child_nonce,
                 );

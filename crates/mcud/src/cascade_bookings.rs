@@ -13,7 +13,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use mcu_cascade::auth::{Channel, Prover, prove_for, verify_for};
+use mcu_cascade::auth::{Channel, Prover, prove, verify};
 use mcu_cascade::ids::{ConferenceId, McuId};
 use mcu_cascade::wire::{
     BookedConference, DownMessage, RefusedCode, UpMessage, parse_down, parse_up,
@@ -108,7 +108,7 @@ async fn serve(
     };
     let secret = hub.config().children.get(&link);
     let accepted = match (secret, &proof) {
-        (Some(secret), Some(proof)) => verify_for(
+        (Some(secret), Some(proof)) => verify(
             secret,
             Prover::Child,
             &link,
@@ -144,7 +144,7 @@ async fn serve(
         }
         return;
     };
-    let proof = prove_for(
+    let proof = prove(
         secret,
         Prover::Parent,
         &link,
@@ -270,7 +270,7 @@ async fn subscribe(hub: &Hub, parent: &Neighbour) -> Result<(), String> {
         DownMessage::Challenge { nonce } => nonce,
         other => return Err(format!("expected challenge, got {other:?}")),
     };
-    let proof = prove_for(
+    let proof = prove(
         &parent.secret,
         Prover::Child,
         &me,
@@ -283,7 +283,7 @@ async fn subscribe(hub: &Hub, parent: &Neighbour) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     match next(deadline).await? {
         DownMessage::Welcome { proof }
-            if verify_for(
+            if verify(
                 &parent.secret,
                 Prover::Parent,
                 &me,
