@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, https};
+use common::{TempDir, cascade_mcu as mcu, https};
 use futures_util::{SinkExt, StreamExt};
 use mcu_cascade::auth::{Nonce, Proof};
 use mcu_cascade::ids::McuId;
@@ -26,17 +26,6 @@ const TQ_SECRET: &str = "bi-mat-central-tuyen-quang-0123456789";
 const TITLE: &str = "Hội nghị trực tuyến Chính phủ với địa phương";
 
 fn tree(master: Option<&Running>) -> Vec<McuConfig> {
-    let mcu = |id: &str, name: &str, level: &str, parent: Option<&str>, url: Option<&Running>| {
-        McuConfig {
-            id: id.into(),
-            name: name.into(),
-            level: serde_json::from_value(json!(level)).unwrap(),
-            parent: parent.map(Into::into),
-            standby: None,
-            url: url.map(|r| format!("https://{}", r.addr)),
-            ca_file: url.map(|r| r.identity.cert_path.clone()),
-        }
-    };
     vec![
         mcu("central", "Chính phủ", "central", None, master),
         mcu(
@@ -90,6 +79,11 @@ async fn call(running: &Running, op: &str, method: &str, path: &str, body: Optio
     r.body
 }
 
+/// Creates a conference on `running` as the operator `op`.
+async fn create(running: &Running, op: &str, body: Value) {
+    call(running, op, "POST", "/api/v1/conferences", Some(body)).await;
+}
+
 /// The conference `id` on `running`, if it exists.
 async fn conference(running: &Running, op: &str, id: &str) -> Option<Value> {
     let r = https(
@@ -141,33 +135,27 @@ async fn the_province_opens_and_follows_its_counterpart_of_the_masters_conferenc
     )
     .await;
     // Sơn Dương is booked in a local meeting: it stays out of the counterpart.
-    call(
+    create(
         &tq,
         &tq_op,
-        "POST",
-        "/api/v1/conferences",
-        Some(json!({"id": "hop-huyen",
-        "title": "Họp huyện", "layout": "2x2", "participants": ["son-duong"]})),
+        json!({"id": "hop-huyen",
+        "title": "Họp huyện", "layout": "2x2", "participants": ["son-duong"]}),
     )
     .await;
     // A master conference that does not name the province.
-    call(
+    create(
         &central,
         &central_op,
-        "POST",
-        "/api/v1/conferences",
-        Some(json!({"id": "noi-bo",
-        "title": "Họp nội bộ", "layout": "2x2", "participants": ["chu-toa"]})),
+        json!({"id": "noi-bo",
+        "title": "Họp nội bộ", "layout": "2x2", "participants": ["chu-toa"]}),
     )
     .await;
-    call(
+    create(
         &central,
         &central_op,
-        "POST",
-        "/api/v1/conferences",
-        Some(json!({"id": "hop-chinh-phu",
+        json!({"id": "hop-chinh-phu",
         "title": TITLE, "chair": "chu-toa", "layout": "1+7", "participants": ["chu-toa"],
-        "links": [{"mcu": "tuyen-quang"}]})),
+        "links": [{"mcu": "tuyen-quang"}]}),
     )
     .await;
 
@@ -265,14 +253,7 @@ async fn the_province_opens_and_follows_its_counterpart_of_the_masters_conferenc
         json!({"id": id, "title": "Họp tiếp", "layout": "2x2",
             "participants": ["chu-toa"], "links": [{"mcu": "tuyen-quang"}]})
     };
-    call(
-        &central,
-        &central_op,
-        "POST",
-        "/api/v1/conferences",
-        Some(body("hop-2")),
-    )
-    .await;
+    create(&central, &central_op, body("hop-2")).await;
     call(
         &central,
         &central_op,
@@ -286,14 +267,7 @@ async fn the_province_opens_and_follows_its_counterpart_of_the_masters_conferenc
     })
     .await;
     call(&tq, &tq_op, "POST", "/api/v1/conferences/hop-2/end", None).await;
-    call(
-        &central,
-        &central_op,
-        "POST",
-        "/api/v1/conferences",
-        Some(body("hop-3")),
-    )
-    .await;
+    create(&central, &central_op, body("hop-3")).await;
     wait_for(&tq, &tq_op, "hop-3", "third counterpart", |_| true).await;
     let ended = conference(&tq, &tq_op, "hop-2").await.unwrap();
     assert_eq!(ended["state"], "ended", "{ended}");

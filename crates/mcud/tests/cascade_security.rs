@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TempDir, https};
+use common::{TempDir, cascade_mcu as mcu, https};
 use futures_util::{SinkExt, StreamExt};
 use mcu_cascade::auth::{LinkSecret, Nonce};
 use mcu_cascade::ids::{ConnId, EndpointId, McuId};
@@ -25,24 +25,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 const TQ_SECRET: &str = "bi-mat-central-tuyen-quang-0123456789";
 const HP_SECRET: &str = "bi-mat-central-hai-phong-0123456789";
-
-fn mcu(
-    id: &str,
-    name: &str,
-    level: &str,
-    parent: Option<&str>,
-    url: Option<&Running>,
-) -> McuConfig {
-    McuConfig {
-        id: id.into(),
-        name: name.into(),
-        level: serde_json::from_value(json!(level)).unwrap(),
-        parent: parent.map(Into::into),
-        standby: None,
-        url: url.map(|r| format!("https://{}", r.addr)),
-        ca_file: url.map(|r| r.identity.cert_path.clone()),
-    }
-}
 
 /// The tree every daemon here is configured with (`master`: where central is).
 fn tree(master: Option<&Running>) -> Vec<McuConfig> {

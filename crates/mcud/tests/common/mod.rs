@@ -370,3 +370,23 @@ pub fn looks_like(hex: &str, (r, g, b): (u8, u8, u8)) -> bool {
         _ => false,
     }
 }
+
+/// One MCU of a cascade tree; `url`: the running daemon others dial for it
+/// (its address and certificate).
+pub fn cascade_mcu(
+    id: &str,
+    name: &str,
+    level: &str,
+    parent: Option<&str>,
+    url: Option<&Running>,
+) -> mcud::cascade_config::McuConfig {
+    mcud::cascade_config::McuConfig {
+        id: id.into(),
+        name: name.into(),
+        level: serde_json::from_value(json!(level)).unwrap(),
+        parent: parent.map(Into::into),
+        standby: None,
+        url: url.map(|r| format!("https://{}", r.addr)),
+        ca_file: url.map(|r| r.identity.cert_path.clone()),
+    }
+}
