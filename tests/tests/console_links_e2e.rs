@@ -20,7 +20,7 @@ mod common;
 use common::{Mcu, ScreenshotOnFailure, WAIT, api_ok, click, login_token, submit_login, wait_for};
 use mcu_e2e::{Browser, BrowserConfig};
 use mcud::cascade_config::{CascadeConfig, LinkConfig, McuConfig};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const ADMIN: (&str, &str) = ("quantri", "quản-trị-viên-mạnh-2026");
 const OPERATOR: (&str, &str) = ("dieuhanh", "điều-hành-viên-mạnh-2026");
@@ -103,13 +103,7 @@ fn an_operator_picks_and_changes_a_conferences_cascade_links_in_the_console() {
         tag: "mcu-console-links-e2e",
         browser: &browser,
     };
-    browser.navigate(&mcu.url("/")).expect("navigate");
-    wait_for(
-        &browser,
-        "the login form",
-        "document.getElementById('login-form')",
-        WAIT,
-    );
+    open_console(&browser, &mcu, "the master's console");
     let admin = login_token(&browser, ADMIN);
     api_ok(
         &browser,
@@ -172,22 +166,15 @@ form.querySelector("button[type='submit']").click();"#,
 
     // Tuyên Quang's console lists its counterpart, opened from the booking
     // (within about a second: the operator opens the list once it is there).
-    browser.navigate(&province.url("/")).expect("navigate");
-    wait_for(
-        &browser,
-        "the province's login form",
-        "document.getElementById('login-form')",
-        WAIT,
-    );
+    open_console(&browser, &province, "the province's console");
     let province_operator = login_token(&browser, OPERATOR);
-    let deadline = std::time::Instant::now() + WAIT;
-    while common::api(&browser, Some(&province_operator), "GET", &path, None)["status"] != 200 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no counterpart on the province"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    poll(
+        &browser,
+        &province_operator,
+        &path,
+        "a counterpart on the province",
+        |r| r["status"] == 200,
+    );
     submit_login(&browser, OPERATOR.0, OPERATOR.1);
     let note = wait_for(
         &browser,
@@ -204,13 +191,7 @@ form.querySelector("button[type='submit']").click();"#,
         "{counterpart}"
     );
     assert_eq!(counterpart["state"], "created", "{counterpart}");
-    browser.navigate(&mcu.url("/")).expect("navigate");
-    wait_for(
-        &browser,
-        "the master's login form",
-        "document.getElementById('login-form')",
-        WAIT,
-    );
+    open_console(&browser, &mcu, "the master's console again");
     submit_login(&browser, OPERATOR.0, OPERATOR.1);
     wait_for(
         &browser,
@@ -259,23 +240,32 @@ r.querySelector("button.save-links").click();"#,
     assert_eq!(entry["result"], "ok", "{audit}");
 
     // No longer named: Tuyên Quang's counterpart ends.
-    browser.navigate(&province.url("/")).expect("navigate");
-    wait_for(
+    open_console(&browser, &province, "the province's console again");
+    poll(
         &browser,
-        "the province's console",
-        "document.getElementById('login-form')",
-        WAIT,
+        &province_operator,
+        &path,
+        "the counterpart ended",
+        |r| r["body"]["state"] == "ended",
     );
+}
+
+/// Opens `mcu`'s console at its login form.
+fn open_console(browser: &Browser, mcu: &Mcu, what: &str) {
+    browser.navigate(&mcu.url("/")).expect("navigate");
+    wait_for(browser, what, "document.getElementById('login-form')", WAIT);
+}
+
+/// Polls `GET path` (through the page, as `token`) until `done` holds for
+/// its `{status, body}`.
+fn poll(browser: &Browser, token: &str, path: &str, what: &str, done: impl Fn(&Value) -> bool) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let c = api_ok(&browser, Some(&province_operator), "GET", &path, None);
-        if c["state"] == "ended" {
-            break;
+        let r = common::api(browser, Some(token), "GET", path, None);
+        if done(&r) {
+            return;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the counterpart did not end: {c}"
-        );
+        assert!(std::time::Instant::now() < deadline, "{what}: {r}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
