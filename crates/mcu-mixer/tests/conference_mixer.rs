@@ -632,10 +632,9 @@ fn counting_clock() -> Instant {
     base + Duration::from_millis(READS.fetch_add(1, Ordering::Relaxed))
 }
 
-#[test]
-fn decode_compose_encode_and_audio_are_timed_with_the_callers_stopwatch() {
-    let t0 = epoch();
-    // Without a stopwatch nothing is timed.
+/// A mixer without a stopwatch that has decoded and composited one frame
+/// of participant 1.
+fn without_stopwatch_one_frame(t0: Instant) -> ConferenceMixer {
     let mut plain = mixer(t0, false);
     let a = ParticipantId(1);
     plain
@@ -645,6 +644,14 @@ fn decode_compose_encode_and_audio_are_timed_with_the_callers_stopwatch() {
     plain.video_tick(t0);
     plain.handle_video(t0, a, &s.next()).unwrap();
     plain.video_tick(t0 + Duration::from_millis(33));
+    plain
+}
+
+#[test]
+fn decode_compose_encode_and_audio_are_timed_with_the_callers_stopwatch() {
+    let t0 = epoch();
+    // Without a stopwatch nothing is timed.
+    let mut plain = without_stopwatch_one_frame(t0);
     plain.audio_tick(t0);
     let st = plain.stats();
     assert_eq!(
@@ -663,6 +670,7 @@ fn decode_compose_encode_and_audio_are_timed_with_the_callers_stopwatch() {
         ..ConferenceMixerConfig::default()
     };
     let mut m = ConferenceMixer::new(t0, config, LayoutLibrary::with_templates()).unwrap();
+    let a = ParticipantId(1);
     m.add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
         .unwrap();
     let mut s = Sender::new(colour(0));
@@ -772,14 +780,7 @@ fn added_latency_counts_each_new_picture_once_per_group() {
     assert_eq!(m.added_latency().count(), 0);
 
     // Without a stopwatch nothing is measured.
-    let mut plain = mixer(t0, false);
-    plain
-        .add_participant(a, "A", ViewSpec::new("1x1", 320, 180))
-        .unwrap();
-    let mut s = Sender::new(colour(0));
-    plain.video_tick(t0);
-    plain.handle_video(t0, a, &s.next()).unwrap();
-    plain.video_tick(t0 + Duration::from_millis(33));
+    let plain = without_stopwatch_one_frame(t0);
     assert_eq!(plain.stats().frames_decoded, 1);
     assert_eq!(plain.added_latency().count(), 0);
 }
