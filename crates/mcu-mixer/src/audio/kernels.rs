@@ -337,13 +337,25 @@ impl Kernels {
         }
     }
 
-    /// N-1 output: `out = soft_clip(total.acc - own)`. `own_peak` must be at
-    /// least `max |own|` (as measured by [`stats`](Self::stats) or
+    /// N-1 outputs of `K` participants at once: `out[k] =
+    /// soft_clip(total.acc - own[k])`. `own_peak[k]` must be at least
+    /// `max |own[k]|` (as measured by [`stats`](Self::stats) or
     /// [`sum_stats`](Self::sum_stats)); `total` filled by
-    /// [`finish`](Self::finish).
-    pub(crate) fn minus_one(self, total: &Total, own: &Frame, out: &mut Frame, own_peak: u16) {
+    /// [`finish`](Self::finish). Several at once, the SIMD path reads what
+    /// they share of `total` once per chunk for all of them.
+    pub(crate) fn minus_one<const K: usize>(
+        self,
+        total: &Total,
+        own: [&Frame; K],
+        out: [&mut Frame; K],
+        own_peak: [u16; K],
+    ) {
         match self {
-            Kernels::Portable => portable::minus_one(&total.acc, own, out),
+            Kernels::Portable => {
+                for (o, d) in own.into_iter().zip(out) {
+                    portable::minus_one(&total.acc, o, d);
+                }
+            }
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
             Kernels::Avx2 => unsafe { avx2::minus_one(total, own, out, own_peak) },
@@ -917,39 +929,56 @@ pub(crate) mod avx2 {
     }
 
     /// # Safety
-    /// AVX2 available; `total` filled by [`finish`]; `own_peak >= max |own|`.
+    /// AVX2 available; `total` filled by [`finish`]; `own_peak[k] >= max |own[k]|`.
     #[target_feature(enable = "avx2")]
-    pub(crate) unsafe fn minus_one(total: &Total, own: &Frame, out: &mut Frame, own_peak: u16) {
-        if total.planned_for(own_peak) {
-            // SAFETY: `total` and the peak per the contract.
+    pub(crate) unsafe fn minus_one<const K: usize>(
+        total: &Total,
+        own: [&Frame; K],
+        out: [&mut Frame; K],
+        own_peak: [u16; K],
+    ) {
+        if own_peak.iter().all(|&p| total.planned_for(p)) {
+            // SAFETY: `total` and the peaks per the contract.
             unsafe { minus_one_planned(total, own, out) };
             return;
         }
-        for c in 0..CHUNKS {
-            // SAFETY: c < CHUNKS.
-            unsafe { n1_generic(total, own, out, c) };
+        for k in 0..K {
+            if total.planned_for(own_peak[k]) {
+                // SAFETY: as above.
+                unsafe { minus_one_planned(total, [own[k]], [&mut *out[k]]) };
+            } else {
+                for c in 0..CHUNKS {
+                    // SAFETY: c < CHUNKS.
+                    unsafe { n1_generic(total, own[k], out[k], c) };
+                }
+            }
         }
     }
 
-    /// The planned N-1 path (see [`Total`] for why it is exact).
+    /// The planned N-1 path (see [`Total`] for why it is exact), chunk by
+    /// chunk for all `K` frames.
     ///
     /// # Safety
-    /// AVX2 available; `max |own| <= total.plan_peak <= PLAN_PEAK_MAX`.
+    /// AVX2 available; `max |own[k]| <= total.plan_peak <= PLAN_PEAK_MAX`.
     #[target_feature(enable = "avx2")]
-    unsafe fn minus_one_planned(total: &Total, own: &Frame, out: &mut Frame) {
+    unsafe fn minus_one_planned<const K: usize>(
+        total: &Total,
+        own: [&Frame; K],
+        mut out: [&mut Frame; K],
+    ) {
         // Straight loops when every chunk takes the same path (a loud tick:
         // all through the knee; a quiet one: all linear).
         if total.n_linear == 0 {
             for c in 0..CHUNKS {
-                // SAFETY: c < CHUNKS, peak per the contract.
-                unsafe { n1_knee(total, own, out, c) };
+                // SAFETY: c < CHUNKS, peaks per the contract.
+                unsafe { n1_knee(total, &own, &mut out, c) };
             }
             return;
         }
         if total.n_linear == CHUNKS {
             for c in 0..CHUNKS {
-                // SAFETY: c < CHUNKS; every chunk is linear; peak per the contract.
-                unsafe { n1_linear(total, own, out, c) };
+                // SAFETY: c < CHUNKS; every chunk is linear; peaks per the contract.
+                unsafe { n1_linear(total, &own, &mut out, c) };
             }
             return;
         }
@@ -958,64 +987,75 @@ pub(crate) mod avx2 {
             let c = usize::from(c);
             debug_assert!(c < CHUNKS);
             // SAFETY: entries of `order` are < CHUNKS (`Total::set_plan` and
-            // `Default` are the only writers); peak per the contract.
-            unsafe { n1_linear(total, own, out, c) };
+            // `Default` are the only writers); peaks per the contract.
+            unsafe { n1_linear(total, &own, &mut out, c) };
         }
         for &c in knee_chunks {
             let c = usize::from(c);
             debug_assert!(c < CHUNKS);
             // SAFETY: as above.
-            unsafe { n1_knee(total, own, out, c) };
+            unsafe { n1_knee(total, &own, &mut out, c) };
         }
     }
 
-    /// N-1 of chunk `c` where the plan says every `|t| <= KNEE - M`.
+    /// N-1 of chunk `c` of each frame where the plan says every
+    /// `|t| <= KNEE - M`.
     ///
     /// # Safety
     /// AVX2 available; `c < CHUNKS`; chunk `c` is linear in `total`'s plan
-    /// and `max |own| <= plan_peak`.
+    /// and `max |own[k]| <= plan_peak`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn n1_linear(total: &Total, own: &Frame, out: &mut Frame, c: usize) {
+    unsafe fn n1_linear<const K: usize>(
+        total: &Total,
+        own: &[&Frame; K],
+        out: &mut [&mut Frame; K],
+        c: usize,
+    ) {
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES);
-        // |t| <= KNEE - M and |o| <= M: t - o is exact and below the knee.
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
-        unsafe {
-            let d = _mm256_sub_epi16(load16(&total.t16, i), load16(own, i));
-            store16(out, i, d);
+        let t = unsafe { load16(&total.t16, i) };
+        for (o, d) in own.iter().zip(out.iter_mut()) {
+            // |t| <= KNEE - M and |o| <= M: t - o is exact and below the knee.
+            // SAFETY: as above.
+            unsafe { store16(*d, i, _mm256_sub_epi16(t, load16(*o, i))) };
         }
     }
 
-    /// Planned N-1 of chunk `c` through the soft-clip knee, in eight i16-lane
-    /// operations and three loads (the derivation is at [`Total`]).
+    /// Planned N-1 of chunk `c` of each frame through the soft-clip knee,
+    /// in eight i16-lane operations and one load per frame, after two loads
+    /// shared by all (the derivation is at [`Total`]).
     ///
     /// # Safety
-    /// AVX2 available; `c < CHUNKS`; `max |own| <= total.plan_peak <= PLAN_PEAK_MAX`.
+    /// AVX2 available; `c < CHUNKS`; `max |own[k]| <= total.plan_peak <= PLAN_PEAK_MAX`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn n1_knee(total: &Total, own: &Frame, out: &mut Frame, c: usize) {
+    unsafe fn n1_knee<const K: usize>(
+        total: &Total,
+        own: &[&Frame; K],
+        out: &mut [&mut Frame; K],
+        c: usize,
+    ) {
         let two_r = _mm256_set1_epi16(E_MAX as i16);
         let knee = _mm256_set1_epi16(KNEE as i16);
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
-        let (o, mag, nsign) = unsafe {
-            (
-                load16(own, i),
-                load16(&total.mag, i),
-                load16(&total.nsign, i),
-            )
-        };
-        // w = |t| - s·o - KNEE, exact in i16; wc = min(w, 2R).
-        let wc = _mm256_min_epi16(_mm256_add_epi16(_mm256_sign_epi16(o, nsign), mag), two_r);
-        // e = clamp(w, 0, 2R) <= 2¹⁴; sq = (e² + 2¹⁴) >> 15.
-        let e = _mm256_max_epi16(wc, _mm256_setzero_si256());
-        let sq = _mm256_mulhrs_epi16(e, e);
-        // -y = sq - wc - KNEE, so s·y = (-s)·(-y): `nsign` serves twice.
-        let neg_y = _mm256_sub_epi16(_mm256_sub_epi16(sq, wc), knee);
-        // SAFETY: as above.
-        unsafe { store16(out, i, _mm256_sign_epi16(neg_y, nsign)) };
+        let (mag, nsign) = unsafe { (load16(&total.mag, i), load16(&total.nsign, i)) };
+        for (o, d) in own.iter().zip(out.iter_mut()) {
+            // SAFETY: as above.
+            let o = unsafe { load16(*o, i) };
+            // w = |t| - s·o - KNEE, exact in i16; wc = min(w, 2R).
+            let wc = _mm256_min_epi16(_mm256_add_epi16(_mm256_sign_epi16(o, nsign), mag), two_r);
+            // e = clamp(w, 0, 2R) <= 2¹⁴; sq = (e² + 2¹⁴) >> 15.
+            let e = _mm256_max_epi16(wc, _mm256_setzero_si256());
+            let sq = _mm256_mulhrs_epi16(e, e);
+            // -y = sq - wc - KNEE, so s·y = (-s)·(-y): `nsign` serves twice.
+            let neg_y = _mm256_sub_epi16(_mm256_sub_epi16(sq, wc), knee);
+            // SAFETY: as above.
+            unsafe { store16(*d, i, _mm256_sign_epi16(neg_y, nsign)) };
+        }
     }
 
     /// N-1 of chunk `c` for any own frame (the unplanned path).
@@ -1367,15 +1407,28 @@ mod tests {
                 assert!(total.acc == want_acc, "sum {what}");
                 let want_full: Vec<i16> = want_acc.iter().map(|&a| soft_clip(a)).collect();
                 assert_eq!(full, want_full, "full mix {what}");
-                for (k, (own, st)) in list.iter().zip(&stats).enumerate() {
-                    let mut out = Box::new([1; FRAME_SAMPLES]);
-                    kern.minus_one(&total, own, &mut out, st.peak);
-                    let want: Vec<i16> = want_acc
+                let want = |own: &Frame| -> Vec<i16> {
+                    want_acc
                         .iter()
                         .zip(own.iter())
                         .map(|(&a, &o)| soft_clip(a - i32::from(o)))
-                        .collect();
-                    assert_eq!(&out[..], &want[..], "frame {k} {what}");
+                        .collect()
+                };
+                for (k, (own, st)) in list.iter().zip(&stats).enumerate() {
+                    let mut out = Box::new([1; FRAME_SAMPLES]);
+                    kern.minus_one(&total, [*own], [&mut *out], [st.peak]);
+                    assert_eq!(&out[..], &want(own)[..], "frame {k} {what}");
+                }
+                // Four at a time, as the mixer runs them (with `loud`, some
+                // batches mix planned and unplanned peaks).
+                for (b, (own, st)) in list.chunks_exact(4).zip(stats.chunks_exact(4)).enumerate() {
+                    let mut out = Box::new([[1; FRAME_SAMPLES]; 4]);
+                    let own: [&Frame; 4] = std::array::from_fn(|k| own[k]);
+                    let peaks = std::array::from_fn(|k| st[k].peak);
+                    kern.minus_one(&total, own, out.each_mut(), peaks);
+                    for k in 0..4 {
+                        assert_eq!(&out[k][..], &want(own[k])[..], "batch {b}.{k} {what}");
+                    }
                 }
             }
         }
@@ -1392,7 +1445,7 @@ mod tests {
         for own in frames {
             let peak = own.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
             let mut out = Box::new([3; FRAME_SAMPLES]);
-            kern.minus_one(&total, own, &mut out, peak);
+            kern.minus_one(&total, [*own], [&mut *out], [peak]);
             n1.extend_from_slice(&out[..]);
         }
         (total, full, n1)
@@ -1452,7 +1505,7 @@ mod tests {
                     simd.finish(&mut total, plan_peak, &mut full);
                     for own_peak in [0, 1, 9000] {
                         let mut out = Box::new([5; FRAME_SAMPLES]);
-                        simd.minus_one(&total, &[0; FRAME_SAMPLES], &mut out, own_peak);
+                        simd.minus_one(&total, [&[0; FRAME_SAMPLES]], [&mut *out], [own_peak]);
                         for i in 0..FRAME_SAMPLES {
                             assert_eq!(
                                 full[i],
@@ -1501,7 +1554,7 @@ mod tests {
                     for own in &owns {
                         let own: &Frame = own[..].try_into().expect("one frame");
                         let mut out = Box::new([0; FRAME_SAMPLES]);
-                        simd.minus_one(&total, own, &mut out, m);
+                        simd.minus_one(&total, [own], [&mut *out], [m]);
                         for i in 0..FRAME_SAMPLES {
                             let x = total.acc[i] - i32::from(own[i]);
                             assert_eq!(
