@@ -16,13 +16,14 @@
 //! (borrowed, not copied) unless a gain other than unity must be applied
 //! ([`Kernels::copy_gain`]). Step 3 is the hot one: with the plan, a chunk
 //! whose total stays far enough below the knee costs one i16 subtraction, any
-//! other chunk eight i16 operations instead of a round trip through i32 lanes.
+//! other chunk seven i16 operations instead of a round trip through i32 lanes.
 
 use super::{FRAME_SAMPLES, MAX_PARTICIPANTS};
 
-/// Soft-clip knee: `|x| <= KNEE` passes through unchanged.
-pub(crate) const KNEE: i32 = 24_575;
-/// `log2` of the knee width `R = 32767 - KNEE` (`R = 8192`).
+/// Soft-clip knee: `|x| <= KNEE` passes through unchanged (`3R`, so the
+/// curve's top `KNEE + R - 1` is full scale).
+pub(crate) const KNEE: i32 = 3 << KNEE_SHIFT;
+/// `log2` of the knee width `R = 32768 - KNEE` (`R = 8192`).
 const KNEE_SHIFT: u32 = 13;
 /// Above the knee, `e = |x| - KNEE` is clamped to `2R`, where the curve reaches
 /// full scale with a zero slope.
@@ -52,22 +53,26 @@ const _: () = assert!(
 );
 
 /// The soft clipper: identity for `|x| <= KNEE`, then the quadratic knee
-/// `y = KNEE + e - e²/(4R)` (C¹ at the knee: slope 1, reaching 32767 with slope
-/// 0 at `e = 2R`), then flat at ±32767. Odd-symmetric, monotonic, bounded.
+/// `y = KNEE + e - (e² + e)/(4R)` (C¹ at the knee: slope 1 − 1/(4R),
+/// reaching 32767 with slope 0 at `e = 2R`), then flat at ±32767.
+/// Odd-symmetric, monotonic, bounded.
 ///
-/// `e²/(4R)` is rounded to nearest (ties up), `(e² + 2R) >> log2(4R)`: that
-/// is what `vpmulhrsw` computes for `e·e` in one instruction (with
-/// `4R = 2¹⁵`), so the SIMD paths need no extra operation to match. The
-/// rounding keeps the curve monotonic (consecutive `e²` differ by
-/// `2e + 1 < 2¹⁵`, so the rounded term steps by at most 1) and exact at the
-/// top (`(2R)²/(4R) = R` is an integer).
+/// The quadratic term is `q(e) = (e² + e + 2R) >> log2(4R)`, `(e² + e)/(4R)`
+/// rounded to nearest (ties up), because of how the SIMD paths get it in
+/// one instruction (with `4R = 2¹⁵`): for `wc = min(|x| − KNEE, 2R)`,
+/// `vpmulhrsw(wc, sat16(wc − 32767))` is `q(wc) − wc` when `wc >= 0` and
+/// `−wc` when `wc < 0` (the second factor saturates to `−2¹⁵`), which is
+/// `KNEE − y` on both sides of the knee: no clamp at zero, no separate
+/// square. The rounding keeps the curve monotonic (consecutive `e² + e`
+/// differ by `2e + 2 <= 4R`, so `q` steps by at most 1) and the top exact
+/// (`q(2R) = R + 1`, `y = KNEE + R - 1 = 32767`).
 #[inline]
 pub(crate) fn soft_clip(x: i32) -> i16 {
     let a = x.unsigned_abs().min(i32::MAX as u32) as i32;
-    let base = a.min(KNEE);
-    let e = (a - KNEE).clamp(0, E_MAX);
-    let y = base + e - ((e * e + (1 << (KNEE_SHIFT + 1))) >> (KNEE_SHIFT + 2));
-    // y <= KNEE + 2R - R = 32767 by construction (see the doc above).
+    let wc = (a - KNEE).min(E_MAX);
+    let e = wc.max(0);
+    let y = KNEE + wc - ((e * e + e + (1 << (KNEE_SHIFT + 1))) >> (KNEE_SHIFT + 2));
+    // y <= KNEE + 2R - (R + 1) = 32767 by construction (see the doc above).
     let y = y as i16;
     if x < 0 { -y } else { y }
 }
@@ -120,15 +125,16 @@ impl FrameStats {
 /// `soft_clip(t - o) = s·y(u)` (odd symmetry), where `u` lies in `-M..`
 /// (negative only when `|t| < M`, far below the knee). Measured from the
 /// knee, `w = u - KNEE`, the curve is `y = KNEE + w` for `w <= 0`,
-/// `KNEE + w - w²/(4R)` up to `w = 2R` and 32767 beyond: with
-/// `wc = min(w, 2R)`, `y = KNEE + wc - max(wc, 0)²/(4R)` everywhere (the
-/// square rounded as in [`soft_clip`]). `mag = min(|t|, 49150) - KNEE` is
-/// stored (`-24575..=24575`), so `w = mag - s·o` is exact in i16 lanes
-/// (`-32766..=32766`): `|t| - KNEE - s·o` itself, or, where `|t|` was
+/// `KNEE + w - q(w)` up to `w = 2R` and 32767 beyond: with
+/// `wc = min(w, 2R)`, `y = KNEE - p(wc)` everywhere, where `p` is the one
+/// `vpmulhrsw` described at [`soft_clip`]. `mag = min(|t|, 49151) - KNEE`
+/// is stored (`-24576..=24575`), so `w = mag - s·o` is exact in i16 lanes
+/// (`-32767..=32766`): `|t| - KNEE - s·o` itself, or, where `|t|` was
 /// clamped, at least `2R` like the true value (the flat top). With `-s`
 /// stored (so `-s·o` is one `vpsignw`) and the result computed as
-/// `-s·(sq - wc - KNEE)` (negated by the same `-s`, so `s` itself is not
-/// needed), that is eight i16 operations and three loads per 16 samples.
+/// `-s·(p - KNEE)` (negated by the same `-s`, so `s` itself is not
+/// needed), that is seven i16 operations and three loads per 16 samples
+/// (two of the loads shared by the frames computed together).
 /// Chunks where every `|t| <= KNEE - M` need no clipping at all: there the
 /// output is `t - o` exactly.
 #[derive(Clone, Debug)]
@@ -522,13 +528,10 @@ pub(crate) mod avx2 {
         let e_hi = _mm256_sub_epi32(_mm256_abs_epi32(hi), knee32);
         let e16 = _mm256_packs_epi32(e_lo, e_hi);
         let sign = _mm256_packs_epi32(lo, hi);
-        let zero = _mm256_setzero_si256();
-        // base = min(|x|, KNEE) = KNEE + min(e, 0)
-        let base = _mm256_add_epi16(_mm256_set1_epi16(KNEE as i16), _mm256_min_epi16(e16, zero));
-        let e = _mm256_min_epi16(_mm256_max_epi16(e16, zero), _mm256_set1_epi16(E_MAX as i16));
-        // (e² + 2¹⁴) >> 15, as `soft_clip`; e <= 2¹⁴ is exact in i16 lanes.
-        let sq = _mm256_mulhrs_epi16(e, e);
-        let y = _mm256_sub_epi16(_mm256_add_epi16(base, e), sq);
+        // wc = min(|x| - KNEE, 2R) >= -KNEE; y = KNEE - p (see `soft_clip`).
+        let wc = _mm256_min_epi16(e16, _mm256_set1_epi16(E_MAX as i16));
+        let p = _mm256_mulhrs_epi16(wc, _mm256_subs_epi16(wc, _mm256_set1_epi16(i16::MAX)));
+        let y = _mm256_sub_epi16(_mm256_set1_epi16(KNEE as i16), p);
         let y = _mm256_sign_epi16(y, sign);
         _mm256_permute4x64_epi64::<0b11_01_10_00>(y)
     }
@@ -1024,7 +1027,7 @@ pub(crate) mod avx2 {
     }
 
     /// Planned N-1 of chunk `c` of each frame through the soft-clip knee,
-    /// in eight i16-lane operations and one load per frame, after two loads
+    /// in seven i16-lane operations and one load per frame, after two loads
     /// shared by all (the derivation is at [`Total`]).
     ///
     /// # Safety
@@ -1039,6 +1042,7 @@ pub(crate) mod avx2 {
     ) {
         let two_r = _mm256_set1_epi16(E_MAX as i16);
         let knee = _mm256_set1_epi16(KNEE as i16);
+        let full = _mm256_set1_epi16(i16::MAX);
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
@@ -1048,11 +1052,10 @@ pub(crate) mod avx2 {
             let o = unsafe { load16(*o, i) };
             // w = |t| - s·o - KNEE, exact in i16; wc = min(w, 2R).
             let wc = _mm256_min_epi16(_mm256_add_epi16(_mm256_sign_epi16(o, nsign), mag), two_r);
-            // e = clamp(w, 0, 2R) <= 2¹⁴; sq = (e² + 2¹⁴) >> 15.
-            let e = _mm256_max_epi16(wc, _mm256_setzero_si256());
-            let sq = _mm256_mulhrs_epi16(e, e);
-            // -y = sq - wc - KNEE, so s·y = (-s)·(-y): `nsign` serves twice.
-            let neg_y = _mm256_sub_epi16(_mm256_sub_epi16(sq, wc), knee);
+            // p = KNEE - y on both sides of the knee (see `soft_clip`).
+            let p = _mm256_mulhrs_epi16(wc, _mm256_subs_epi16(wc, full));
+            // -y = p - KNEE, so s·y = (-s)·(-y): `nsign` serves twice.
+            let neg_y = _mm256_sub_epi16(p, knee);
             // SAFETY: as above.
             unsafe { store16(*d, i, _mm256_sign_epi16(neg_y, nsign)) };
         }
@@ -1128,17 +1131,25 @@ mod tests {
             assert_eq!(y, -soft_clip(-x), "odd symmetry at {x}");
             prev = y;
         }
+        assert_eq!(KNEE, 24_576);
         assert_eq!(soft_clip(KNEE + E_MAX), 32767);
-        // The knee's square is rounded to nearest, ties up (what `vpmulhrsw`
-        // computes): e = 181 gives 32761/32768 -> 1, e = 128 the tie
-        // 16384/32768 -> 1, e = 127 16129/32768 -> 0.
-        assert_eq!(soft_clip(KNEE + 181), 24_755);
-        assert_eq!(soft_clip(KNEE + 128), 24_702);
-        assert_eq!(soft_clip(KNEE + 127), 24_702);
-        assert_eq!(soft_clip(-KNEE - 181), -24_755);
+        // The knee's term (e² + e)/32768 is rounded to nearest, ties up (what
+        // `vpmulhrsw` computes): e = 181 gives 32942/32768 -> 1, e = 128
+        // 16512/32768 -> 1, e = 127 16256/32768 -> 0, and e = 16383 the tie
+        // 8191.5 -> 8192, full scale one step before the top.
+        assert_eq!(soft_clip(KNEE + 181), 24_756);
+        assert_eq!(soft_clip(KNEE + 128), 24_703);
+        assert_eq!(soft_clip(KNEE + 127), 24_703);
+        assert_eq!(soft_clip(KNEE + 126), 24_702);
+        assert_eq!(soft_clip(KNEE + E_MAX - 1), 32767);
+        assert_eq!(soft_clip(-KNEE - 181), -24_756);
         for e in 0..=E_MAX {
-            let want = f64::from(KNEE + e) - (f64::from(e * e) / 32768.0).round();
-            assert_eq!(f64::from(soft_clip(KNEE + e)), want, "e = {e}");
+            let q = (f64::from(e) * f64::from(e + 1) / 32768.0).round();
+            assert_eq!(
+                f64::from(soft_clip(KNEE + e)),
+                f64::from(KNEE + e) - q,
+                "e = {e}"
+            );
         }
         // Smooth knee: slope ~1 just above the knee, not a hard clamp.
         assert_eq!(soft_clip(KNEE + 10), (KNEE + 10) as i16);

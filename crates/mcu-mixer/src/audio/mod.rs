@@ -50,7 +50,7 @@ pub const FRAME_DURATION: Duration = Duration::from_millis(20);
 pub const SILENCE_DBOV: f32 = -127.0;
 /// Samples whose mixed magnitude is at most this pass the soft clipper
 /// unchanged (about -2.5 dBFS); above it a smooth quadratic knee bends the
-/// signal towards ±32767, reached with zero slope at 40 959 and held beyond.
+/// signal towards ±32767, reached with zero slope at 40 960 and held beyond.
 pub const SOFT_CLIP_KNEE: i16 = kernels::KNEE as i16;
 /// Most participants one mixer accepts (keeps the i32 accumulator far from
 /// overflow: 4096 × 2¹⁵ = 2²⁷).
