@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::take;
 
 use super::kernels::{
     Frame, FrameStats, GAIN_SHIFT, GAIN_UNITY, Kernels, PLAN_PEAK_MAX, SumHints, Total,
@@ -502,8 +503,13 @@ impl AudioMixer {
         S: FnMut(ParticipantId, &[i16]),
     {
         self.hint = 0;
-        self.srcs.clear();
-        self.src_slots.clear();
+        // Only `max_mixed` ranks talkers (the config never changes).
+        let ranked = self.config.max_mixed.is_some();
+        // Filled as locals: pushes to `self`'s vectors while writing slots
+        // reloaded and stored their lengths every time.
+        let (mut srcs, mut src_slots) = (take(&mut self.srcs), take(&mut self.src_slots));
+        srcs.clear();
+        src_slots.clear();
         for (i, s) in self.slots.iter_mut().enumerate() {
             let src = match s.pushed {
                 _ if s.muted => None,
@@ -513,15 +519,18 @@ impl AudioMixer {
             };
             s.pushed = Pushed::No;
             if let Some(src) = src {
-                self.srcs.push(src);
+                srcs.push(src);
                 // i < MAX_PARTICIPANTS, fits u32.
-                self.src_slots.push(i as u32);
+                src_slots.push(i as u32);
             } else {
                 s.level_dbov = SILENCE_DBOV;
-                s.rank *= RANK_DECAY;
+                if ranked {
+                    s.rank *= RANK_DECAY;
+                }
                 s.mixed = false;
             }
         }
+        (self.srcs, self.src_slots) = (srcs, src_slots);
         // SAFETY: every pointer in `srcs` is to a whole frame that stays alive
         // and unwritten until this function returns: one of `inputs` (not
         // written below) or a frame borrowed by the running `mix_frames` call
@@ -544,25 +553,29 @@ impl AudioMixer {
         self.energies.extend(stats.iter().map(|s| s.energy));
         self.levels.resize(n, SILENCE_DBOV);
         dbov_from_energies(&self.energies, &mut self.levels);
-        self.mixed.clear();
+        let mut mixed = take(&mut self.mixed);
+        mixed.clear();
         // The N-1 chunk plan covers every mixed frame quiet enough for it.
         let mut plan_peak = 0;
         let contributions = self.src_slots.iter().zip(stats.iter()).zip(&self.levels);
         for (k, ((&i, st), &level)) in contributions.enumerate() {
             let s = &mut self.slots[i as usize];
             s.level_dbov = level;
-            // Through i64 (energies are below 2⁴¹): one conversion
-            // instruction, where u64 -> f64 takes a branchy sequence on x86.
-            s.rank = (st.energy as i64 as f64).max(s.rank * RANK_DECAY);
+            if ranked {
+                // Through i64 (energies are below 2⁴¹): one conversion
+                // instruction, where u64 -> f64 takes a branchy sequence on x86.
+                s.rank = (st.energy as i64 as f64).max(s.rank * RANK_DECAY);
+            }
             s.mixed = st.energy > 0;
             if s.mixed {
                 // k < MAX_PARTICIPANTS, fits u32.
-                self.mixed.push(k as u32);
+                mixed.push(k as u32);
                 if st.peak <= PLAN_PEAK_MAX {
                     plan_peak = plan_peak.max(st.peak);
                 }
             }
         }
+        self.mixed = mixed;
         if let Some(k) = self.config.max_mixed {
             if self.mixed.len() > k {
                 let (slots, src_slots) = (&self.slots, &self.src_slots);
