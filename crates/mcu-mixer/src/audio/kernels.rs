@@ -107,13 +107,22 @@ impl FrameStats {
     /// The stats of a frame from its energy and `max(v[2j]² + v[2j+1]²)`.
     #[inline]
     fn from_pairs(energy: u64, max_pair: u32) -> Self {
-        // ⌊√max_pair⌋ (at most 46341, fits u16). The f64 root is correctly
-        // rounded and cannot reach n for n² - 1 below 2⁵², so truncating it
-        // is exact; `u32::isqrt` (bit by bit) cost more than the mix's
-        // bookkeeping.
+        Self {
+            energy,
+            peak: Self::peak_of(max_pair),
+        }
+    }
+
+    /// The peak bound from `max(v[2j]² + v[2j+1]²)`: its square root,
+    /// `⌊√max_pair⌋` (at most 46341, fits u16).
+    #[inline]
+    fn peak_of(max_pair: u32) -> u16 {
+        // The f64 root is correctly rounded and cannot reach n for n² - 1
+        // below 2⁵², so truncating it is exact; `u32::isqrt` (bit by bit)
+        // cost more than the mix's bookkeeping.
         let root = f64::from(max_pair).sqrt() as u16;
         debug_assert_eq!(u32::from(root), max_pair.isqrt());
-        Self { energy, peak: root }
+        root
     }
 }
 
@@ -590,25 +599,23 @@ pub(crate) mod avx2 {
         (_mm_cvtsi128_si64(s) as u64).wrapping_add(_mm_extract_epi64::<1>(s) as u64)
     }
 
-    /// Stats from one frame's accumulators: `e` (u32 lanes summing
+    /// A frame's energy from its accumulator `e` (u32 lanes summing
     /// `madd(v, v)`, exact unless a lane could have reached 2³², then the
-    /// energy is recounted from the frame) and `m` (u32 lanes, the largest
-    /// `madd(v, v)`, see [`FrameStats::peak`]).
+    /// energy is recounted from the frame), given `max_pair`, at least its
+    /// largest `madd(v, v)`.
     ///
     /// # Safety
     /// AVX2 available.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn frame_stats(frame: &Frame, e: __m256i, m: __m256i) -> FrameStats {
-        let max_pair = hmax_u32(m);
+    unsafe fn frame_energy(frame: &Frame, e: __m256i, max_pair: u32) -> u64 {
         // Each lane summed CHUNKS products of at most `max_pair`.
-        let energy = if CHUNKS as u64 * u64::from(max_pair) < 1 << 32 {
+        if CHUNKS as u64 * u64::from(max_pair) < 1 << 32 {
             hsum_u32(e)
         } else {
             // SAFETY: AVX2 per the contract.
             unsafe { energy_exact(frame) }
-        };
-        FrameStats::from_pairs(energy, max_pair)
+        }
     }
 
     /// Exact energy of a loud frame: each `madd(v, v)` (at most 2³¹, exact
@@ -648,7 +655,12 @@ pub(crate) mod avx2 {
                 p = _mm256_max_epu32(p, sq);
             }
             // SAFETY: AVX2 per the contract.
-            *s = unsafe { frame_stats(f, e, p) };
+            let max_pair = hmax_u32(p);
+            *s = FrameStats {
+                // SAFETY: AVX2 per the contract.
+                energy: unsafe { frame_energy(f, e, max_pair) },
+                peak: FrameStats::peak_of(max_pair),
+            };
         }
     }
 
@@ -834,9 +846,15 @@ pub(crate) mod avx2 {
         }
         let mut out = [FrameStats::default(); 4];
         if STATS {
+            // One bound (and one root) per pair.
+            let max_pair = [hmax_u32(m[0]), hmax_u32(m[1])];
+            let peak = max_pair.map(FrameStats::peak_of);
             for j in 0..4 {
-                // SAFETY: AVX2 per the contract.
-                out[j] = unsafe { frame_stats(f[j], e[j], m[j / 2]) };
+                out[j] = FrameStats {
+                    // SAFETY: AVX2 per the contract.
+                    energy: unsafe { frame_energy(f[j], e[j], max_pair[j / 2]) },
+                    peak: peak[j / 2],
+                };
             }
         }
         out
