@@ -40,15 +40,14 @@ impl Default for MixerConfig {
 }
 
 /// What a participant handed in since the last mix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 enum Pushed {
     /// Nothing: it contributes silence.
     No,
     /// A copy, gain applied, in its slot of [`AudioMixer::inputs`].
     Copied,
-    /// A frame borrowed by the running [`AudioMixer::mix_frames`] call, at
-    /// its slot of [`AudioMixer::borrowed`].
-    Borrowed,
+    /// A frame borrowed by the running [`AudioMixer::mix_frames`] call.
+    Borrowed(FramePtr),
 }
 
 /// Per-participant state; its input frame is at the same index in
@@ -78,10 +77,6 @@ struct FramePtr(*const Frame);
 unsafe impl Send for FramePtr {}
 // SAFETY: as above; nothing is ever written through it.
 unsafe impl Sync for FramePtr {}
-
-impl FramePtr {
-    const NULL: Self = Self(std::ptr::null());
-}
 
 /// One frame on cache-line boundaries (the 32-byte SIMD stores never
 /// straddle two lines).
@@ -176,9 +171,6 @@ pub struct AudioMixer {
     /// The N-1 outputs being handed to the sink: one batch of participants'
     /// at a time, reused for all of them.
     out: Box<[AlignedFrame; BATCH]>,
-    /// Per slot: the frame borrowed by the running `mix_frames` call, valid
-    /// where [`Pushed::Borrowed`] (only during that call).
-    borrowed: Vec<FramePtr>,
     /// This tick's sum and what the N-1 outputs derive from it.
     total: Box<Total>,
     /// What the last sum learned about the frames' loudness.
@@ -257,7 +249,7 @@ struct ForgetBorrowed<'a>(&'a mut AudioMixer);
 impl Drop for ForgetBorrowed<'_> {
     fn drop(&mut self) {
         for s in &mut self.0.slots {
-            if s.pushed == Pushed::Borrowed {
+            if let Pushed::Borrowed(_) = s.pushed {
                 s.pushed = Pushed::No;
             }
         }
@@ -280,7 +272,6 @@ impl AudioMixer {
             hint: 0,
             inputs: FrameBuf::default(),
             out: Box::new(std::array::from_fn(|_| AlignedFrame([0; FRAME_SAMPLES]))),
-            borrowed: Vec::new(),
             total: Box::default(),
             sum_hints: SumHints::default(),
             full: vec![0; FRAME_SAMPLES],
@@ -340,7 +331,6 @@ impl AudioMixer {
                 mixed: false,
             },
         );
-        self.borrowed.insert(at, FramePtr::NULL);
         self.inputs.resize(n + 1);
         self.inputs.copy_frames(at..n, at + 1);
         self.reindex(at);
@@ -355,7 +345,6 @@ impl AudioMixer {
             .ok_or(AudioError::UnknownParticipant(id))?;
         let n = self.slots.len();
         self.slots.remove(slot);
-        self.borrowed.remove(slot);
         self.inputs.copy_frames(slot + 1..n, slot);
         self.inputs.resize(n - 1);
         self.reindex(slot);
@@ -475,8 +464,7 @@ impl AudioMixer {
         if s.muted {
             s.pushed = Pushed::No;
         } else if s.gain_q12 == GAIN_UNITY {
-            s.pushed = Pushed::Borrowed;
-            self.borrowed[slot] = FramePtr(frame);
+            s.pushed = Pushed::Borrowed(FramePtr(frame));
         } else {
             s.pushed = Pushed::Copied;
             self.kernels
@@ -515,7 +503,7 @@ impl AudioMixer {
                 _ if s.muted => None,
                 Pushed::No => None,
                 Pushed::Copied => Some(FramePtr(self.inputs.frame(i))),
-                Pushed::Borrowed => Some(self.borrowed[i]),
+                Pushed::Borrowed(frame) => Some(frame),
             };
             s.pushed = Pushed::No;
             if let Some(src) = src {
