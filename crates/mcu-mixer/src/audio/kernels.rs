@@ -136,14 +136,16 @@ impl FrameStats {
 /// knee, `w = u - KNEE`, the curve is `y = KNEE + w` for `w <= 0`,
 /// `KNEE + w - q(w)` up to `w = 2R` and 32767 beyond: with
 /// `wc = min(w, 2R)`, `y = KNEE - p(wc)` everywhere, where `p` is the one
-/// `vpmulhrsw` described at [`soft_clip`]. `mag = min(|t|, 49151) - KNEE`
-/// is stored (`-24576..=24575`), so `w = mag - s·o` is exact in i16 lanes
+/// `vpmulhrsw` described at [`soft_clip`]. With `mag = min(|t|, 49151) -
+/// KNEE` (`-24576..=24575`), `w = mag - s·o` is exact in i16 lanes
 /// (`-32767..=32766`): `|t| - KNEE - s·o` itself, or, where `|t|` was
-/// clamped, at least `2R` like the true value (the flat top). With `-s`
-/// stored (so `-s·o` is one `vpsignw`) and the result computed as
-/// `-s·(p - KNEE)` (negated by the same `-s`, so `s` itself is not
-/// needed), that is seven i16 operations and three loads per 16 samples
-/// (two of the loads shared by the frames computed together).
+/// clamped, at least `2R` like the true value (the flat top). `-s·mag` and
+/// `-s` are stored: `w = -s·(-s·mag + o)` is then one addition reading the
+/// own frame straight from memory and one `vpsignw` (`|-s·mag + o| <=
+/// 32767`, exact too), and the result is `-s·(p - KNEE)` (negated by the
+/// same `-s`, so `s` itself is not needed): seven i16 operations, one load
+/// and one store per frame and 16 samples, after two loads shared by the
+/// frames computed together.
 /// Chunks where every `|t| <= KNEE - M` need no clipping at all: there the
 /// output is `t - o` exactly.
 #[derive(Clone, Debug)]
@@ -153,12 +155,9 @@ pub(crate) struct Total {
     pub(crate) acc: [i32; FRAME_SAMPLES],
     /// `sat16(acc)`.
     t16: [i16; FRAME_SAMPLES],
-    /// `min(|acc|, MAG_CLAMP) - KNEE` (see above).
-    mag: [i16; FRAME_SAMPLES],
-    /// `-(sat16(acc) | 1)`: minus the sign of `acc`, never zero. Negated so
-    /// the N-1 path computes `mag + (-s)·o` with both loads folded into the
-    /// operations (`mag - s·o` cannot fold `mag`), and the final sign from
-    /// the same vector.
+    /// `-s·mag`, `mag = min(|acc|, MAG_CLAMP) - KNEE` (see above).
+    smag: [i16; FRAME_SAMPLES],
+    /// `-s = -(sat16(acc) | 1)`: minus the sign of `acc`, never zero.
     nsign: [i16; FRAME_SAMPLES],
     /// Bit `c` set when chunk `c` of `acc` fits in i16 (`t16` exact there).
     fits: u64,
@@ -182,7 +181,7 @@ impl Default for Total {
         Self {
             acc: [0; FRAME_SAMPLES],
             t16: [0; FRAME_SAMPLES],
-            mag: [0; FRAME_SAMPLES],
+            smag: [0; FRAME_SAMPLES],
             nsign: [0; FRAME_SAMPLES],
             fits: 0,
             plan_peak: 0,
@@ -435,9 +434,10 @@ pub(crate) mod portable {
             total.t16[i] = sat16(a);
             // In -KNEE..=MAG_CLAMP - KNEE, within i16 (asserted with the
             // constants).
-            total.mag[i] = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 - KNEE) as i16;
+            let mag = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 - KNEE) as i16;
             // Odd, so never i16::MIN: the negation is exact.
             total.nsign[i] = -(sat16(a) | 1);
+            total.smag[i] = total.nsign[i] * mag;
             *o = soft_clip(a);
         }
         total.fits = fits;
@@ -942,7 +942,7 @@ pub(crate) mod avx2 {
         // SAFETY: i + 16 <= FRAME_SAMPLES == every buffer's length.
         unsafe {
             store16(&mut total.t16, i, packed);
-            store16(&mut total.mag, i, mag);
+            store16(&mut total.smag, i, _mm256_sign_epi16(mag, nsign));
             store16(&mut total.nsign, i, nsign);
             store16(out, i, soft_clip16(lo, hi));
         }
@@ -1045,7 +1045,8 @@ pub(crate) mod avx2 {
     }
 
     /// Planned N-1 of chunk `c` of each frame through the soft-clip knee,
-    /// in seven i16-lane operations and one load per frame, after two loads
+    /// in seven i16-lane operations, one load and one store per frame, after
+    /// two loads
     /// shared by all (the derivation is at [`Total`]).
     ///
     /// # Safety
@@ -1064,12 +1065,12 @@ pub(crate) mod avx2 {
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
-        let (mag, nsign) = unsafe { (load16(&total.mag, i), load16(&total.nsign, i)) };
+        let (smag, nsign) = unsafe { (load16(&total.smag, i), load16(&total.nsign, i)) };
         for (o, d) in own.iter().zip(out.iter_mut()) {
+            // w = -s·(-s·mag + o) = |t| - s·o - KNEE, exact in i16; wc = min(w, 2R).
             // SAFETY: as above.
-            let o = unsafe { load16(*o, i) };
-            // w = |t| - s·o - KNEE, exact in i16; wc = min(w, 2R).
-            let wc = _mm256_min_epi16(_mm256_add_epi16(_mm256_sign_epi16(o, nsign), mag), two_r);
+            let z = _mm256_add_epi16(smag, unsafe { load16(*o, i) });
+            let wc = _mm256_min_epi16(_mm256_sign_epi16(z, nsign), two_r);
             // p = KNEE - y on both sides of the knee (see `soft_clip`).
             let p = _mm256_mulhrs_epi16(wc, _mm256_subs_epi16(wc, full));
             // -y = p - KNEE, so s·y = (-s)·(-y): `nsign` serves twice.
