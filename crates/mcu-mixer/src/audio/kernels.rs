@@ -53,9 +53,9 @@ const _: () = assert!(
 );
 
 /// The soft clipper: identity for `|x| <= KNEE`, then the quadratic knee
-/// `y = KNEE + e - (e² + e)/(4R)` (C¹ at the knee: slope 1 − 1/(4R),
-/// reaching 32767 with slope 0 at `e = 2R`), then flat at ±32767.
-/// Odd-symmetric, monotonic, bounded.
+/// `y = KNEE + e - (e² + e)/(4R)` (continuous at the knee, where the slope
+/// goes from 1 to 1 − 1/(4R), reaching 32767 with slope 0 at `e = 2R`),
+/// then flat at ±32767. Odd-symmetric, monotonic, bounded.
 ///
 /// The quadratic term is `q(e) = (e² + e + 2R) >> log2(4R)`, `(e² + e)/(4R)`
 /// rounded to nearest (ties up), because of how the SIMD paths get it in
@@ -437,7 +437,8 @@ pub(crate) mod portable {
             let mag = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 - KNEE) as i16;
             // Odd, so never i16::MIN: the negation is exact.
             total.nsign[i] = -(sat16(a) | 1);
-            total.smag[i] = total.nsign[i] * mag;
+            // `nsign` has the sign of -s (its magnitude is |sat16(acc)|).
+            total.smag[i] = if total.nsign[i] < 0 { -mag } else { mag };
             *o = soft_clip(a);
         }
         total.fits = fits;
@@ -1511,6 +1512,9 @@ mod tests {
                     let what = format!("{simd:?} n={n} amp={amp} plan={plan_peak}");
                     assert!(want.0.acc == got.0.acc, "sum {what}");
                     assert_eq!(want.0.fits, got.0.fits, "fits mask {what}");
+                    assert!(want.0.t16 == got.0.t16, "i16 total {what}");
+                    assert!(want.0.smag == got.0.smag, "-s·mag {what}");
+                    assert!(want.0.nsign == got.0.nsign, "-s {what}");
                     assert_eq!(want.0.n_linear, got.0.n_linear, "plan {what}");
                     assert_eq!(want.0.order, got.0.order, "plan {what}");
                     assert_eq!(first_diff(&want.1, &got.1), None, "full mix {what}");

@@ -144,10 +144,10 @@ impl FrameBuf {
 /// [`mix_frames`](Self::mix_frames), which also mixes, or copied with
 /// [`push`](Self::push) before [`mix`](Self::mix) (a participant that handed
 /// in nothing contributes silence). Both hand each mixed participant's own
-/// output to a caller-supplied sink as soon as it is computed (four at a
-/// time, see [`BATCH`]); everyone else
-/// hears [`full_mix`](Self::full_mix) ([`is_mixed`](Self::is_mixed) tells
-/// which), readable with [`level`](Self::level) until the next mix. The work
+/// output to a caller-supplied sink as soon as it is computed (they are
+/// computed four at a time); everyone else hears
+/// [`full_mix`](Self::full_mix) ([`is_mixed`](Self::is_mixed) tells which),
+/// readable with [`level`](Self::level) until the next mix. The work
 /// per tick is O(N): every contribution is summed once into an i32
 /// accumulator (measuring its level in the same read) and each mixed
 /// participant gets the accumulator minus its own contribution, through the
