@@ -175,6 +175,8 @@ pub struct LiveState {
     /// Video packets whose first transmission was dropped
     /// ([`Endpoint::set_send_loss_first_every`]).
     pub first_transmissions_dropped: u64,
+    /// Keyframe requests (PLI) received from the MCU since the start.
+    pub keyframes_requested: u64,
     /// Bytes of composite access units received since the start.
     pub video_bytes_received: u64,
     /// Incoming packets the constrained downlink dropped
@@ -652,7 +654,10 @@ impl Run {
                     SessionEvent::Failed => {
                         return Err("media failed (ICE/DTLS or consent)".into());
                     }
-                    SessionEvent::KeyframeRequested => encoder.force_keyframe(),
+                    SessionEvent::KeyframeRequested => {
+                        self.shared.live().keyframes_requested += 1;
+                        encoder.force_keyframe();
+                    }
                     SessionEvent::AudioRtp(pkt) => {
                         if pkt.payload.is_empty() {
                             continue;
