@@ -84,6 +84,12 @@ async fn create(running: &Running, op: &str, body: Value) {
     call(running, op, "POST", "/api/v1/conferences", Some(body)).await;
 }
 
+/// `POST /api/v1/conferences/{id}/{action}` (`start`, `end`).
+async fn act(running: &Running, op: &str, id: &str, action: &str) {
+    let path = format!("/api/v1/conferences/{id}/{action}");
+    call(running, op, "POST", &path, None).await;
+}
+
 /// The conference `id` on `running`, if it exists.
 async fn conference(running: &Running, op: &str, id: &str) -> Option<Value> {
     let r = https(
@@ -180,14 +186,7 @@ async fn the_province_opens_and_follows_its_counterpart_of_the_masters_conferenc
 
     // The master opens its conference: the counterpart opens and links up.
     let started = Instant::now();
-    call(
-        &central,
-        &central_op,
-        "POST",
-        "/api/v1/conferences/hop-chinh-phu/start",
-        None,
-    )
-    .await;
+    act(&central, &central_op, "hop-chinh-phu", "start").await;
     wait_for(&tq, &tq_op, "hop-chinh-phu", "counterpart live", |c| {
         c["state"] == "live"
     })
@@ -235,14 +234,7 @@ async fn the_province_opens_and_follows_its_counterpart_of_the_masters_conferenc
     );
 
     // The master ends its conference: so does the counterpart.
-    call(
-        &central,
-        &central_op,
-        "POST",
-        "/api/v1/conferences/hop-chinh-phu/end",
-        None,
-    )
-    .await;
+    act(&central, &central_op, "hop-chinh-phu", "end").await;
     wait_for(&tq, &tq_op, "hop-chinh-phu", "counterpart ended", |c| {
         c["state"] == "ended" || c["state"] == "reported"
     })
@@ -254,19 +246,12 @@ async fn the_province_opens_and_follows_its_counterpart_of_the_masters_conferenc
             "participants": ["chu-toa"], "links": [{"mcu": "tuyen-quang"}]})
     };
     create(&central, &central_op, body("hop-2")).await;
-    call(
-        &central,
-        &central_op,
-        "POST",
-        "/api/v1/conferences/hop-2/start",
-        None,
-    )
-    .await;
+    act(&central, &central_op, "hop-2", "start").await;
     wait_for(&tq, &tq_op, "hop-2", "second counterpart live", |c| {
         c["state"] == "live"
     })
     .await;
-    call(&tq, &tq_op, "POST", "/api/v1/conferences/hop-2/end", None).await;
+    act(&tq, &tq_op, "hop-2", "end").await;
     create(&central, &central_op, body("hop-3")).await;
     wait_for(&tq, &tq_op, "hop-3", "third counterpart", |_| true).await;
     let ended = conference(&tq, &tq_op, "hop-2").await.unwrap();
