@@ -18,7 +18,9 @@ use mcu_mixer::synth::SineTone;
 use mcu_signalling::protocol::{
     ClientMessage, ConferenceId, EndpointId, Join, JoinToken, Offer, ReceiverStats, ServerMessage,
 };
-use mcu_signalling::rtp::{DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig};
+use mcu_signalling::rtp::{
+    DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig, KeyframeRequests,
+};
 use mcu_signalling::webrtc::{ClientSession, ClientSessionConfig, SessionEvent};
 
 use crate::bottleneck::Bottleneck;
@@ -555,7 +557,7 @@ impl Run {
         let media_epoch = clock();
         let (mut next_video, mut next_audio) = (media_epoch, media_epoch);
         let mut last_rtp_ts: Option<u32> = None;
-        let mut last_keyframe_request: Option<Instant> = None;
+        let mut keyframe_requests = KeyframeRequests::default();
         let mut stats = Stats::new(clock(), freqs.clone(), 0);
         let mut connected_once = false;
         // Since the start, for the live view (the stats restart on reset).
@@ -712,17 +714,13 @@ impl Run {
                                 }
                                 DepacketizeEvent::Discarded { .. } => stats.frames_discarded += 1,
                                 DepacketizeEvent::NeedKeyframe => {
-                                    last_keyframe_request = Some(now);
+                                    keyframe_requests.sent(now);
                                     let _ = session.request_keyframe(now);
                                 }
                             }
                         }
                         // Keep asking while the picture is broken (PLI can be lost).
-                        if depacketizer.awaiting_keyframe()
-                            && last_keyframe_request
-                                .is_none_or(|t| now - t > Duration::from_millis(500))
-                        {
-                            last_keyframe_request = Some(now);
+                        if keyframe_requests.repeat_due(now, depacketizer.awaiting_keyframe()) {
                             let _ = session.request_keyframe(now);
                         }
                     }

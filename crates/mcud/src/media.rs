@@ -24,7 +24,7 @@ use mcu_mixer::mixer::{
 use mcu_mixer::synth::{SineTone, SyntheticVideo};
 use mcu_signalling::rtp::{
     Concealment, DepacketizeEvent, H264Depacketizer, H264DepacketizerConfig, JitterBuffer,
-    JitterConfig, JitterOutput, OpusArrival, OpusDepacketizer,
+    JitterConfig, JitterOutput, KeyframeRequests, OpusArrival, OpusDepacketizer,
 };
 use mcu_signalling::webrtc::{
     ClientSession, ClientSessionConfig, Negotiated, ServerSession, ServerSessionConfig, Session,
@@ -615,8 +615,8 @@ struct Peer {
     /// Puts reordered video packets back in order (no delay while in order).
     video_jitter: JitterBuffer<Vec<u8>>,
     video_in: H264Depacketizer,
-    /// When a keyframe was last asked for (PLI) while its picture is broken.
-    keyframe_asked_at: Option<Instant>,
+    /// Its keyframe requests (PLI) while its picture is broken.
+    keyframe_requests: KeyframeRequests,
     /// Puts reordered audio packets back in order; a packet that does not
     /// come within its wait is concealed by the decoder.
     audio_jitter: JitterBuffer<Vec<u8>>,
@@ -637,10 +637,6 @@ const AUDIO_JITTER: JitterConfig = JitterConfig {
     max_packets: 32,
 };
 
-/// While a participant's picture waits for a keyframe, how often it is asked
-/// for again.
-const KEYFRAME_REASK: Duration = Duration::from_millis(500);
-
 /// After a step down, the wait before a viewer's bitrate class is tried
 /// one step up again (doubling while such probes fail).
 const BITRATE_BACKOFF: Duration = Duration::from_secs(10);
@@ -660,7 +656,7 @@ impl Peer {
             video_jitter: JitterBuffer::new(JitterConfig::default())
                 .map_err(|e| format!("jitter buffer: {e}"))?,
             video_in: H264Depacketizer::new(H264DepacketizerConfig::default()),
-            keyframe_asked_at: None,
+            keyframe_requests: KeyframeRequests::default(),
             audio_jitter: JitterBuffer::new(AUDIO_JITTER)
                 .map_err(|e| format!("audio jitter buffer: {e}"))?,
             audio_in: OpusDepacketizer::default(),
@@ -719,26 +715,21 @@ impl Peer {
                         let _ = mixer.handle_video(now, id, &au.data);
                         self.video_in.recycle(au.data);
                     }
-                    DepacketizeEvent::NeedKeyframe => self.ask_keyframe(now),
+                    DepacketizeEvent::NeedKeyframe => {
+                        self.keyframe_requests.sent(now);
+                        let _ = self.session.request_keyframe(now);
+                    }
                     _ => {}
                 }
             }
-            // Keep asking while the picture is broken: the PLI, or the
-            // keyframe it brings, can be lost too (on a lossy uplink most
-            // keyframes lose a packet), and the depacketizer asks once.
-            if self.video_in.awaiting_keyframe()
-                && self
-                    .keyframe_asked_at
-                    .is_none_or(|t| now.saturating_duration_since(t) >= KEYFRAME_REASK)
+            // Keep asking while the picture is broken (the depacketizer asks once).
+            if self
+                .keyframe_requests
+                .repeat_due(now, self.video_in.awaiting_keyframe())
             {
-                self.ask_keyframe(now);
+                let _ = self.session.request_keyframe(now);
             }
         }
-    }
-
-    fn ask_keyframe(&mut self, now: Instant) {
-        self.keyframe_asked_at = Some(now);
-        let _ = self.session.request_keyframe(now);
     }
 }
 

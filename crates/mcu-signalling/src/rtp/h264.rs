@@ -12,6 +12,7 @@
 //! trip of such an access unit is byte-identical.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use super::seq::{SequenceEvent, SequenceTracker};
 use super::{PacketBatch, RtpPayload};
@@ -145,8 +146,8 @@ pub enum DepacketizeEvent {
     },
     /// The decoder's reference chain is broken: ask the sender for a keyframe
     /// (RTCP PLI). Emitted once per loss episode; while
-    /// [`H264Depacketizer::awaiting_keyframe`] stays true the caller may
-    /// repeat the request on its own timer.
+    /// [`H264Depacketizer::awaiting_keyframe`] stays true the caller repeats
+    /// the request on its own timer ([`KeyframeRequests`]).
     NeedKeyframe,
 }
 
@@ -682,9 +683,60 @@ impl RtpPayload<'_> {
     }
 }
 
+/// The caller's timer for keyframe requests (PLI) to one sender: the first
+/// on [`DepacketizeEvent::NeedKeyframe`], then again every
+/// [`REPEAT`](Self::REPEAT) while the depacketizer still waits, because the
+/// request, or the keyframe it brings, can be lost (on a lossy uplink most
+/// keyframes lose a packet). Sans-IO: `now` is an input.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyframeRequests {
+    last: Option<Instant>,
+}
+
+impl KeyframeRequests {
+    /// How often a request is repeated while the keyframe does not come.
+    pub const REPEAT: Duration = Duration::from_millis(500);
+
+    /// Records a request sent at `now` (on `NeedKeyframe`).
+    pub fn sent(&mut self, now: Instant) {
+        self.last = Some(now);
+    }
+
+    /// Whether to send another request at `now`, while `awaiting` a
+    /// keyframe ([`H264Depacketizer::awaiting_keyframe`]); records it if so.
+    pub fn repeat_due(&mut self, now: Instant, awaiting: bool) -> bool {
+        let due = awaiting
+            && self
+                .last
+                .is_none_or(|t| now.saturating_duration_since(t) >= Self::REPEAT);
+        if due {
+            self.sent(now);
+        }
+        due
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyframe_requests_repeat_every_half_second_while_awaiting() {
+        // Any origin: only differences matter.
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut k = KeyframeRequests::default();
+        assert!(!k.repeat_due(at(0), false), "nothing awaited");
+        k.sent(at(0));
+        assert!(!k.repeat_due(at(499), true));
+        assert!(k.repeat_due(at(500), true));
+        assert!(!k.repeat_due(at(900), true));
+        assert!(!k.repeat_due(at(2000), false), "the keyframe came");
+        assert!(k.repeat_due(at(2001), true));
+        // Awaiting with no request sent yet: ask at once.
+        assert!(KeyframeRequests::default().repeat_due(at(3), true));
+    }
 
     #[test]
     fn split_handles_3_and_4_byte_start_codes_and_trailing_zeros() {

@@ -53,7 +53,7 @@ pub mod sps;
 
 pub use h264::{
     AccessUnit, DepacketizeError, DepacketizeEvent, DiscardReason, H264Depacketizer,
-    H264DepacketizerConfig, H264Packetizer, H264PacketizerConfig, PacketizeError,
+    H264DepacketizerConfig, H264Packetizer, H264PacketizerConfig, KeyframeRequests, PacketizeError,
 };
 pub use jitter::{
     JitterBuffer, JitterConfig, JitterConfigError, JitterOutput, JitterStats, PushOutcome,
