@@ -63,6 +63,18 @@ const LEVELS: [(&str, &str, &str, &str, &str, usize, f64); 4] = [
 /// machine.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The daemons' logs, shown when a test fails: warnings and errors only
+/// unless `RUST_LOG` asks for more, so that the failed assertion is not
+/// buried under the teardown's lines at the end of the output.
+fn logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// A commune room that is invited but never joins.
 const ABSENT: (&str, &str) = ("xa-vang", "Nhà văn hóa thôn Vàng");
 
@@ -211,8 +223,7 @@ async fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_commune_endpoint_is_called_to_the_masters_chair_through_four_levels() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    // The daemons' logs, shown when the test fails.
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    logs();
     let central = start_level(0, &None, "cascade").await;
     let province = start_level(1, &at(&central.running), "cascade").await;
     let district = start_level(2, &at(&province.running), "cascade").await;
@@ -562,16 +573,23 @@ async fn floor_of(level: &Level) -> serde_json::Value {
 }
 
 /// The cascade tree a daemon's API shows (`Null` while it has none).
+/// A daemon's cascade tree; a failed request is a value too (the pollers
+/// below retry until their deadline and then show it).
 async fn tree_of(level: &Level) -> serde_json::Value {
-    let r = https(
-        &level.running,
+    let r = common::try_https(
+        level.running.addr,
+        common::tls(&level.running),
         "GET",
         "/api/v1/conferences/giao-ban/cascade",
         Some(&level.operator),
         None,
     )
     .await;
-    if r.status == 200 { r.body } else { json!(null) }
+    match r {
+        Ok(r) if r.status == 200 => r.body,
+        Ok(r) => json!({ "status": r.status, "body": r.body }),
+        Err(e) => json!({ "request_failed": e.to_string() }),
+    }
 }
 
 /// Polls a daemon's tree until `ok` holds (what was last seen on failure).
@@ -613,7 +631,7 @@ fn main_tile(chair: &Endpoint, colour: (u8, u8, u8)) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn links_survive_a_province_restart_and_a_master_restart() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    logs();
     let central = start_level(0, &None, "faults").await;
     let province = start_level(1, &at(&central.running), "faults").await;
     let district = start_level(2, &at(&province.running), "faults").await;
@@ -667,12 +685,15 @@ async fn links_survive_a_province_restart_and_a_master_restart() {
         |t| t["children"][0]["state"] == "reconnecting" && !connected(t, "huyen"),
     )
     .await;
+    // Half a second of pictures (a hiccup of the master's loop while it
+    // drops the province's session is not a freeze; the freeze alarm waits 2 s).
     let before = chair.live().frames_decoded;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        chair.live().frames_decoded > before + 5,
-        "the chair still gets pictures"
-    );
+    wait_for(
+        "the chair still gets pictures",
+        Duration::from_secs(3),
+        || chair.live().frames_decoded >= before + 15,
+    )
+    .await;
     let logbook = https(
         &central.running,
         "GET",
@@ -839,7 +860,7 @@ fn tree_config(me: &str, nodes: &[Node], dials: &[(&str, ParentAt)]) -> CascadeC
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_province_links_to_its_standby_when_the_master_is_gone_and_back_when_it_returns() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    logs();
     const TREE: [Node; 3] = [
         ("central", "Chính phủ", "central", None, None),
         ("ha-giang", "Hà Giang", "province", Some("central"), None),
