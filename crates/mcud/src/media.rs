@@ -1322,6 +1322,8 @@ impl LoopHealth {
                 video_ticks = s.video_ticks,
                 video_ticks_skipped = s.video_ticks_skipped,
                 audio_ticks_skipped = s.audio_ticks_skipped,
+                audio_frames_dropped = s.audio_frames_dropped,
+                audio_frames_concealed = s.audio_frames_concealed,
                 frames_decoded = s.frames_decoded,
                 frames_waiting_keyframe = s.frames_waiting_keyframe,
                 decode_errors = s.decode_errors,
