@@ -572,9 +572,8 @@ async fn floor_of(level: &Level) -> serde_json::Value {
     r.body
 }
 
-/// The cascade tree a daemon's API shows (`Null` while it has none).
-/// A daemon's cascade tree; a failed request is a value too (the pollers
-/// below retry until their deadline and then show it).
+/// The cascade tree a daemon's API shows; a refused or failed request is
+/// a value too (the pollers below retry until their deadline, then show it).
 async fn tree_of(level: &Level) -> serde_json::Value {
     let r = common::try_https(
         level.running.addr,
