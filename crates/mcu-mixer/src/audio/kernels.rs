@@ -655,13 +655,9 @@ pub(crate) mod avx2 {
                 e = _mm256_add_epi32(e, sq);
                 p = _mm256_max_epu32(p, sq);
             }
-            // SAFETY: AVX2 per the contract.
             let max_pair = hmax_u32(p);
-            *s = FrameStats {
-                // SAFETY: AVX2 per the contract.
-                energy: unsafe { frame_energy(f, e, max_pair) },
-                peak: FrameStats::peak_of(max_pair),
-            };
+            // SAFETY: AVX2 per the contract.
+            *s = FrameStats::from_pairs(unsafe { frame_energy(f, e, max_pair) }, max_pair);
         }
     }
 
