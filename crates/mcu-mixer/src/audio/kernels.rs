@@ -139,13 +139,19 @@ impl FrameStats {
 /// `vpmulhrsw` described at [`soft_clip`]. With `mag = min(|t|, 49151) -
 /// KNEE` (`-24576..=24575`), `w = mag - s·o` is exact in i16 lanes
 /// (`-32767..=32766`): `|t| - KNEE - s·o` itself, or, where `|t|` was
-/// clamped, at least `2R` like the true value (the flat top). `-s·mag` and
-/// `-s` are stored: `w = -s·(-s·mag + o)` is then one addition reading the
-/// own frame straight from memory and one `vpsignw` (`|-s·mag + o| <=
-/// 32767`, exact too), and the result is `-s·(p - KNEE)` (negated by the
-/// same `-s`, so `s` itself is not needed): seven i16 operations, one load
-/// and one store per frame and 16 samples, after two loads shared by the
-/// frames computed together.
+/// clamped, at least `2R` like the true value (the flat top).
+///
+/// The signs are applied with an exclusive or instead of `vpsignw`, which
+/// shares the two multiplier pipes with `vpmulhrsw` and the saturating
+/// subtraction on Zen 4 (the knee was bound by those pipes, not by its
+/// operation count). With `flip = -1` where `s = +1` and `0` where `s = -1`,
+/// `x ^ flip = -s·x - [s = +1]` for any i16 `x`, so `w = (o ^ flip) + wbase`
+/// with `wbase = mag + [s = +1]` (at most 24576), and the result `s·(KNEE -
+/// p) = (p ^ flip) + ybase` with `ybase = KNEE + 1` where `s = +1` and
+/// `-KNEE` where `s = -1` (exact in wrapping i16 arithmetic: the result is in
+/// range). Seven i16 operations, two of them on the multiplier pipes, one
+/// load and one store per frame and 16 samples, after three loads shared by
+/// the frames computed together.
 /// Chunks where every `|t| <= KNEE - M` need no clipping at all: there the
 /// output is `t - o` exactly.
 #[derive(Clone, Debug)]
@@ -155,10 +161,12 @@ pub(crate) struct Total {
     pub(crate) acc: [i32; FRAME_SAMPLES],
     /// `sat16(acc)`.
     t16: [i16; FRAME_SAMPLES],
-    /// `-s·mag`, `mag = min(|acc|, MAG_CLAMP) - KNEE` (see above).
-    smag: [i16; FRAME_SAMPLES],
-    /// `-s = -(sat16(acc) | 1)`: minus the sign of `acc`, never zero.
-    nsign: [i16; FRAME_SAMPLES],
+    /// `mag + [s = +1]`, `mag = min(|acc|, MAG_CLAMP) - KNEE` (see above).
+    wbase: [i16; FRAME_SAMPLES],
+    /// `-1` where `acc >= 0`, else `0`.
+    flip: [i16; FRAME_SAMPLES],
+    /// `KNEE + 1` where `acc >= 0`, else `-KNEE`.
+    ybase: [i16; FRAME_SAMPLES],
     /// Bit `c` set when chunk `c` of `acc` fits in i16 (`t16` exact there).
     fits: u64,
     /// The `M` the chunk lists were built for (`<= PLAN_PEAK_MAX`).
@@ -181,8 +189,9 @@ impl Default for Total {
         Self {
             acc: [0; FRAME_SAMPLES],
             t16: [0; FRAME_SAMPLES],
-            smag: [0; FRAME_SAMPLES],
-            nsign: [0; FRAME_SAMPLES],
+            wbase: [0; FRAME_SAMPLES],
+            flip: [0; FRAME_SAMPLES],
+            ybase: [0; FRAME_SAMPLES],
             fits: 0,
             plan_peak: 0,
             order,
@@ -435,10 +444,14 @@ pub(crate) mod portable {
             // In -KNEE..=MAG_CLAMP - KNEE, within i16 (asserted with the
             // constants).
             let mag = (a.unsigned_abs().min(MAG_CLAMP as u32) as i32 - KNEE) as i16;
-            // Odd, so never i16::MIN: the negation is exact.
-            total.nsign[i] = -(sat16(a) | 1);
-            // `nsign` has the sign of -s (its magnitude is |sat16(acc)|).
-            total.smag[i] = if total.nsign[i] < 0 { -mag } else { mag };
+            let positive = a >= 0;
+            total.flip[i] = -i16::from(positive);
+            total.wbase[i] = mag + i16::from(positive);
+            total.ybase[i] = if positive {
+                KNEE as i16 + 1
+            } else {
+                -(KNEE as i16)
+            };
             *o = soft_clip(a);
         }
         total.fits = fits;
@@ -934,13 +947,19 @@ pub(crate) mod avx2 {
             _mm256_sub_epi32(_mm256_min_epi32(_mm256_abs_epi32(lo), mag_clamp), knee32),
             _mm256_sub_epi32(_mm256_min_epi32(_mm256_abs_epi32(hi), mag_clamp), knee32),
         );
-        let sign = _mm256_or_si256(packed, _mm256_set1_epi16(1));
-        let nsign = _mm256_sub_epi16(_mm256_setzero_si256(), sign);
+        // -1 where acc >= 0 (sat16 keeps the sign).
+        let flip = _mm256_cmpgt_epi16(packed, _mm256_set1_epi16(-1));
+        // (KNEE + 1) - (-KNEE) = 2·KNEE + 1 as a bit pattern (wrapping lanes).
+        let ybase = _mm256_sub_epi16(
+            _mm256_and_si256(flip, _mm256_set1_epi16((2 * KNEE + 1) as i16)),
+            _mm256_set1_epi16(KNEE as i16),
+        );
         // SAFETY: i + 16 <= FRAME_SAMPLES == every buffer's length.
         unsafe {
             store16(&mut total.t16, i, packed);
-            store16(&mut total.smag, i, _mm256_sign_epi16(mag, nsign));
-            store16(&mut total.nsign, i, nsign);
+            store16(&mut total.wbase, i, _mm256_sub_epi16(mag, flip));
+            store16(&mut total.flip, i, flip);
+            store16(&mut total.ybase, i, ybase);
             store16(out, i, soft_clip16(lo, hi));
         }
         (fits, linear)
@@ -1043,8 +1062,7 @@ pub(crate) mod avx2 {
 
     /// Planned N-1 of chunk `c` of each frame through the soft-clip knee,
     /// in seven i16-lane operations, one load and one store per frame, after
-    /// two loads
-    /// shared by all (the derivation is at [`Total`]).
+    /// three loads shared by all (the derivation is at [`Total`]).
     ///
     /// # Safety
     /// AVX2 available; `c < CHUNKS`; `max |own[k]| <= total.plan_peak <= PLAN_PEAK_MAX`.
@@ -1057,23 +1075,27 @@ pub(crate) mod avx2 {
         c: usize,
     ) {
         let two_r = _mm256_set1_epi16(E_MAX as i16);
-        let knee = _mm256_set1_epi16(KNEE as i16);
         let full = _mm256_set1_epi16(i16::MAX);
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract, the common length.
-        let (smag, nsign) = unsafe { (load16(&total.smag, i), load16(&total.nsign, i)) };
+        let (wbase, flip, ybase) = unsafe {
+            (
+                load16(&total.wbase, i),
+                load16(&total.flip, i),
+                load16(&total.ybase, i),
+            )
+        };
         for (o, d) in own.iter().zip(out.iter_mut()) {
-            // w = -s·(-s·mag + o) = |t| - s·o - KNEE, exact in i16; wc = min(w, 2R).
+            // w = |t| - KNEE - s·o, exact in i16; wc = min(w, 2R).
             // SAFETY: as above.
-            let z = _mm256_add_epi16(smag, unsafe { load16(*o, i) });
-            let wc = _mm256_min_epi16(_mm256_sign_epi16(z, nsign), two_r);
+            let w = _mm256_add_epi16(_mm256_xor_si256(unsafe { load16(*o, i) }, flip), wbase);
+            let wc = _mm256_min_epi16(w, two_r);
             // p = KNEE - y on both sides of the knee (see `soft_clip`).
             let p = _mm256_mulhrs_epi16(wc, _mm256_subs_epi16(wc, full));
-            // -y = p - KNEE, so s·y = (-s)·(-y): `nsign` serves twice.
-            let neg_y = _mm256_sub_epi16(p, knee);
+            let y = _mm256_add_epi16(_mm256_xor_si256(p, flip), ybase);
             // SAFETY: as above.
-            unsafe { store16(*d, i, _mm256_sign_epi16(neg_y, nsign)) };
+            unsafe { store16(*d, i, y) };
         }
     }
 
@@ -1509,8 +1531,9 @@ mod tests {
                     assert!(want.0.acc == got.0.acc, "sum {what}");
                     assert_eq!(want.0.fits, got.0.fits, "fits mask {what}");
                     assert!(want.0.t16 == got.0.t16, "i16 total {what}");
-                    assert!(want.0.smag == got.0.smag, "-s·mag {what}");
-                    assert!(want.0.nsign == got.0.nsign, "-s {what}");
+                    assert!(want.0.wbase == got.0.wbase, "w base {what}");
+                    assert!(want.0.flip == got.0.flip, "sign flip {what}");
+                    assert!(want.0.ybase == got.0.ybase, "y base {what}");
                     assert_eq!(want.0.n_linear, got.0.n_linear, "plan {what}");
                     assert_eq!(want.0.order, got.0.order, "plan {what}");
                     assert_eq!(first_diff(&want.1, &got.1), None, "full mix {what}");
