@@ -179,5 +179,19 @@ fi
 printf '%s\n' "$reason"
 log "OpenH264 assembly: OK"
 
+# --- 3. Stale C-only OpenH264 builds of other profiles ------------------------
+# A release build (`cargo bench`, `cargo build --release`) made before nasm
+# was installed keeps its C-only OpenH264 for good (cargo never re-runs that
+# build script), and the benches then measure a codec ~3x slower. Drop such
+# builds: the next build of that profile compiles the assembly.
+for output in "$TARGET_DIR"/*/build/openh264-sys2-*/output; do
+    [ -f "$output" ] || continue
+    grep -qE "Failed to compile NASM files|NASM compilation disabled|No NASM configuration found" "$output" || continue
+    profile_dir="$(basename "$(dirname "$(dirname "$(dirname "$output")")")")"
+    [ "$profile_dir" != "debug" ] || continue # the dev build was checked above
+    log "$profile_dir: OpenH264 was built without assembly; cleaning it for a rebuild"
+    cargo clean --profile "$profile_dir" -p openh264-sys2
+done
+
 [ "$build_status" -eq 0 ] || die "cargo build -p mcu-mixer failed (exit $build_status); see the errors above"
 log "setup complete"
