@@ -15,8 +15,9 @@
 //! ([`Kernels::minus_one`]). The frames are read where the caller keeps them
 //! (borrowed, not copied) unless a gain other than unity must be applied
 //! ([`Kernels::copy_gain`]). Step 3 is the hot one: with the plan, a chunk
-//! whose total stays far enough below the knee costs one i16 subtraction, any
-//! other chunk seven i16 operations instead of a round trip through i32 lanes.
+//! whose total stays far enough below the knee costs one i16 subtraction, one
+//! far enough below the flat top six i16 operations, any other chunk seven,
+//! instead of a round trip through i32 lanes.
 
 use super::{FRAME_SAMPLES, MAX_PARTICIPANTS};
 
@@ -153,7 +154,9 @@ impl FrameStats {
 /// load and one store per frame and 16 samples, after three loads shared by
 /// the frames computed together.
 /// Chunks where every `|t| <= KNEE - M` need no clipping at all: there the
-/// output is `t - o` exactly.
+/// output is `t - o` exactly. Chunks where every `|t| <= KNEE + 2R - M` are
+/// below the top: `w <= 2R`, so `wc = w` and the `min` goes (six
+/// operations). The chunks are visited in address order either way.
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Total {
@@ -169,23 +172,18 @@ pub(crate) struct Total {
     ybase: [i16; FRAME_SAMPLES],
     /// Bit `c` set when chunk `c` of `acc` fits in i16 (`t16` exact there).
     fits: u64,
-    /// The `M` the chunk lists were built for (`<= PLAN_PEAK_MAX`).
+    /// The `M` the chunk masks were made for (`<= PLAN_PEAK_MAX`).
     plan_peak: u16,
-    /// Chunks where every `|acc| <= KNEE - plan_peak`, then the others; the
-    /// first `n_linear` entries are the linear ones. Every entry `< CHUNKS`
-    /// (the SIMD N-1 path indexes with them unchecked: only `set_plan` and
-    /// `Default` write this).
-    order: [u8; CHUNKS],
-    n_linear: usize,
+    /// Bit `c` set when every `|acc| <= KNEE - plan_peak` in chunk `c`
+    /// (linear: no clipping at all).
+    linear: u64,
+    /// Bit `c` set when every `|acc| <= KNEE + 2R - plan_peak` in chunk `c`
+    /// (`w <= 2R`: the knee without the clamp to the flat top).
+    below_top: u64,
 }
 
 impl Default for Total {
     fn default() -> Self {
-        let mut order = [0u8; CHUNKS];
-        for (c, o) in order.iter_mut().enumerate() {
-            // CHUNKS <= 64: fits.
-            *o = c as u8;
-        }
         Self {
             acc: [0; FRAME_SAMPLES],
             t16: [0; FRAME_SAMPLES],
@@ -194,28 +192,21 @@ impl Default for Total {
             ybase: [0; FRAME_SAMPLES],
             fits: 0,
             plan_peak: 0,
-            order,
-            n_linear: 0,
+            linear: 0,
+            below_top: 0,
         }
     }
 }
 
 impl Total {
-    /// Records the chunk classification (shared by all kernels).
-    fn set_plan(&mut self, plan_peak: u16, linear: u64) {
-        self.plan_peak = plan_peak;
-        let (mut lin, mut other) = (0, linear.count_ones() as usize);
-        self.n_linear = other;
-        for c in 0..CHUNKS {
-            // c < CHUNKS <= 64.
-            if linear & (1 << c) != 0 {
-                self.order[lin] = c as u8;
-                lin += 1;
-            } else {
-                self.order[other] = c as u8;
-                other += 1;
-            }
-        }
+    /// Largest `|acc|` of a chunk in the linear class for `plan_peak`.
+    fn linear_max(plan_peak: u16) -> i32 {
+        KNEE - i32::from(plan_peak)
+    }
+
+    /// Largest `|acc|` of a chunk in the below-the-top class for `plan_peak`.
+    fn below_top_max(plan_peak: u16) -> i32 {
+        KNEE + E_MAX - i32::from(plan_peak)
     }
 
     /// Whether a frame of peak `own_peak` may take the planned path.
@@ -429,14 +420,21 @@ pub(crate) mod portable {
     }
 
     pub(crate) fn finish(total: &mut Total, plan_peak: u16, out: &mut [i16]) {
-        let lin_max = KNEE - i32::from(plan_peak);
-        let (mut fits, mut linear) = (0u64, 0u64);
+        let (lin_max, top_max) = (
+            Total::linear_max(plan_peak),
+            Total::below_top_max(plan_peak),
+        );
+        let (mut fits, mut linear, mut below_top) = (0u64, 0u64, 0u64);
         for (c, chunk) in total.acc.chunks_exact(CHUNK).enumerate() {
+            let peak = chunk.iter().map(|&v| v.abs()).max().unwrap_or(0);
             if chunk.iter().all(|&v| i16::try_from(v).is_ok()) {
                 fits |= 1 << c;
             }
-            if chunk.iter().all(|&v| v.abs() <= lin_max) {
+            if peak <= lin_max {
                 linear |= 1 << c;
+            }
+            if peak <= top_max {
+                below_top |= 1 << c;
             }
         }
         for (i, (&a, o)) in total.acc.iter().zip(out.iter_mut()).enumerate() {
@@ -454,8 +452,8 @@ pub(crate) mod portable {
             };
             *o = soft_clip(a);
         }
-        total.fits = fits;
-        total.set_plan(plan_peak, linear);
+        (total.fits, total.plan_peak) = (fits, plan_peak);
+        (total.linear, total.below_top) = (linear, below_top);
     }
 
     pub(crate) fn minus_one(acc: &[i32; FRAME_SAMPLES], own: &Frame, out: &mut Frame) {
@@ -897,19 +895,21 @@ pub(crate) mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn finish(total: &mut Total, plan_peak: u16, out: &mut [i16]) {
         assert_eq!(out.len(), FRAME_SAMPLES, "full-mix buffer is one frame");
-        let (mut fits, mut linear) = (0u64, 0u64);
+        let (mut fits, mut linear, mut below_top) = (0u64, 0u64, 0u64);
         for c in 0..CHUNKS {
             // SAFETY: c < CHUNKS and out.len() == FRAME_SAMPLES (asserted).
-            let (f, l) = unsafe { finish_chunk(total, c, plan_peak, out) };
+            let (f, l, b) = unsafe { finish_chunk(total, c, plan_peak, out) };
             fits |= u64::from(f) << c;
             linear |= u64::from(l) << c;
+            below_top |= u64::from(b) << c;
         }
-        total.fits = fits;
-        total.set_plan(plan_peak, linear);
+        (total.fits, total.plan_peak) = (fits, plan_peak);
+        (total.linear, total.below_top) = (linear, below_top);
     }
 
     /// [`finish`] of chunk `c`: writes its i16 views and full mix, returns
-    /// whether it fits i16 and whether every `|acc| <= KNEE - plan_peak`.
+    /// whether it fits i16, whether it is linear and whether it is below the
+    /// top (see [`Total`]'s masks).
     ///
     /// # Safety
     /// AVX2 available; `c < CHUNKS`; `out.len() == FRAME_SAMPLES`.
@@ -920,10 +920,11 @@ pub(crate) mod avx2 {
         c: usize,
         plan_peak: u16,
         out: &mut [i16],
-    ) -> (bool, bool) {
+    ) -> (bool, bool, bool) {
         let mag_clamp = _mm256_set1_epi32(MAG_CLAMP);
         let knee32 = _mm256_set1_epi32(KNEE);
-        let lin_max = _mm256_set1_epi32(KNEE - i32::from(plan_peak));
+        let lin_max = _mm256_set1_epi32(Total::linear_max(plan_peak));
+        let top_max = _mm256_set1_epi32(Total::below_top_max(plan_peak));
         let i = c * CHUNK;
         debug_assert!(i + CHUNK <= FRAME_SAMPLES && out.len() == FRAME_SAMPLES);
         // SAFETY: i + 16 <= FRAME_SAMPLES per the contract.
@@ -937,15 +938,19 @@ pub(crate) mod avx2 {
             _mm256_cmpeq_epi32(back_hi, hi),
         );
         let fits = _mm256_movemask_epi8(same) == -1;
-        let over = _mm256_or_si256(
-            _mm256_cmpgt_epi32(_mm256_abs_epi32(lo), lin_max),
-            _mm256_cmpgt_epi32(_mm256_abs_epi32(hi), lin_max),
-        );
-        let linear = _mm256_testz_si256(over, over) == 1;
+        let (abs_lo, abs_hi) = (_mm256_abs_epi32(lo), _mm256_abs_epi32(hi));
+        let all_within = |max| {
+            let over = _mm256_or_si256(
+                _mm256_cmpgt_epi32(abs_lo, max),
+                _mm256_cmpgt_epi32(abs_hi, max),
+            );
+            _mm256_testz_si256(over, over) == 1
+        };
+        let (linear, below_top) = (all_within(lin_max), all_within(top_max));
         // min(|acc|, MAG_CLAMP) - KNEE fits i16: the signed pack is exact.
         let mag = pack_ordered(
-            _mm256_sub_epi32(_mm256_min_epi32(_mm256_abs_epi32(lo), mag_clamp), knee32),
-            _mm256_sub_epi32(_mm256_min_epi32(_mm256_abs_epi32(hi), mag_clamp), knee32),
+            _mm256_sub_epi32(_mm256_min_epi32(abs_lo, mag_clamp), knee32),
+            _mm256_sub_epi32(_mm256_min_epi32(abs_hi, mag_clamp), knee32),
         );
         // -1 where acc >= 0 (sat16 keeps the sign).
         let flip = _mm256_cmpgt_epi16(packed, _mm256_set1_epi16(-1));
@@ -962,7 +967,7 @@ pub(crate) mod avx2 {
             store16(&mut total.ybase, i, ybase);
             store16(out, i, soft_clip16(lo, hi));
         }
-        (fits, linear)
+        (fits, linear, below_top)
     }
 
     /// # Safety
@@ -1003,35 +1008,22 @@ pub(crate) mod avx2 {
         own: [&Frame; K],
         mut out: [&mut Frame; K],
     ) {
-        // Straight loops when every chunk takes the same path (a loud tick:
-        // all through the knee; a quiet one: all linear).
-        if total.n_linear == 0 {
-            for c in 0..CHUNKS {
-                // SAFETY: c < CHUNKS, peaks per the contract.
-                unsafe { n1_knee(total, &own, &mut out, c) };
+        // In address order (the own frames stream in from L2; visiting the
+        // chunks class by class cost more than the cheaper class saves). The
+        // branches follow the same pattern for every batch of a tick.
+        for c in 0..CHUNKS {
+            let bit = 1u64 << c;
+            // SAFETY: c < CHUNKS; each path only where its mask says it is
+            // exact; peaks per the contract.
+            unsafe {
+                if total.linear & bit != 0 {
+                    n1_linear(total, &own, &mut out, c);
+                } else if total.below_top & bit != 0 {
+                    n1_knee::<K, false>(total, &own, &mut out, c);
+                } else {
+                    n1_knee::<K, true>(total, &own, &mut out, c);
+                }
             }
-            return;
-        }
-        if total.n_linear == CHUNKS {
-            for c in 0..CHUNKS {
-                // SAFETY: c < CHUNKS; every chunk is linear; peaks per the contract.
-                unsafe { n1_linear(total, &own, &mut out, c) };
-            }
-            return;
-        }
-        let (linear, knee_chunks) = total.order.split_at(total.n_linear);
-        for &c in linear {
-            let c = usize::from(c);
-            debug_assert!(c < CHUNKS);
-            // SAFETY: entries of `order` are < CHUNKS (`Total::set_plan` and
-            // `Default` are the only writers); peaks per the contract.
-            unsafe { n1_linear(total, &own, &mut out, c) };
-        }
-        for &c in knee_chunks {
-            let c = usize::from(c);
-            debug_assert!(c < CHUNKS);
-            // SAFETY: as above.
-            unsafe { n1_knee(total, &own, &mut out, c) };
         }
     }
 
@@ -1061,14 +1053,16 @@ pub(crate) mod avx2 {
     }
 
     /// Planned N-1 of chunk `c` of each frame through the soft-clip knee,
-    /// in seven i16-lane operations, one load and one store per frame, after
-    /// three loads shared by all (the derivation is at [`Total`]).
+    /// in seven i16-lane operations (six without `TOP`), one load and one
+    /// store per frame, after three loads shared by all (the derivation is
+    /// at [`Total`]).
     ///
     /// # Safety
-    /// AVX2 available; `c < CHUNKS`; `max |own[k]| <= total.plan_peak <= PLAN_PEAK_MAX`.
+    /// AVX2 available; `c < CHUNKS`; `max |own[k]| <= total.plan_peak <=
+    /// PLAN_PEAK_MAX`; without `TOP`, chunk `c` is below the top in the plan.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn n1_knee<const K: usize>(
+    unsafe fn n1_knee<const K: usize, const TOP: bool>(
         total: &Total,
         own: &[&Frame; K],
         out: &mut [&mut Frame; K],
@@ -1087,10 +1081,11 @@ pub(crate) mod avx2 {
             )
         };
         for (o, d) in own.iter().zip(out.iter_mut()) {
-            // w = |t| - KNEE - s·o, exact in i16; wc = min(w, 2R).
+            // w = |t| - KNEE - s·o, exact in i16; wc = min(w, 2R), which is
+            // w itself below the top (|t| <= KNEE + 2R - M, |o| <= M).
             // SAFETY: as above.
             let w = _mm256_add_epi16(_mm256_xor_si256(unsafe { load16(*o, i) }, flip), wbase);
-            let wc = _mm256_min_epi16(w, two_r);
+            let wc = if TOP { _mm256_min_epi16(w, two_r) } else { w };
             // p = KNEE - y on both sides of the knee (see `soft_clip`).
             let p = _mm256_mulhrs_epi16(wc, _mm256_subs_epi16(wc, full));
             let y = _mm256_add_epi16(_mm256_xor_si256(p, flip), ybase);
@@ -1534,8 +1529,11 @@ mod tests {
                     assert!(want.0.wbase == got.0.wbase, "w base {what}");
                     assert!(want.0.flip == got.0.flip, "sign flip {what}");
                     assert!(want.0.ybase == got.0.ybase, "y base {what}");
-                    assert_eq!(want.0.n_linear, got.0.n_linear, "plan {what}");
-                    assert_eq!(want.0.order, got.0.order, "plan {what}");
+                    assert_eq!(want.0.linear, got.0.linear, "linear chunks {what}");
+                    assert_eq!(
+                        want.0.below_top, got.0.below_top,
+                        "chunks below the top {what}"
+                    );
                     assert_eq!(first_diff(&want.1, &got.1), None, "full mix {what}");
                     assert_eq!(first_diff(&want.2, &got.2), None, "n-1 outputs {what}");
                 }
@@ -1630,25 +1628,58 @@ mod tests {
     }
 
     #[test]
-    fn plan_lists_every_chunk_once_linear_first() {
-        let mut total = Box::<Total>::default();
-        for (i, a) in total.acc.iter_mut().enumerate() {
-            *a = if (i / CHUNK).is_multiple_of(3) {
-                30_000
-            } else {
-                100
-            };
+    fn plan_masks_classify_each_chunk_up_to_the_exact_bound() {
+        let m = 3000u16;
+        let mi = i32::from(m);
+        let (lin, top) = (Total::linear_max(m), Total::below_top_max(m));
+        // Each chunk's largest |acc|, on both sides of both bounds.
+        let peaks = [0, lin, lin + 1, top, top + 1, 100_000];
+        let peak_of = |c: usize| peaks[c % peaks.len()];
+        let mut kernels = simd();
+        kernels.push(Kernels::Portable);
+        for k in kernels {
+            let mut total = Box::<Total>::default();
+            for (i, a) in total.acc.iter_mut().enumerate() {
+                let c = i / CHUNK;
+                let sign = if (c / peaks.len()).is_multiple_of(2) {
+                    1
+                } else {
+                    -1
+                };
+                *a = sign
+                    * if i % CHUNK == 5 {
+                        peak_of(c)
+                    } else {
+                        peak_of(c) / 2
+                    };
+            }
+            let mut full = vec![0; FRAME_SAMPLES];
+            k.finish(&mut total, m, &mut full);
+            for c in 0..CHUNKS {
+                let (p, bit) = (peak_of(c), |mask: u64| mask & (1 << c) != 0);
+                assert_eq!(bit(total.linear), p <= lin, "{k:?} linear, chunk {c}");
+                assert_eq!(
+                    bit(total.below_top),
+                    p <= top,
+                    "{k:?} below the top, chunk {c}"
+                );
+            }
+            // The loudest own frames the plan allows get exact outputs.
+            for own in [mi, -mi] {
+                let own = [own as i16; FRAME_SAMPLES];
+                let mut out = Box::new([0; FRAME_SAMPLES]);
+                k.minus_one(&total, [&own], [&mut *out], [m]);
+                for i in 0..FRAME_SAMPLES {
+                    let x = total.acc[i] - i32::from(own[i]);
+                    assert_eq!(
+                        out[i],
+                        soft_clip(x),
+                        "{k:?} t={} o={}",
+                        total.acc[i],
+                        own[i]
+                    );
+                }
+            }
         }
-        let mut full = vec![0; FRAME_SAMPLES];
-        Kernels::Portable.finish(&mut total, 200, &mut full);
-        assert_eq!(total.n_linear, CHUNKS - CHUNKS / 3);
-        let mut seen = total.order;
-        seen.sort_unstable();
-        assert!(seen.iter().enumerate().all(|(c, &o)| usize::from(o) == c));
-        assert!(
-            total.order[..total.n_linear]
-                .iter()
-                .all(|&c| usize::from(c) % 3 != 0)
-        );
     }
 }
