@@ -96,28 +96,41 @@ fn sat16(v: i32) -> i16 {
 pub(crate) struct FrameStats {
     /// `Σ v²`.
     pub(crate) energy: u64,
-    /// A bound of `max |v|`: `⌊√max(v[2j]² + v[2j+1]²)⌋`, at least the
-    /// peak and below `√2` times it (the SIMD sum gets it from the products
-    /// it computes for the energy anyway, and shares it between the two
-    /// frames it sums together: there it bounds both). It only chooses
-    /// between exact N-1 paths, so a loose bound costs time, never accuracy.
-    pub(crate) peak: u16,
+    /// `max(v[2j]² + v[2j+1]²)`, whose root [`peak`](Self::peak) bounds
+    /// `max |v|`: at least the peak and below `√2` times it (the SIMD sum
+    /// gets it from the products it computes for the energy anyway, and
+    /// shares it between the two frames it sums together: there it bounds
+    /// both). It only chooses between exact N-1 paths, so a loose bound
+    /// costs time, never accuracy. Kept squared: the tick compares it with
+    /// bounds ([`peak_at_most`](Self::peak_at_most)) and takes one root, of
+    /// the largest (a root per frame cost 2 % of a tick of 100).
+    pub(crate) max_pair: u32,
 }
 
 impl FrameStats {
     /// The stats of a frame from its energy and `max(v[2j]² + v[2j+1]²)`.
     #[inline]
     fn from_pairs(energy: u64, max_pair: u32) -> Self {
-        Self {
-            energy,
-            peak: Self::peak_of(max_pair),
-        }
+        Self { energy, max_pair }
+    }
+
+    /// The peak bound, `⌊√max_pair⌋`.
+    #[cfg(test)]
+    pub(crate) fn peak(&self) -> u16 {
+        Self::peak_of(self.max_pair)
+    }
+
+    /// Whether the peak bound is at most `p`, without the root:
+    /// `⌊√max_pair⌋ <= p` exactly when `max_pair < (p + 1)²`.
+    #[inline]
+    pub(crate) fn peak_at_most(&self, p: u16) -> bool {
+        u64::from(self.max_pair) < (u64::from(p) + 1).pow(2)
     }
 
     /// The peak bound from `max(v[2j]² + v[2j+1]²)`: its square root,
     /// `⌊√max_pair⌋` (at most 46341, fits u16).
     #[inline]
-    fn peak_of(max_pair: u32) -> u16 {
+    pub(crate) fn peak_of(max_pair: u32) -> u16 {
         // The f64 root is correctly rounded and cannot reach n for n² - 1
         // below 2⁵², so truncating it is exact; `u32::isqrt` (bit by bit)
         // cost more than the mix's bookkeeping.
@@ -209,10 +222,10 @@ impl Total {
         KNEE + E_MAX - i32::from(plan_peak)
     }
 
-    /// Whether a frame of peak `own_peak` may take the planned path.
+    /// Whether a frame measured as `own` may take the planned path.
     #[inline]
-    fn planned_for(&self, own_peak: u16) -> bool {
-        own_peak <= self.plan_peak && self.plan_peak <= PLAN_PEAK_MAX
+    fn planned_for(&self, own: &FrameStats) -> bool {
+        own.peak_at_most(self.plan_peak) && self.plan_peak <= PLAN_PEAK_MAX
     }
 }
 
@@ -352,7 +365,7 @@ impl Kernels {
     }
 
     /// N-1 outputs of `K` participants at once: `out[k] =
-    /// soft_clip(total.acc - own[k])`. `own_peak[k]` must be at least
+    /// soft_clip(total.acc - own[k])`. `own_stats[k]` must bound
     /// `max |own[k]|` (as measured by [`stats`](Self::stats) or
     /// [`sum_stats`](Self::sum_stats)); `total` filled by
     /// [`finish`](Self::finish). Several at once, the SIMD path reads what
@@ -362,7 +375,7 @@ impl Kernels {
         total: &Total,
         own: [&Frame; K],
         out: [&mut Frame; K],
-        own_peak: [u16; K],
+        own_stats: [&FrameStats; K],
     ) {
         match self {
             Kernels::Portable => {
@@ -372,7 +385,7 @@ impl Kernels {
             }
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
-            Kernels::Avx2 => unsafe { avx2::minus_one(total, own, out, own_peak) },
+            Kernels::Avx2 => unsafe { avx2::minus_one(total, own, out, own_stats) },
         }
     }
 }
@@ -716,7 +729,8 @@ pub(crate) mod avx2 {
                 }
             };
             // Frames 0 and 1 share one peak bound, 2 and 3 another.
-            let loud = st[0].peak > PAIR_SUM_PEAK_MAX || st[2].peak > PAIR_SUM_PEAK_MAX;
+            let loud =
+                !st[0].peak_at_most(PAIR_SUM_PEAK_MAX) || !st[2].peak_at_most(PAIR_SUM_PEAK_MAX);
             if quiet && loud {
                 repair[g / 64] |= 1 << (g % 64);
             }
@@ -733,7 +747,7 @@ pub(crate) mod avx2 {
                 for p in [4 * g, 4 * g + 2] {
                     // A pair padded with silence summed exactly.
                     if let (Some(a), Some(b)) = (frames.get(p), frames.get(p + 1))
-                        && stats[p].peak > PAIR_SUM_PEAK_MAX
+                        && !stats[p].peak_at_most(PAIR_SUM_PEAK_MAX)
                     {
                         // SAFETY: AVX2 per the contract; the last group
                         // stored `acc` in sample order.
@@ -854,14 +868,13 @@ pub(crate) mod avx2 {
         }
         let mut out = [FrameStats::default(); 4];
         if STATS {
-            // One bound (and one root) per pair.
+            // One bound per pair.
             let max_pair = [hmax_u32(m[0]), hmax_u32(m[1])];
-            let peak = max_pair.map(FrameStats::peak_of);
             for j in 0..4 {
                 out[j] = FrameStats {
                     // SAFETY: AVX2 per the contract.
                     energy: unsafe { frame_energy(f[j], e[j], max_pair[j / 2]) },
-                    peak: peak[j / 2],
+                    max_pair: max_pair[j / 2],
                 };
             }
         }
@@ -971,21 +984,21 @@ pub(crate) mod avx2 {
     }
 
     /// # Safety
-    /// AVX2 available; `total` filled by [`finish`]; `own_peak[k] >= max |own[k]|`.
+    /// AVX2 available; `total` filled by [`finish`]; `own_stats[k]` bounds `max |own[k]|`.
     #[target_feature(enable = "avx2")]
     pub(crate) unsafe fn minus_one<const K: usize>(
         total: &Total,
         own: [&Frame; K],
         out: [&mut Frame; K],
-        own_peak: [u16; K],
+        own_stats: [&FrameStats; K],
     ) {
-        if own_peak.iter().all(|&p| total.planned_for(p)) {
+        if own_stats.iter().all(|st| total.planned_for(st)) {
             // SAFETY: `total` and the peaks per the contract.
             unsafe { minus_one_planned(total, own, out) };
             return;
         }
         for k in 0..K {
-            if total.planned_for(own_peak[k]) {
+            if total.planned_for(own_stats[k]) {
                 // SAFETY: as above.
                 unsafe { minus_one_planned(total, [own[k]], [&mut *out[k]]) };
             } else {
@@ -1243,8 +1256,7 @@ mod tests {
                 let full: Box<Frame> = Box::new([v; FRAME_SAMPLES]);
                 let want = FrameStats {
                     energy: 960 * u64::from(v.unsigned_abs()).pow(2),
-                    // ⌊√(2v²)⌋
-                    peak: (2 * u32::from(v.unsigned_abs()).pow(2)).isqrt() as u16,
+                    max_pair: 2 * u32::from(v.unsigned_abs()).pow(2),
                 };
                 let mut s = [FrameStats::default(); 2];
                 simd.stats(&[&*full, &*full], &mut s);
@@ -1265,16 +1277,21 @@ mod tests {
     /// The f64 root of [`FrameStats::from_pairs`] is `isqrt` for every
     /// possible `max_pair` near a square (and at the ends).
     #[test]
-    fn peak_root_is_exact() {
+    fn peak_root_is_exact_and_peak_at_most_agrees_with_it() {
         for n in (0u32..=46341).chain([65535]) {
             for x in [n * n, (n * n).saturating_sub(1), n * n + 1] {
                 let x = x.min(1 << 31);
-                assert_eq!(
-                    u32::from(FrameStats::from_pairs(0, x).peak),
-                    x.isqrt(),
-                    "{x}"
-                );
+                let st = FrameStats::from_pairs(0, x);
+                assert_eq!(u32::from(st.peak()), x.isqrt(), "{x}");
+                for p in [PLAN_PEAK_MAX, PAIR_SUM_PEAK_MAX, 0, 1, 3000] {
+                    assert_eq!(st.peak_at_most(p), st.peak() <= p, "{x} vs {p}");
+                }
             }
+        }
+        for p in [PLAN_PEAK_MAX, PAIR_SUM_PEAK_MAX] {
+            let edge = (u32::from(p) + 1).pow(2);
+            assert!(FrameStats::from_pairs(0, edge - 1).peak_at_most(p));
+            assert!(!FrameStats::from_pairs(0, edge).peak_at_most(p));
         }
     }
 
@@ -1289,8 +1306,8 @@ mod tests {
                 let peak = f.iter().map(|v| v.unsigned_abs()).max().unwrap();
                 let mut s = [FrameStats::default()];
                 kern.stats(&[&*f], &mut s);
-                let bound = f64::from(s[0].peak);
-                assert!(s[0].peak >= peak, "{kern:?} amp {amp}");
+                let bound = f64::from(s[0].peak());
+                assert!(s[0].peak() >= peak, "{kern:?} amp {amp}");
                 assert!(
                     bound <= f64::from(peak) * std::f64::consts::SQRT_2,
                     "{kern:?}"
@@ -1333,15 +1350,25 @@ mod tests {
                     &mut SumHints::default(),
                 );
                 let mut acc = [-3; FRAME_SAMPLES];
-                let mut stats = vec![FrameStats { energy: 9, peak: 9 }; n];
+                let mut stats = vec![
+                    FrameStats {
+                        energy: 9,
+                        max_pair: 9,
+                    };
+                    n
+                ];
                 simd.sum_stats(&list, &mut acc, &mut stats, &mut hints);
                 assert!(acc == want, "{simd:?} sum_stats, n={n}");
                 // Exact energies; peak bounds shared by the two frames
                 // summed together (k and k ^ 1).
                 for (k, (s, w)) in stats.iter().zip(&want_stats).enumerate() {
                     assert_eq!(s.energy, w.energy, "{simd:?} energy {k}, n={n}");
-                    let partner = want_stats.get(k ^ 1).map_or(0, |p| p.peak);
-                    assert_eq!(s.peak, w.peak.max(partner), "{simd:?} peak {k}, n={n}");
+                    let partner = want_stats.get(k ^ 1).map_or(0, |p| p.max_pair);
+                    assert_eq!(
+                        s.max_pair,
+                        w.max_pair.max(partner),
+                        "{simd:?} peak bound {k}, n={n}"
+                    );
                 }
                 let mut acc = [5; FRAME_SAMPLES];
                 simd.sum(&list, &mut acc);
@@ -1441,7 +1468,7 @@ mod tests {
                 kern.sum_stats(&list, &mut total.acc, &mut stats, &mut SumHints::default());
                 let plan_peak = stats
                     .iter()
-                    .map(|s| s.peak)
+                    .map(|s| s.peak())
                     .filter(|&p| p <= PLAN_PEAK_MAX)
                     .max()
                     .unwrap_or(0);
@@ -1460,7 +1487,7 @@ mod tests {
                 };
                 for (k, (own, st)) in list.iter().zip(&stats).enumerate() {
                     let mut out = Box::new([1; FRAME_SAMPLES]);
-                    kern.minus_one(&total, [*own], [&mut *out], [st.peak]);
+                    kern.minus_one(&total, [*own], [&mut *out], [st]);
                     assert_eq!(&out[..], &want(own)[..], "frame {k} {what}");
                 }
                 // Four at a time, as the mixer runs them (with `loud`, some
@@ -1468,13 +1495,20 @@ mod tests {
                 for (b, (own, st)) in list.chunks_exact(4).zip(stats.chunks_exact(4)).enumerate() {
                     let mut out = Box::new([[1; FRAME_SAMPLES]; 4]);
                     let own: [&Frame; 4] = std::array::from_fn(|k| own[k]);
-                    let peaks = std::array::from_fn(|k| st[k].peak);
-                    kern.minus_one(&total, own, out.each_mut(), peaks);
+                    kern.minus_one(&total, own, out.each_mut(), std::array::from_fn(|k| &st[k]));
                     for k in 0..4 {
                         assert_eq!(&out[k][..], &want(own[k])[..], "batch {b}.{k} {what}");
                     }
                 }
             }
+        }
+    }
+
+    /// Stats bounding a frame's peak by `peak` (energy not measured).
+    fn peak_bound(peak: u16) -> FrameStats {
+        FrameStats {
+            energy: 0,
+            max_pair: u32::from(peak).pow(2),
         }
     }
 
@@ -1489,7 +1523,7 @@ mod tests {
         for own in frames {
             let peak = own.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
             let mut out = Box::new([3; FRAME_SAMPLES]);
-            kern.minus_one(&total, [*own], [&mut *out], [peak]);
+            kern.minus_one(&total, [*own], [&mut *out], [&peak_bound(peak)]);
             n1.extend_from_slice(&out[..]);
         }
         (total, full, n1)
@@ -1556,7 +1590,12 @@ mod tests {
                     simd.finish(&mut total, plan_peak, &mut full);
                     for own_peak in [0, 1, 9000] {
                         let mut out = Box::new([5; FRAME_SAMPLES]);
-                        simd.minus_one(&total, [&[0; FRAME_SAMPLES]], [&mut *out], [own_peak]);
+                        simd.minus_one(
+                            &total,
+                            [&[0; FRAME_SAMPLES]],
+                            [&mut *out],
+                            [&peak_bound(own_peak)],
+                        );
                         for i in 0..FRAME_SAMPLES {
                             assert_eq!(
                                 full[i],
@@ -1601,11 +1640,11 @@ mod tests {
                     }
                     let mut full = vec![0; FRAME_SAMPLES];
                     simd.finish(&mut total, m, &mut full);
-                    assert!(total.planned_for(m));
+                    assert!(total.planned_for(&peak_bound(m)));
                     for own in &owns {
                         let own: &Frame = own[..].try_into().expect("one frame");
                         let mut out = Box::new([0; FRAME_SAMPLES]);
-                        simd.minus_one(&total, [own], [&mut *out], [m]);
+                        simd.minus_one(&total, [own], [&mut *out], [&peak_bound(m)]);
                         for i in 0..FRAME_SAMPLES {
                             let x = total.acc[i] - i32::from(own[i]);
                             assert_eq!(
@@ -1668,7 +1707,7 @@ mod tests {
             for own in [mi, -mi] {
                 let own = [own as i16; FRAME_SAMPLES];
                 let mut out = Box::new([0; FRAME_SAMPLES]);
-                k.minus_one(&total, [&own], [&mut *out], [m]);
+                k.minus_one(&total, [&own], [&mut *out], [&peak_bound(m)]);
                 for i in 0..FRAME_SAMPLES {
                     let x = total.acc[i] - i32::from(own[i]);
                     assert_eq!(

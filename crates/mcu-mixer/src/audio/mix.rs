@@ -543,8 +543,9 @@ impl AudioMixer {
         dbov_from_energies(&self.energies, &mut self.levels);
         let mut mixed = take(&mut self.mixed);
         mixed.clear();
-        // The N-1 chunk plan covers every mixed frame quiet enough for it.
-        let mut plan_peak = 0;
+        // The N-1 chunk plan covers every mixed frame quiet enough for it
+        // (the loudest such frame's squared bound: one root below).
+        let mut plan_max_pair = 0;
         let contributions = self.src_slots.iter().zip(stats.iter()).zip(&self.levels);
         for (k, ((&i, st), &level)) in contributions.enumerate() {
             let s = &mut self.slots[i as usize];
@@ -558,8 +559,8 @@ impl AudioMixer {
             if s.mixed {
                 // k < MAX_PARTICIPANTS, fits u32.
                 mixed.push(k as u32);
-                if st.peak <= PLAN_PEAK_MAX {
-                    plan_peak = plan_peak.max(st.peak);
+                if st.peak_at_most(PLAN_PEAK_MAX) {
+                    plan_max_pair = plan_max_pair.max(st.max_pair);
                 }
             }
         }
@@ -578,11 +579,12 @@ impl AudioMixer {
                 self.mixed.truncate(k);
                 // Back to slot (id) order for the sink.
                 self.mixed.sort_unstable();
-                plan_peak = self
+                plan_max_pair = self
                     .mixed
                     .iter()
-                    .map(|&m| stats[m as usize].peak)
-                    .filter(|&p| p <= PLAN_PEAK_MAX)
+                    .map(|&m| &stats[m as usize])
+                    .filter(|st| st.peak_at_most(PLAN_PEAK_MAX))
+                    .map(|st| st.max_pair)
                     .max()
                     .unwrap_or(0);
             }
@@ -595,18 +597,15 @@ impl AudioMixer {
             };
             self.kernels.sum(selected, &mut self.total.acc);
         }
+        let plan_peak = FrameStats::peak_of(plan_max_pair);
         self.kernels
             .finish(&mut self.total, plan_peak, &mut self.full);
         let mut batches = self.mixed.chunks_exact(BATCH);
         for batch in &mut batches {
             let b: [usize; BATCH] = std::array::from_fn(|k| batch[k] as usize);
             let out = self.out.each_mut().map(|f| &mut f.0);
-            self.kernels.minus_one(
-                &self.total,
-                b.map(|m| frames[m]),
-                out,
-                b.map(|m| stats[m].peak),
-            );
+            self.kernels
+                .minus_one(&self.total, b.map(|m| frames[m]), out, b.map(|m| &stats[m]));
             for (&m, out) in b.iter().zip(self.out.iter()) {
                 sink(self.slots[self.src_slots[m] as usize].id, &out.0);
             }
@@ -615,7 +614,7 @@ impl AudioMixer {
             let m = m as usize;
             let out = &mut self.out[0].0;
             self.kernels
-                .minus_one(&self.total, [frames[m]], [&mut *out], [stats[m].peak]);
+                .minus_one(&self.total, [frames[m]], [&mut *out], [&stats[m]]);
             sink(self.slots[self.src_slots[m] as usize].id, out);
         }
     }
