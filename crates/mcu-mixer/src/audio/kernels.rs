@@ -96,7 +96,7 @@ fn sat16(v: i32) -> i16 {
 pub(crate) struct FrameStats {
     /// `Σ v²`.
     pub(crate) energy: u64,
-    /// `max(v[2j]² + v[2j+1]²)`, whose root [`peak`](Self::peak) bounds
+    /// `max(v[2j]² + v[2j+1]²)`, whose root ([`peak_of`](Self::peak_of)) bounds
     /// `max |v|`: at least the peak and below `√2` times it (the SIMD sum
     /// gets it from the products it computes for the energy anyway, and
     /// shares it between the two frames it sums together: there it bounds
@@ -1274,8 +1274,9 @@ mod tests {
         }
     }
 
-    /// The f64 root of [`FrameStats::from_pairs`] is `isqrt` for every
-    /// possible `max_pair` near a square (and at the ends).
+    /// The f64 root of [`FrameStats::peak_of`] is `isqrt` for every
+    /// possible `max_pair` near a square (and at the ends), and
+    /// `peak_at_most` decides as the root would.
     #[test]
     fn peak_root_is_exact_and_peak_at_most_agrees_with_it() {
         for n in (0u32..=46341).chain([65535]) {
