@@ -1513,6 +1513,23 @@ mod tests {
         }
     }
 
+    /// Checks `kern`'s N-1 output of `own` (peak bound `peak`) against
+    /// `soft_clip(total - own)` sample by sample.
+    fn assert_minus_one_exact(kern: Kernels, total: &Total, own: &Frame, peak: u16) {
+        let mut out = Box::new([0; FRAME_SAMPLES]);
+        kern.minus_one(total, [own], [&mut *out], [&peak_bound(peak)]);
+        for i in 0..FRAME_SAMPLES {
+            let x = total.acc[i] - i32::from(own[i]);
+            assert_eq!(
+                out[i],
+                soft_clip(x),
+                "{kern:?} m={peak} t={} o={}",
+                total.acc[i],
+                own[i]
+            );
+        }
+    }
+
     /// Runs sum, finish and minus_one for every listed frame with `kern`.
     fn run(kern: Kernels, frames: &[&Frame], plan_peak: u16) -> (Box<Total>, Vec<i16>, Vec<i16>) {
         let mut total = Box::<Total>::default();
@@ -1644,18 +1661,7 @@ mod tests {
                     assert!(total.planned_for(&peak_bound(m)));
                     for own in &owns {
                         let own: &Frame = own[..].try_into().expect("one frame");
-                        let mut out = Box::new([0; FRAME_SAMPLES]);
-                        simd.minus_one(&total, [own], [&mut *out], [&peak_bound(m)]);
-                        for i in 0..FRAME_SAMPLES {
-                            let x = total.acc[i] - i32::from(own[i]);
-                            assert_eq!(
-                                out[i],
-                                soft_clip(x),
-                                "{simd:?} m={m} t={} o={}",
-                                total.acc[i],
-                                own[i]
-                            );
-                        }
+                        assert_minus_one_exact(simd, &total, own, m);
                     }
                     start += if (-70_000..70_000).contains(&start) {
                         FRAME_SAMPLES as i32
@@ -1706,19 +1712,7 @@ mod tests {
             }
             // The loudest own frames the plan allows get exact outputs.
             for own in [mi, -mi] {
-                let own = [own as i16; FRAME_SAMPLES];
-                let mut out = Box::new([0; FRAME_SAMPLES]);
-                k.minus_one(&total, [&own], [&mut *out], [&peak_bound(m)]);
-                for i in 0..FRAME_SAMPLES {
-                    let x = total.acc[i] - i32::from(own[i]);
-                    assert_eq!(
-                        out[i],
-                        soft_clip(x),
-                        "{k:?} t={} o={}",
-                        total.acc[i],
-                        own[i]
-                    );
-                }
+                assert_minus_one_exact(k, &total, &[own as i16; FRAME_SAMPLES], m);
             }
         }
     }
