@@ -101,6 +101,10 @@ fn vi(v: f64, decimals: usize) -> String {
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Window {
     started_ms: i64,
+    /// The window ended and its result is being stored: it still counts as
+    /// measuring (a reader must never see it in neither state) but takes
+    /// no more samples.
+    ended: bool,
     connected: u32,
     audio_peak: Option<f64>,
     video_fps: f64,
@@ -294,8 +298,19 @@ impl Board {
             .filter(move |((c, _), _)| c == conference)
     }
 
+    /// Forgets an ended window once its result is stored. A window started
+    /// again since (a re-test) is kept.
+    pub fn finish(&mut self, conference: &str, endpoint: &str) {
+        let key = (conference.to_owned(), endpoint.to_owned());
+        if self.windows.get(&key).is_some_and(|w| w.ended) {
+            self.windows.remove(&key);
+        }
+    }
+
     /// Feeds one sample of a conference (the figures of its connected
     /// endpoints) and returns the results of the windows that are complete.
+    /// Those stay listed as measuring until [`Board::finish`]: store each
+    /// result first, then finish it.
     pub fn observe(
         &mut self,
         conference: &str,
@@ -307,7 +322,7 @@ impl Board {
         for ((c, e), w) in self
             .windows
             .iter_mut()
-            .filter(|((c, _), _)| c == conference)
+            .filter(|((c, _), w)| c == conference && !w.ended)
         {
             if let Some(q) = connected.iter().find(|q| &q.endpoint == e) {
                 w.add(q, w.started_ms);
@@ -315,6 +330,7 @@ impl Board {
             if now_ms >= w.started_ms + rules.window_ms {
                 let figures = w.figures();
                 let reasons = evaluate(&figures, w.connected > 0, rules);
+                w.ended = true;
                 done.push(ReadinessResult {
                     conference_id: c.clone(),
                     endpoint_id: e.clone(),
@@ -325,10 +341,6 @@ impl Board {
                     figures,
                 });
             }
-        }
-        for r in &done {
-            self.windows
-                .remove(&(r.conference_id.clone(), r.endpoint_id.clone()));
         }
         done
     }
@@ -404,6 +416,7 @@ pub async fn advance(s: &ControlState) -> ApiResult<Vec<ReadinessResult>> {
         let done = board(s).observe(&conference, now, &quality.endpoints, rules);
         for r in done {
             record(s, &r).await;
+            board(s).finish(&r.conference_id, &r.endpoint_id);
             out.push(r);
         }
     }
@@ -597,6 +610,11 @@ mod tests {
         assert_eq!(b.measuring("c").len(), 2);
         lossy.video.loss_percent = 0.0;
         let done = b.observe("c", 4_000, &[lossy], &rules);
+        assert_eq!(b.measuring("c").len(), 2, "until the results are stored");
+        assert!(b.observe("c", 4_500, &[], &rules).is_empty(), "ended once");
+        for r in &done {
+            b.finish("c", &r.endpoint_id);
+        }
         assert!(b.measuring("c").is_empty() && b.conferences().is_empty());
         let a = done.iter().find(|r| r.endpoint_id == "a").unwrap();
         assert_eq!(a.window_ms, 3_000);
@@ -611,6 +629,21 @@ mod tests {
         let b_ = done.iter().find(|r| r.endpoint_id == "b").unwrap();
         assert!(!b_.passed);
         assert_eq!(codes(&b_.reasons), [reason::NOT_CONNECTED]);
+    }
+
+    #[test]
+    fn a_re_test_started_while_a_result_is_stored_is_not_forgotten() {
+        let rules = ReadinessRules {
+            window_ms: 1_000,
+            ..ReadinessRules::default()
+        };
+        let mut b = Board::default();
+        b.start("c", &["a".into()], 0);
+        assert_eq!(b.observe("c", 1_000, &[], &rules).len(), 1);
+        b.start("c", &["a".into()], 1_100);
+        b.finish("c", "a");
+        assert_eq!(b.measuring("c"), [("a".to_owned(), 1_100)]);
+        assert_eq!(b.observe("c", 2_100, &[good("a", 2_000)], &rules).len(), 1);
     }
 
     #[test]

@@ -233,12 +233,14 @@ fn figures(r: &ReadinessResult) -> FiguresView {
 }
 
 async fn summarise(s: &ControlState, c: &Conference) -> ApiResult<ReadinessSummary> {
-    let results = s.store.readiness_results(&c.id).await?;
+    // The windows first: a window leaves the board only after its result
+    // is stored, so read in this order every endpoint is in one or the other.
     let measuring = s
         .readiness
         .lock()
         .map(|b| b.measuring(&c.id))
         .unwrap_or_default();
+    let results = s.store.readiness_results(&c.id).await?;
     let roster = s.live.roster(&c.id);
     let mut endpoints = Vec::with_capacity(c.participants.len());
     for e in &c.participants {
