@@ -447,7 +447,8 @@ pub async fn tally(
     Ok(Some((ready, c.participants.len())))
 }
 
-fn board(s: &ControlState) -> std::sync::MutexGuard<'_, Board> {
+/// The board of measuring windows, locked.
+pub(crate) fn board(s: &ControlState) -> std::sync::MutexGuard<'_, Board> {
     // A panic while holding this lock cannot leave a window half-written
     // that matters: recover the board as it is.
     s.readiness.lock().unwrap_or_else(|e| e.into_inner())

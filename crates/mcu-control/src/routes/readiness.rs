@@ -29,7 +29,7 @@ use super::{csv_download, file_name, printable_html};
 use crate::auth::{Caller, Permission};
 use crate::live::{LinkStatus, LiveError};
 use crate::model::ConferenceStateName;
-use crate::readiness::{ReadinessRules, reason_code, reason_text};
+use crate::readiness::{ReadinessRules, board, reason_code, reason_text};
 use crate::{ApiError, ApiResult, Body, ControlState, ErrorBody};
 
 /// Where an endpoint stands.
@@ -235,11 +235,7 @@ fn figures(r: &ReadinessResult) -> FiguresView {
 async fn summarise(s: &ControlState, c: &Conference) -> ApiResult<ReadinessSummary> {
     // The windows first: a window leaves the board only after its result
     // is stored, so read in this order every endpoint is in one or the other.
-    let measuring = s
-        .readiness
-        .lock()
-        .map(|b| b.measuring(&c.id))
-        .unwrap_or_default();
+    let measuring = board(s).measuring(&c.id);
     let results = s.store.readiness_results(&c.id).await?;
     let roster = s.live.roster(&c.id);
     let mut endpoints = Vec::with_capacity(c.participants.len());
@@ -405,9 +401,7 @@ pub(crate) async fn check(
                 &req.endpoints
             };
             let now = s.now_ms();
-            if let Ok(mut b) = s.readiness.lock() {
-                b.start(&id, endpoints, now);
-            }
+            board(&s).start(&id, endpoints, now);
             Ok(Json(summarise(&s, &c).await?))
         },
     )
