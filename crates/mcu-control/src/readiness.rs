@@ -634,17 +634,18 @@ mod tests {
 
     #[test]
     fn a_re_test_started_while_a_result_is_stored_is_not_forgotten() {
-        let rules = ReadinessRules {
-            window_ms: 1_000,
-            ..ReadinessRules::default()
-        };
+        let rules = ReadinessRules::default();
+        let w = rules.window_ms;
         let mut b = Board::default();
         b.start("c", &["a".into()], 0);
-        assert_eq!(b.observe("c", 1_000, &[], &rules).len(), 1);
-        b.start("c", &["a".into()], 1_100);
+        assert_eq!(b.observe("c", w, &[], &rules).len(), 1);
+        b.start("c", &["a".into()], w + 100);
         b.finish("c", "a");
-        assert_eq!(b.measuring("c"), [("a".to_owned(), 1_100)]);
-        assert_eq!(b.observe("c", 2_100, &[good("a", 2_000)], &rules).len(), 1);
+        assert_eq!(b.measuring("c"), [("a".to_owned(), w + 100)]);
+        assert_eq!(
+            b.observe("c", 2 * w + 100, &[good("a", w)], &rules).len(),
+            1
+        );
     }
 
     #[test]
